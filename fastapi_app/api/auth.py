@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from fastapi_app.api.deps import SessionDep
+from fastapi_app.schemas.common import ApiResponse, error_responses, ok
+from fastapi_app.schemas.user import RefreshRequest, TokenResponse, UserCreate, UserOut
+from fastapi_app.services import auth_service
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiResponse[UserOut],
+    responses=error_responses(409, 422),
+)
+async def register(data: UserCreate, session: SessionDep) -> dict[str, object]:
+    user = await auth_service.register(session, data)
+    return ok(UserOut.model_validate(user), "User registered")
+
+
+@router.post("/login", response_model=TokenResponse, responses=error_responses(401, 403, 422))
+async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep) -> TokenResponse:
+    """OAuth2 password flow: form fields `username` (or the email) and `password`."""
+    user = await auth_service.authenticate(session, form.username, form.password)
+    return await auth_service.issue_tokens(session, user)
+
+
+@router.post("/refresh", response_model=TokenResponse, responses=error_responses(401, 403, 422))
+async def refresh(data: RefreshRequest, session: SessionDep) -> TokenResponse:
+    """Exchange a refresh token for a new pair. Each refresh token works once (rotation)."""
+    return await auth_service.rotate_refresh_token(session, data.refresh_token)

@@ -1,0 +1,38 @@
+"""Dependency aliases used by every router."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastapi_app.core.config import Settings, get_settings
+from fastapi_app.core.errors import InactiveUser, InvalidToken, NotAuthenticated
+from fastapi_app.core.security import decode_token
+from fastapi_app.db.session import get_async_session
+from fastapi_app.models import User
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
+
+SessionDep = Annotated[AsyncSession, Depends(get_async_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+async def get_current_user(request: Request, session: SessionDep, token: TokenDep) -> User:
+    if not token:
+        raise NotAuthenticated()
+    claims = decode_token(token, "access")
+    user = await session.get(User, claims.subject)
+    if user is None:
+        # A valid signature for a user that no longer exists: the token is no longer valid.
+        raise InvalidToken("The token's user no longer exists.")
+    if not user.is_active:
+        raise InactiveUser()
+    request.state.user_id = str(user.id)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

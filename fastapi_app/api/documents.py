@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import FileResponse, Response
+
+from fastapi_app.api.deps import CurrentUser, SessionDep, SettingsDep
+from fastapi_app.core.errors import BadRequest, DocumentNotFound
+from fastapi_app.schemas.common import ApiResponse, PagedResponse, error_responses, ok
+from fastapi_app.schemas.document import (
+    DocumentOut,
+    ExtractedDataOut,
+    ReportOut,
+    ReportSummaryOut,
+    SortField,
+    StatsSummary,
+)
+from fastapi_app.services import document_service
+from fastapi_app.services.storage import get_storage
+
+router = APIRouter(prefix="/api/documents", tags=["documents"])
+
+REPORT_FORMATS = ["json"]
+
+
+def _document_id(document_id: str) -> uuid.UUID:
+    # Anything that is not one of our ids is simply not found: no hint about the id format.
+    try:
+        return uuid.UUID(document_id)
+    except ValueError:
+        raise DocumentNotFound() from None
+
+
+DocumentId = Annotated[uuid.UUID, Depends(_document_id)]
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "PDF, Excel or image"},
+                        "file_type": {
+                            "type": "string",
+                            "enum": ["excel", "pdf", "image"],
+                            "description": "Optional; detected from the content when absent",
+                        },
+                        "password": {
+                            "type": "string",
+                            "format": "password",
+                            "description": "Opens an encrypted PDF; stored encrypted, never returned",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """RFC 6266 with an ASCII fallback and the exact UTF-8 name in RFC 5987 `filename*`."""
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename) or "download"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@router.post(
+    "/upload",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ApiResponse[DocumentOut],
+    responses=error_responses(400, 401, 413, 415, 422),
+    openapi_extra=_UPLOAD_BODY,
+)
+async def upload(request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    """Upload a file; it is processed in the background. Poll the document or watch `/ws`."""
+    document = await document_service.upload(session, request, user, settings)
+    return ok(DocumentOut.model_validate(document), "File uploaded; processing has started")
+
+
+@router.get("/", response_model=PagedResponse[DocumentOut], responses=error_responses(401, 422))
+async def list_documents(
+    user: CurrentUser,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    status_filter: Annotated[
+        Literal["pending", "processing", "completed", "failed"] | None, Query(alias="status")
+    ] = None,
+    file_type: Literal["excel", "pdf", "image"] | None = None,
+    search: Annotated[str | None, Query(max_length=255, description="Part of the file name")] = None,
+    date_from: Annotated[datetime | None, Query(description="Uploaded at or after (ISO 8601)")] = None,
+    date_to: Annotated[datetime | None, Query(description="Uploaded at or before (ISO 8601)")] = None,
+    sort: SortField = "-created_at",
+) -> dict[str, Any]:
+    items, total, total_pages = await document_service.list_documents(
+        session,
+        user,
+        page=page,
+        page_size=page_size,
+        status=status_filter,
+        file_type=file_type,
+        search=search,
+        date_from=date_from,
+        date_to=date_to,
+        sort=sort,
+    )
+    return {
+        "success": True,
+        "message": "OK",
+        "data": [DocumentOut.model_validate(d) for d in items],
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "total_pages": total_pages,
+    }
+
+
+@router.get("/stats/summary", response_model=ApiResponse[StatsSummary], responses=error_responses(401))
+async def stats_summary(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    summary = await document_service.stats_summary(session, user)
+    summary["recent"] = [DocumentOut.model_validate(d) for d in summary["recent"]]
+    return ok(summary)
+
+
+@router.get("/{document_id}", response_model=ApiResponse[DocumentOut], responses=error_responses(401, 404))
+async def get_document(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    document = await document_service.get_owned(session, user, document_id)
+    return ok(DocumentOut.model_validate(document))
+
+
+@router.delete("/{document_id}", response_model=ApiResponse[None], responses=error_responses(401, 404))
+async def delete_document(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    await document_service.delete(session, user, document_id)
+    return ok(None, "Document deleted")
+
+
+@router.post(
+    "/{document_id}/reprocess",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ApiResponse[DocumentOut],
+    responses=error_responses(401, 404, 409),
+)
+async def reprocess(
+    document_id: DocumentId, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
+    document = await document_service.reprocess(session, user, document_id, settings)
+    return ok(DocumentOut.model_validate(document), "Reprocessing queued")
+
+
+@router.get(
+    "/{document_id}/extracted-data",
+    response_model=ApiResponse[ExtractedDataOut],
+    responses=error_responses(401, 404, 409),
+)
+async def extracted_data(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    record = await document_service.get_extraction(session, user, document_id)
+    return ok(
+        ExtractedDataOut(
+            document_id=record.document_id,
+            run=record.run,
+            schema_version=record.schema_version,
+            created_at=record.created_at,
+            result=record.data,
+        )
+    )
+
+
+def _report_summary(report: Any) -> ReportSummaryOut:
+    return ReportSummaryOut(
+        id=report.id,
+        document_id=report.document_id,
+        version=report.version,
+        schema_version=report.schema_version,
+        title=report.title,
+        formats=REPORT_FORMATS,
+        created_at=report.created_at,
+    )
+
+
+@router.get(
+    "/{document_id}/reports", response_model=ApiResponse[list[ReportSummaryOut]], responses=error_responses(401, 404)
+)
+async def list_reports(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    """All report versions, newest first."""
+    reports = await document_service.list_reports(session, user, document_id)
+    return ok([_report_summary(r) for r in reports])
+
+
+@router.get(
+    "/{document_id}/reports/{report_id}", response_model=ApiResponse[ReportOut], responses=error_responses(401, 404)
+)
+async def get_report(
+    document_id: DocumentId, report_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> dict[str, Any]:
+    report = await document_service.get_report(session, user, document_id, report_id)
+    return ok(ReportOut(**_report_summary(report).model_dump(), content=report.content))
+
+
+@router.get(
+    "/{document_id}/download",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(401, 404)},
+)
+async def download(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> Response:
+    """The original file, byte for byte, with its original name."""
+    document = await document_service.get_owned(session, user, document_id)
+    path = get_storage().path_for(document.stored_name)
+    if not path.is_file():
+        raise BadRequest("The stored file is missing.", error_code="FILE_MISSING")
+    return FileResponse(
+        path,
+        media_type=document.mime_type,
+        headers={
+            "Content-Disposition": content_disposition(document.original_filename),
+            "X-Content-Type-Options": "nosniff",
+            "ETag": f'"{document.sha256}"',
+        },
+    )

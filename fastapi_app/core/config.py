@@ -1,0 +1,152 @@
+"""One typed settings object, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# Values shipped in .env.example and the seed README; refusing them outside development is the
+# point of listing them.
+EXAMPLE_SECRET_KEYS = frozenset(
+    {
+        "",
+        "change-me",
+        "changethis",
+        "your-secret-key-change-in-production",
+        "CHANGE-ME-generate-with-openssl-rand-hex-32",
+    }
+)
+DEFAULT_FLOWER_CREDENTIALS = frozenset({"admin:password123", "admin:admin", ""})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=True,
+    )
+
+    APP_NAME: str = "Document Processing API"
+    ENVIRONMENT: Literal["development", "test", "production"] = "development"
+    DEBUG: bool = False
+
+    DATABASE_URL: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'app.sqlite3'}"
+    DB_POOL_SIZE: int = 10
+    DB_MAX_OVERFLOW: int = 20
+    DB_ECHO: bool = False
+
+    SECRET_KEY: str = "change-me"
+    JWT_ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = 60
+    REFRESH_TOKEN_EXPIRE_DAYS: int = 14
+    JWT_LEEWAY_SECONDS: int = 10
+
+    # Empty broker means the embedded SQLite-backed broker: no server needed in development.
+    CELERY_BROKER_URL: str = ""
+    CELERY_RESULT_BACKEND: str = ""
+    REDIS_URL: str = ""
+    CELERY_TASK_SOFT_TIME_LIMIT: int = 300
+    CELERY_TASK_TIME_LIMIT: int = 360
+    CELERY_TASK_ALWAYS_EAGER: bool = False
+    MAX_PROCESSING_ATTEMPTS: int = 3
+    STALE_PROCESSING_MINUTES: int = 15
+
+    MAX_UPLOAD_SIZE: int = 10 * 1024 * 1024
+    UPLOAD_DIR: Path = PROJECT_ROOT / "media" / "documents"
+    UPLOAD_CHUNK_SIZE: int = 256 * 1024
+
+    MAX_PDF_PAGES: int = 500
+    MAX_SPREADSHEET_CELLS: int = 2_000_000
+    MAX_IMAGE_PIXELS: int = 89_478_485
+    OCR_LANGUAGES: str = "kor+eng"
+    OCR_ENABLED: bool = True
+
+    CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    LOG_DIR: Path = PROJECT_ROOT / "logs"
+    LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: Literal["text", "json"] = "text"
+    LOG_RETENTION_DAYS: int = 14
+
+    FLOWER_BASIC_AUTH: str = "admin:password123"
+
+    FIRST_SUPERUSER_PASSWORD: str = ""
+
+    @field_validator("CORS_ORIGINS", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("UPLOAD_DIR", "LOG_DIR", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value if value.is_absolute() else (PROJECT_ROOT / value).resolve()
+
+    @model_validator(mode="after")
+    def _refuse_example_secrets(self) -> Settings:
+        if self.DEBUG or self.ENVIRONMENT != "production":
+            return self
+        if self.SECRET_KEY in EXAMPLE_SECRET_KEYS or len(self.SECRET_KEY) < 32:
+            raise ValueError(
+                "SECRET_KEY is an example value or shorter than 32 characters; "
+                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        if self.FLOWER_BASIC_AUTH in DEFAULT_FLOWER_CREDENTIALS:
+            raise ValueError("FLOWER_BASIC_AUTH is the default; set user:strong-password")
+        return self
+
+    # --- derived values -----------------------------------------------------------------------
+
+    @property
+    def sync_database_url(self) -> str:
+        return _with_driver(self.DATABASE_URL, asynchronous=False)
+
+    @property
+    def async_database_url(self) -> str:
+        return _with_driver(self.DATABASE_URL, asynchronous=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")
+
+    @property
+    def broker_url(self) -> str:
+        if self.CELERY_BROKER_URL:
+            return self.CELERY_BROKER_URL
+        return f"sqla+sqlite:///{PROJECT_ROOT / 'data' / 'celery-broker.sqlite3'}"
+
+    @property
+    def broker_kind(self) -> str:
+        url = self.broker_url
+        if url.startswith(("redis://", "rediss://")):
+            return "redis"
+        if url.startswith("sqla+"):
+            return "embedded"
+        return url.split(":", 1)[0]
+
+
+def _with_driver(url: str, *, asynchronous: bool) -> str:
+    scheme, sep, rest = url.partition("://")
+    base = scheme.split("+", 1)[0]
+    if base in {"postgresql", "postgres"}:
+        return f"postgresql+{'asyncpg' if asynchronous else 'psycopg'}{sep}{rest}"
+    if base == "sqlite":
+        # sqlite:///relative/path is resolved against the project, whatever the working directory.
+        if rest.startswith("/") and not rest.startswith("//") and rest != "/:memory:":
+            rest = "/" + str((PROJECT_ROOT / rest[1:]).resolve())
+        return f"sqlite+{'aiosqlite' if asynchronous else 'pysqlite'}{sep}{rest}"
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

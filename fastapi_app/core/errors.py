@@ -1,0 +1,195 @@
+"""One base error class; every error a client can see is one of these, rendered by one handler.
+
+The `error_code` values are a public contract (listed in the README): never rename one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status_code = 400
+    error_code = "BAD_REQUEST"
+    message = "The request could not be processed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        error_code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.details = details
+        self.headers = headers
+        if error_code:
+            self.error_code = error_code
+        super().__init__(self.message)
+
+
+class ValidationFailed(AppError):
+    status_code = 422
+    error_code = "VALIDATION_ERROR"
+    message = "The request is not valid."
+
+
+class BadRequest(AppError):
+    status_code = 400
+    error_code = "BAD_REQUEST"
+
+
+class NotAuthenticated(AppError):
+    status_code = 401
+    error_code = "NOT_AUTHENTICATED"
+    message = "Authentication required: send 'Authorization: Bearer <access token>'."
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(message, **kwargs)
+
+
+class InvalidToken(NotAuthenticated):
+    error_code = "INVALID_TOKEN"
+    message = "The token is invalid."
+
+
+class TokenExpired(NotAuthenticated):
+    error_code = "TOKEN_EXPIRED"
+    message = "The token has expired; refresh it or log in again."
+
+
+class InvalidCredentials(NotAuthenticated):
+    error_code = "INVALID_CREDENTIALS"
+    message = "Incorrect username or password."
+
+
+class InactiveUser(AppError):
+    status_code = 403
+    error_code = "INACTIVE_USER"
+    message = "This account is disabled."
+
+
+class PermissionDenied(AppError):
+    status_code = 403
+    error_code = "PERMISSION_DENIED"
+    message = "You are not allowed to do this."
+
+
+class NotFound(AppError):
+    status_code = 404
+    error_code = "NOT_FOUND"
+    message = "The requested resource was not found."
+
+
+class DocumentNotFound(NotFound):
+    error_code = "DOCUMENT_NOT_FOUND"
+    message = "Document not found."
+
+
+class UserNotFound(NotFound):
+    error_code = "USER_NOT_FOUND"
+    message = "User not found."
+
+
+class ReportNotFound(NotFound):
+    error_code = "REPORT_NOT_FOUND"
+    message = "Report not found."
+
+
+class Conflict(AppError):
+    status_code = 409
+    error_code = "CONFLICT"
+
+
+class UsernameTaken(Conflict):
+    error_code = "USERNAME_TAKEN"
+    message = "This username is already registered."
+
+
+class EmailTaken(Conflict):
+    error_code = "EMAIL_TAKEN"
+    message = "This email address is already registered."
+
+
+class DocumentNotReady(Conflict):
+    error_code = "DOCUMENT_NOT_READY"
+    message = "The document has not finished processing."
+
+
+class DocumentBusy(Conflict):
+    error_code = "DOCUMENT_BUSY"
+    message = "The document is being processed; wait until it completes or fails."
+
+
+class WrongPassword(AppError):
+    status_code = 400
+    error_code = "INCORRECT_PASSWORD"
+    message = "The current password is not correct."
+
+
+class FileTooLarge(AppError):
+    status_code = 413
+    error_code = "FILE_TOO_LARGE"
+    message = "The file is larger than the upload limit."
+
+
+class EmptyFile(AppError):
+    status_code = 400
+    error_code = "EMPTY_FILE"
+    message = "The file is empty."
+
+
+class UnsupportedFileType(AppError):
+    status_code = 415
+    error_code = "UNSUPPORTED_FILE_TYPE"
+    message = "This kind of file is not supported. Upload a PDF, an Excel workbook (xlsx, xls, csv) or an image."
+
+
+class FileTypeMismatch(AppError):
+    status_code = 415
+    error_code = "FILE_TYPE_MISMATCH"
+    message = "The file's content does not match its declared type."
+
+
+class InvalidFilename(AppError):
+    status_code = 400
+    error_code = "INVALID_FILENAME"
+    message = "The file name is not acceptable."
+
+
+class RateLimited(AppError):
+    status_code = 429
+    error_code = "RATE_LIMITED"
+    message = "Too many requests; retry later."
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    error_code = "SERVICE_UNAVAILABLE"
+    message = "A backing service is unavailable; retry shortly."
+
+
+class InternalError(AppError):
+    status_code = 500
+    error_code = "INTERNAL_ERROR"
+    message = "An unexpected error occurred. It has been logged."
+
+
+# Codes that come from Starlette/FastAPI's own HTTP errors, by status.
+HTTP_STATUS_CODES: dict[int, str] = {
+    400: "BAD_REQUEST",
+    401: "NOT_AUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    413: "FILE_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}

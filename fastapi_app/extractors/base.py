@@ -1,0 +1,207 @@
+"""The contract every extractor follows.
+
+One module per file family exposes ``extract(ctx: ExtractionContext) -> ExtractionResult``.
+Extractors never read global settings: everything they need is on the context, so they can be
+unit-tested with a path and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = "1.0"
+
+FileFamily = Literal["pdf", "excel", "image"]
+ProgressCallback = Callable[[int, int, str], None]
+"""(current, total, unit) — e.g. (3, 20, "page"); called after each page or sheet."""
+
+
+def _ignore_progress(current: int, total: int, unit: str) -> None:
+    return None
+
+
+@dataclass(slots=True)
+class ExtractionContext:
+    path: Path
+    mime_type: str
+    file_type: FileFamily
+    size_bytes: int
+    sha256: str
+    password: str | None = None
+    progress: ProgressCallback = _ignore_progress
+    max_pages: int = 500
+    max_cells: int = 2_000_000
+    max_image_pixels: int = 89_478_485  # Pillow's own default bomb threshold
+    ocr_languages: str = "kor+eng"
+    ocr_enabled: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- errors: deterministic failures, never retried ------------------------------------------
+
+
+class ExtractionError(Exception):
+    """A file that cannot be processed, for a reason retrying will not change."""
+
+    error_code = "PROCESSING_ERROR"
+
+    def __init__(self, message: str, *, error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if error_code:
+            self.error_code = error_code
+
+
+class CorruptFileError(ExtractionError):
+    error_code = "CORRUPT_FILE"
+
+
+class EncryptedFileError(ExtractionError):
+    error_code = "ENCRYPTED_FILE"
+
+
+class PasswordIncorrectError(ExtractionError):
+    error_code = "PASSWORD_INCORRECT"
+
+
+class UnsupportedContentError(ExtractionError):
+    error_code = "UNSUPPORTED_CONTENT"
+
+
+class ImageTooLargeError(ExtractionError):
+    error_code = "IMAGE_TOO_LARGE"
+
+
+# --- the result schema ----------------------------------------------------------------------
+
+
+class ExtractionWarning(BaseModel):
+    code: str
+    message: str
+
+
+class Table(BaseModel):
+    page: int | None = None
+    sheet: str | None = None
+    header: list[Any] = Field(default_factory=list)
+    rows: list[list[Any]] = Field(default_factory=list)
+
+
+class PdfPage(BaseModel):
+    number: int
+    text: str
+    char_count: int
+    has_text_layer: bool
+    width_pt: float | None = None
+    height_pt: float | None = None
+
+
+class PdfContent(BaseModel):
+    metadata: dict[str, str | None] = Field(default_factory=dict)
+    page_count: int
+    encrypted: bool = False
+    pages: list[PdfPage] = Field(default_factory=list)
+    tables: list[Table] = Field(default_factory=list)
+
+
+class ColumnSummary(BaseModel):
+    column: str
+    header: Any = None
+    type: str
+    count: int = 0
+    sum: float | None = None
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+
+
+class Sheet(BaseModel):
+    name: str
+    index: int
+    visibility: Literal["visible", "hidden", "very_hidden"] = "visible"
+    kind: Literal["worksheet", "chartsheet", "dialogsheet", "macrosheet"] = "worksheet"
+    dimensions: str | None = None  # "A1:D10"
+    row_count: int = 0
+    column_count: int = 0
+    header_row: int | None = None  # 1-based
+    rows: list[list[Any]] = Field(default_factory=list)
+    rows_truncated: bool = False
+    merged_ranges: list[str] = Field(default_factory=list)
+    formula_count: int = 0
+    columns: list[ColumnSummary] = Field(default_factory=list)
+
+
+class SpreadsheetContent(BaseModel):
+    format: str  # xlsx, xlsm, xls, ods, csv
+    sheet_count: int
+    sheets: list[Sheet] = Field(default_factory=list)
+    formula_count: int = 0
+    date_system: Literal["1900", "1904"] | None = None
+    csv_encoding: str | None = None
+    csv_delimiter: str | None = None
+
+
+class GpsInfo(BaseModel):
+    latitude: float
+    longitude: float
+    altitude_m: float | None = None
+
+
+class ImageContent(BaseModel):
+    format: str
+    width: int
+    height: int
+    mode: str
+    dpi: tuple[float, float] | None = None
+    frames: int = 1
+    exif: dict[str, Any] = Field(default_factory=dict)
+    gps: GpsInfo | None = None
+    ocr_text: str | None = None
+    ocr_confidence: float | None = None
+
+
+class KeyValue(BaseModel):
+    key: str
+    value: str
+    source: str | None = None
+
+
+class Entity(BaseModel):
+    type: str
+    text: str
+    value: Any = None
+    currency: str | None = None
+
+
+class ExtractionResult(BaseModel):
+    schema_version: str = SCHEMA_VERSION
+    file_type: FileFamily
+    mime_type: str
+    size_bytes: int
+    sha256: str
+    language: str | None = None
+    text: str = ""
+    pdf: PdfContent | None = None
+    spreadsheet: SpreadsheetContent | None = None
+    image: ImageContent | None = None
+    key_values: list[KeyValue] = Field(default_factory=list)
+    entities: list[Entity] = Field(default_factory=list)
+    warnings: list[ExtractionWarning] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    def warn(self, code: str, message: str) -> None:
+        self.warnings.append(ExtractionWarning(code=code, message=message))
+
+    @classmethod
+    def for_context(cls, ctx: ExtractionContext) -> ExtractionResult:
+        return cls(
+            file_type=ctx.file_type,
+            mime_type=ctx.mime_type,
+            size_bytes=ctx.size_bytes,
+            sha256=ctx.sha256,
+        )

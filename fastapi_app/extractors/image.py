@@ -1,0 +1,315 @@
+"""Image extraction with Pillow: format and geometry, EXIF with readable names, GPS in decimal degrees.
+
+OCR is a later step; ``text`` stays empty here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from datetime import datetime
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from fastapi_app.extractors.base import (
+    CorruptFileError,
+    ExtractionContext,
+    ExtractionResult,
+    GpsInfo,
+    ImageContent,
+    ImageTooLargeError,
+)
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+_EXIF_IFD = 0x8769
+_GPS_IFD = 0x8825
+_INTEROP_IFD = 0xA005
+_MAKER_NOTE = 0x927C
+_GPS_UNREADABLE = -1  # marker key: the GPS IFD exists but could not be parsed
+_USER_COMMENT = 0x9286
+# EXIF date tag -> the tag holding its UTC offset (EXIF 2.31).
+_DATE_TAGS = {0x0132: 0x9010, 0x9003: 0x9011, 0x9004: 0x9012}
+
+# Long binary blobs and long arrays (strip offsets, maker notes, XMP packets) only bloat the JSON.
+_MAX_BYTES_TEXT = 1024
+_MAX_BYTES_HEX = 64
+_MAX_LIST = 64
+_SKIP = object()
+
+_EXIF_DATE = re.compile(r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_UTC_OFFSET = re.compile(r"^\s*[+\-]\d{2}:\d{2}\s*$")
+_USER_COMMENT_PREFIXES = {b"ASCII\x00\x00\x00": "ascii", b"UNICODE\x00": "utf-16", b"\x00" * 8: "ascii"}
+
+
+def extract(ctx: ExtractionContext) -> ExtractionResult:
+    from PIL import Image, UnidentifiedImageError
+
+    result = ExtractionResult.for_context(ctx)
+    # Pillow's own bomb check uses a process-wide limit; ours comes from the context, so Pillow's
+    # warning is recorded (not printed) and the decision is made against ctx.max_image_pixels below.
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", Image.DecompressionBombWarning)
+        try:
+            with Image.open(ctx.path) as img:
+                result.image = _describe(ctx, img, result)
+        except (ImageTooLargeError, CorruptFileError):
+            raise
+        except FileNotFoundError:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise ImageTooLargeError(f"Image is too large to decode safely: {_short(exc)}") from None
+        except UnidentifiedImageError:
+            raise CorruptFileError("Not a readable image (unknown or damaged header)") from None
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken headers
+            raise CorruptFileError(f"Image could not be read: {_short(exc)}") from None
+    return result
+
+
+def _describe(ctx: ExtractionContext, img: PILImage.Image, result: ExtractionResult) -> ImageContent:
+    from PIL import Image
+
+    width, height = img.size
+    # Checked before any pixel data is decoded, so a small file claiming a huge canvas costs nothing.
+    if width * height > ctx.max_image_pixels:
+        raise ImageTooLargeError(
+            f"Image is {width}x{height} = {width * height} pixels, above the limit of {ctx.max_image_pixels}"
+        )
+    content = ImageContent(
+        format=img.format or "UNKNOWN",
+        width=width,
+        height=height,
+        mode=img.mode,
+        dpi=_dpi(img.info.get("dpi")),
+    )
+    truncated: list[str] = []
+
+    try:
+        content.frames = int(getattr(img, "n_frames", 1) or 1)
+    except Image.DecompressionBombError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - counting frames reads to the end of the file
+        truncated.append(f"frame count: {_short(exc)}")
+
+    try:
+        exif = img.getexif()
+    except Image.DecompressionBombError:
+        raise
+    except OSError as exc:
+        truncated.append(f"EXIF: {_short(exc)}")
+        exif = None
+    except Exception as exc:  # noqa: BLE001 - malformed EXIF should not hide the picture
+        result.warn("INVALID_EXIF", f"EXIF block could not be parsed: {_short(exc)}")
+        exif = None
+    if exif is not None:
+        content.exif, gps_raw = _exif_to_dict(exif, result)
+        content.gps = _gps_from_ifd(gps_raw, result)
+
+    try:
+        if img.format == "JPEG":
+            # Decoding at 1/8 scale still walks the whole entropy-coded stream, so truncation is
+            # detected with a fraction of the memory.
+            img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
+        img.load()
+    except Image.DecompressionBombError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any decoder failure after a good header is a partial file
+        truncated.append(f"pixel data: {_short(exc)}")
+
+    if truncated:
+        result.warn(
+            "TRUNCATED_IMAGE",
+            "Header read, but the file is damaged or cut short (" + "; ".join(truncated) + ")",
+        )
+    return content
+
+
+def _dpi(value: Any) -> tuple[float, float] | None:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        return None
+    try:
+        x, y = float(value[0]), float(value[1])
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not (math.isfinite(x) and math.isfinite(y)) or x <= 0 or y <= 0:
+        return None
+    return (round(x, 4), round(y, 4))
+
+
+# --- EXIF -----------------------------------------------------------------------------------
+
+
+def _exif_to_dict(exif: Any, result: ExtractionResult) -> tuple[dict[str, Any], dict[int, Any]]:
+    """Readable EXIF (IFD0 merged with the Exif sub-IFD) and the raw GPS IFD for coordinate maths."""
+    from PIL.ExifTags import GPSTAGS, TAGS
+
+    raw: dict[int, Any] = dict(exif.items())
+    for ifd in (_EXIF_IFD,):
+        try:
+            raw.update(exif.get_ifd(ifd))
+        except Exception as exc:  # noqa: BLE001
+            result.warn("INVALID_EXIF", f"EXIF sub-IFD could not be parsed: {_short(exc)}")
+    try:
+        gps_raw: dict[int, Any] = dict(exif.get_ifd(_GPS_IFD)) if _GPS_IFD in exif else {}
+    except Exception:  # noqa: BLE001 - reported as INVALID_GPS by the caller
+        gps_raw = {_GPS_UNREADABLE: None}
+
+    out: dict[str, Any] = {}
+    for tag, value in raw.items():
+        if tag in (_MAKER_NOTE, _INTEROP_IFD):
+            continue
+        if tag == _GPS_IFD:
+            # The IFD offset is meaningless to clients; its decoded tags are not.
+            out["GPSInfo"] = {
+                GPSTAGS.get(k, f"GPSTag0x{k:04X}"): v
+                for k, v in ((k, _json_safe(v)) for k, v in gps_raw.items())
+                if v is not _SKIP and k != _GPS_UNREADABLE
+            }
+            continue
+        safe = _user_comment(value) if tag == _USER_COMMENT else _json_safe(value)
+        if safe is not _SKIP:
+            out[TAGS.get(tag, f"Tag0x{tag:04X}")] = safe
+
+    for date_tag, offset_tag in _DATE_TAGS.items():
+        iso = _exif_date_to_iso(raw.get(date_tag), raw.get(offset_tag))
+        if iso:
+            out[f"{TAGS[date_tag]}_iso"] = iso
+    return out, gps_raw
+
+
+def _json_safe(value: Any, depth: int = 0) -> Any:
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, str):
+        return value.replace("\x00", "").strip()
+    if isinstance(value, bytes):
+        return _bytes_value(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (tuple, list)):
+        if len(value) > _MAX_LIST or depth > 3:
+            return _SKIP
+        items = [_json_safe(v, depth + 1) for v in value]
+        return [None if v is _SKIP else v for v in items]
+    if isinstance(value, dict):
+        return {str(k): v for k, v in ((k, _json_safe(v, depth + 1)) for k, v in value.items()) if v is not _SKIP}
+    number = _rational(value)
+    if number is not None:
+        return number if math.isfinite(number) else None
+    return _SKIP
+
+
+def _rational(value: Any) -> float | None:
+    """IFDRational / Fraction / (num, den) -> float; NaN for a zero denominator, None if not numeric."""
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return value[0] / value[1] if value[1] else math.nan
+    if isinstance(value, (int, float, Fraction)) and not isinstance(value, bool):
+        return float(value)
+    denominator = getattr(value, "denominator", None)
+    if denominator is not None:
+        if denominator == 0:
+            return math.nan
+        try:
+            return float(value)
+        except (TypeError, ValueError, ZeroDivisionError):
+            return math.nan
+    return None
+
+
+def _bytes_value(value: bytes) -> Any:
+    stripped = value.rstrip(b"\x00")
+    if stripped and len(stripped) <= _MAX_BYTES_TEXT and all(32 <= b < 127 for b in stripped):
+        return stripped.decode("ascii").strip()
+    if len(value) <= 4:
+        # Version numbers and reference bytes (GPSVersionID, GPSAltitudeRef) read best as ints.
+        return list(value)
+    if len(value) <= _MAX_BYTES_HEX:
+        return value.hex()
+    return _SKIP
+
+
+def _user_comment(value: Any) -> Any:
+    if isinstance(value, bytes):
+        for prefix, encoding in _USER_COMMENT_PREFIXES.items():
+            if value.startswith(prefix):
+                text = value[len(prefix) :].decode(encoding, errors="replace").replace("\x00", "").strip()
+                return text if text else _SKIP
+    return _json_safe(value)
+
+
+def _exif_date_to_iso(value: Any, offset: Any) -> str | None:
+    """"2008:08:11 14:32:12" -> "2008-08-11T14:32:12" (with "+02:00" when the offset tag is set)."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", errors="ignore")
+    if not isinstance(value, str):
+        return None
+    match = _EXIF_DATE.match(value)
+    if not match:
+        return None
+    try:
+        parsed = datetime(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None  # "0000:00:00 00:00:00" placeholders from cameras without a clock
+    iso = parsed.isoformat()
+    if isinstance(offset, str) and _UTC_OFFSET.match(offset):
+        iso += offset.strip()
+    return iso
+
+
+# --- GPS ------------------------------------------------------------------------------------
+
+
+class _InvalidGps(ValueError):
+    pass
+
+
+def _gps_from_ifd(gps: dict[int, Any], result: ExtractionResult) -> GpsInfo | None:
+    if not gps:
+        return None
+    # An IFD with neither coordinate (only a version tag) means "no fix", which is not an error.
+    if 2 not in gps and 4 not in gps and _GPS_UNREADABLE not in gps:
+        return None
+    try:
+        latitude = _coordinate(gps.get(2), gps.get(1), "NS", 90.0)
+        longitude = _coordinate(gps.get(4), gps.get(3), "EW", 180.0)
+    except _InvalidGps as exc:
+        result.warn("INVALID_GPS", f"GPS block ignored: {exc}")
+        return None
+    return GpsInfo(latitude=latitude, longitude=longitude, altitude_m=_altitude(gps.get(6), gps.get(5)))
+
+
+def _coordinate(value: Any, ref: Any, allowed_refs: str, limit: float) -> float:
+    if value is None or ref is None:
+        raise _InvalidGps("coordinate or its reference is missing")
+    if isinstance(ref, bytes):
+        ref = ref.decode("ascii", errors="ignore")
+    ref = str(ref).replace("\x00", "").strip().upper()
+    if len(ref) != 1 or ref not in allowed_refs:
+        raise _InvalidGps(f"reference {ref!r} is not one of {allowed_refs}")
+    parts = list(value) if isinstance(value, (tuple, list)) else [value]
+    if not 1 <= len(parts) <= 3:
+        raise _InvalidGps("coordinate does not have degrees/minutes/seconds")
+    numbers = [_rational(p) for p in parts]
+    if any(n is None or not math.isfinite(n) or n < 0 for n in numbers):
+        raise _InvalidGps("coordinate has a zero denominator or a non-numeric part")
+    if any(n >= 60 for n in numbers[1:]):  # type: ignore[operator]
+        raise _InvalidGps("minutes or seconds out of range")
+    degrees = sum(n / 60**i for i, n in enumerate(numbers))  # type: ignore[operator]
+    if degrees > limit:
+        raise _InvalidGps(f"{degrees:.6f} is outside ±{limit:g}")
+    return round(-degrees if ref in "SW" else degrees, 7)
+
+
+def _altitude(value: Any, ref: Any) -> float | None:
+    altitude = _rational(value)
+    if altitude is None or not math.isfinite(altitude):
+        return None
+    below_sea_level = ref in (1, b"\x01") or (isinstance(ref, (tuple, list)) and list(ref) == [1])
+    return round(-altitude if below_sea_level else altitude, 3)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]

@@ -1,0 +1,67 @@
+"""The FastAPI application: `uvicorn fastapi_app.main:app --port 8001`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
+
+from fastapi_app import __version__
+from fastapi_app.api import auth, documents, health, users
+from fastapi_app.api.errors import install_error_handlers
+from fastapi_app.core.config import get_settings
+from fastapi_app.core.logging import configure_logging
+from fastapi_app.core.middleware import RequestContextMiddleware
+from fastapi_app.db.session import get_async_engine
+from fastapi_app.services.storage import get_storage
+
+DESCRIPTION = """
+Upload Excel workbooks, images and PDFs; workers extract the key information (text, tables,
+key values, entities, EXIF, OCR in Korean and English) and build a structured report.
+
+Every JSON response uses one envelope: `{"success", "message", "data"}`, lists add
+`total, page, page_size, total_pages`, and errors are `{"success": false, "message",
+"error_code", "details"}`. Authenticate with **Authorize** (OAuth2 password flow).
+"""
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    get_storage().ensure_dirs()
+    yield
+    await get_async_engine().dispose()
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings, process="api")
+    app = FastAPIOffline(
+        title=settings.APP_NAME,
+        version=__version__,
+        description=DESCRIPTION,
+        debug=settings.DEBUG,
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    install_error_handlers(app)
+    if settings.CORS_ORIGINS:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.CORS_ORIGINS,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Content-Disposition"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(users.router)
+    app.include_router(documents.router)
+    return app
+
+
+app = create_app()

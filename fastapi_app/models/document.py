@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fastapi_app.db.base import Base, TimestampMixin, new_id, utcnow
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class DocumentStatus(enum.StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ProcessingStage(enum.StrEnum):
+    QUEUED = "queued"
+    READING = "reading"
+    EXTRACTING = "extracting"
+    OCR = "ocr"
+    ANALYZING = "analyzing"
+    REPORTING = "reporting"
+    DONE = "done"
+
+
+class FileType(enum.StrEnum):
+    EXCEL = "excel"
+    PDF = "pdf"
+    IMAGE = "image"
+
+
+class Document(TimestampMixin, Base):
+    __tablename__ = "documents"
+    __table_args__ = (
+        Index("ix_documents_owner_created", "owner_id", "created_at"),
+        Index("ix_documents_owner_sha256", "owner_id", "sha256"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    original_filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    file_type: Mapped[str] = mapped_column(String(16), index=True)
+    mime_type: Mapped[str] = mapped_column(String(127))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=DocumentStatus.PENDING, index=True)
+    stage: Mapped[str] = mapped_column(String(16), default=ProcessingStage.QUEUED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    # Fernet-encrypted with a key derived from SECRET_KEY; only the worker ever decrypts it.
+    encrypted_password: Mapped[str | None] = mapped_column(Text)
+    upload_warnings: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
+    duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column()
+    # Each upload or reprocess is a run; a task for an older run is stale and does nothing.
+    current_run: Mapped[int] = mapped_column(Integer, default=1)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processing_started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    processing_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProcessingAttempt(Base):
+    __tablename__ = "processing_attempts"
+    __table_args__ = (UniqueConstraint("document_id", "run", "attempt_number", name="uq_attempt_run_number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    run: Mapped[int] = mapped_column(Integer)
+    attempt_number: Mapped[int] = mapped_column(Integer)
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    worker: Mapped[str | None] = mapped_column(String(255))
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class ExtractionRecord(Base):
+    __tablename__ = "extraction_results"
+    __table_args__ = (UniqueConstraint("document_id", "run", name="uq_extraction_document_run"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    run: Mapped[int] = mapped_column(Integer)
+    schema_version: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("document_id", "version", name="uq_report_document_version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    # version == the run that produced it, so a redelivered task cannot add a second one.
+    version: Mapped[int] = mapped_column(Integer)
+    schema_version: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    content: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

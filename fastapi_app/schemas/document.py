@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class UploadWarning(BaseModel):
+    code: str
+    message: str
+
+
+class DocumentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    original_filename: str
+    file_type: str
+    mime_type: str
+    size_bytes: int
+    sha256: str
+    status: str
+    stage: str
+    progress: int
+    error_code: str | None
+    error_message: str | None
+    upload_warnings: list[UploadWarning] = Field(default_factory=list)
+    duplicate_of_id: uuid.UUID | None = None
+    current_run: int = Field(description="Processing runs so far (1 after upload, +1 per reprocess)")
+    attempts: int
+    queued_at: datetime
+    processing_started_at: datetime | None
+    completed_at: datetime | None
+    processing_ms: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ExtractedDataOut(BaseModel):
+    document_id: uuid.UUID
+    run: int
+    schema_version: str
+    created_at: datetime
+    result: dict[str, Any]
+
+
+class ReportSummaryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    document_id: uuid.UUID
+    version: int
+    schema_version: str
+    title: str
+    formats: list[str]
+    created_at: datetime
+
+
+class ReportOut(ReportSummaryOut):
+    content: dict[str, Any]
+
+
+SortField = Literal[
+    "created_at",
+    "-created_at",
+    "original_filename",
+    "-original_filename",
+    "size_bytes",
+    "-size_bytes",
+    "status",
+    "-status",
+    "completed_at",
+    "-completed_at",
+]
+
+
+class CountByKey(BaseModel):
+    key: str
+    count: int
+
+
+class StatsSummary(BaseModel):
+    total_documents: int
+    by_status: dict[str, int]
+    by_type: dict[str, int]
+    total_size_bytes: int
+    average_size_bytes: float | None
+    processing_ms: dict[str, float | None] = Field(
+        description="average, min, max and p50 of processing time of completed documents"
+    )
+    success_rate: float | None = Field(description="completed / (completed + failed)")
+    last_24h: dict[str, int]
+    recent: list[DocumentOut]

@@ -1,0 +1,275 @@
+"""Everything the documents API does, with ownership enforced in every query."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from fastapi_app.core.config import Settings
+from fastapi_app.core.errors import (
+    DocumentBusy,
+    DocumentNotFound,
+    DocumentNotReady,
+    EmptyFile,
+    ReportNotFound,
+    ValidationFailed,
+)
+from fastapi_app.core.security import encrypt_secret
+from fastapi_app.db.hooks import on_commit
+from fastapi_app.models import Document, DocumentStatus, ExtractionRecord, ProcessingStage, Report, User
+from fastapi_app.services.filetypes import detect_type, sanitize_filename
+from fastapi_app.services.storage import get_storage
+from fastapi_app.services.uploads import receive_multipart_upload
+from fastapi_app.tasks.dispatch import enqueue_processing
+
+FILE_FAMILIES = ("excel", "pdf", "image")
+
+
+async def upload(session: AsyncSession, request: Request, owner: User, settings: Settings) -> Document:
+    storage = get_storage()
+    temp_path = storage.new_temp_path()
+    stored_name: str | None = None
+    committed = False
+    try:
+        received = await receive_multipart_upload(
+            request, temp_path, max_size=settings.MAX_UPLOAD_SIZE, flush_bytes=settings.UPLOAD_CHUNK_SIZE
+        )
+        claimed = (received.fields.get("file_type") or "").strip().lower() or None
+        if claimed is not None and claimed not in FILE_FAMILIES:
+            raise ValidationFailed(
+                "file_type must be one of excel, pdf, image.",
+                details={"errors": [{"loc": ["body", "file_type"], "msg": "invalid value", "input": claimed}]},
+            )
+        if received.size == 0:
+            raise EmptyFile()
+        filename = sanitize_filename(received.filename)
+        detected = await anyio.to_thread.run_sync(detect_type, temp_path, filename, claimed)
+
+        stored_name = storage.new_stored_name(detected.extension)
+        await anyio.to_thread.run_sync(storage.commit_temp, temp_path, stored_name)
+
+        warnings = list(detected.warnings)
+        duplicate_of = await session.scalar(
+            select(Document.id)
+            .where(Document.owner_id == owner.id, Document.sha256 == received.sha256)
+            .order_by(Document.created_at)
+            .limit(1)
+        )
+        if duplicate_of is not None:
+            warnings.append(
+                {"code": "DUPLICATE_UPLOAD", "message": f"The same content was uploaded before as {duplicate_of}."}
+            )
+        password = received.fields.get("password") or None
+        document = Document(
+            owner_id=owner.id,
+            original_filename=filename,
+            stored_name=stored_name,
+            file_type=detected.family,
+            mime_type=detected.mime_type,
+            size_bytes=received.size,
+            sha256=received.sha256,
+            status=DocumentStatus.PENDING,
+            stage=ProcessingStage.QUEUED,
+            progress=0,
+            encrypted_password=encrypt_secret(password) if password else None,
+            upload_warnings=warnings,
+            duplicate_of_id=duplicate_of,
+            current_run=1,
+            request_id=getattr(request.state, "request_id", None),
+        )
+        session.add(document)
+        await session.flush()
+        _enqueue_after_commit(session, document)
+        await session.commit()
+        committed = True
+        return document
+    finally:
+        temp_path.unlink(missing_ok=True)
+        if stored_name is not None and not committed:
+            storage.delete(stored_name)
+
+
+def _enqueue_after_commit(session: AsyncSession, document: Document) -> None:
+    document_id, run, request_id = str(document.id), document.current_run, document.request_id
+    on_commit(session, lambda: enqueue_processing(document_id, run, request_id=request_id))
+
+
+async def get_owned(session: AsyncSession, owner: User, document_id: uuid.UUID) -> Document:
+    document = await session.scalar(select(Document).where(Document.id == document_id, Document.owner_id == owner.id))
+    if document is None:
+        raise DocumentNotFound()
+    return document
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_SORTS = {
+    "created_at": Document.created_at,
+    "original_filename": Document.original_filename,
+    "size_bytes": Document.size_bytes,
+    "status": Document.status,
+    "completed_at": Document.completed_at,
+}
+
+
+async def list_documents(
+    session: AsyncSession,
+    owner: User,
+    *,
+    page: int,
+    page_size: int,
+    status: str | None = None,
+    file_type: str | None = None,
+    search: str | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    sort: str = "-created_at",
+) -> tuple[list[Document], int, int]:
+    conditions = [Document.owner_id == owner.id]
+    if status:
+        conditions.append(Document.status == status)
+    if file_type:
+        conditions.append(Document.file_type == file_type)
+    if search:
+        conditions.append(Document.original_filename.ilike(f"%{_escape_like(search)}%", escape="\\"))
+    if date_from:
+        conditions.append(Document.created_at >= date_from)
+    if date_to:
+        conditions.append(Document.created_at <= date_to)
+    where = and_(*conditions)
+
+    total = int(await session.scalar(select(func.count()).select_from(Document).where(where)) or 0)
+    column = _SORTS[sort.lstrip("-")]
+    order = column.desc() if sort.startswith("-") else column.asc()
+    query: Select[tuple[Document]] = (
+        select(Document).where(where).order_by(order, Document.id).offset((page - 1) * page_size).limit(page_size)
+    )
+    items = list((await session.scalars(query)).all())
+    total_pages = math.ceil(total / page_size) if total else 0
+    return items, total, total_pages
+
+
+async def delete(session: AsyncSession, owner: User, document_id: uuid.UUID) -> None:
+    document = await get_owned(session, owner, document_id)
+    stored_name = document.stored_name
+    await session.delete(document)
+    # The file goes only once the row is gone for good; a failed commit keeps both.
+    on_commit(session, lambda: get_storage().delete(stored_name))
+    await session.commit()
+
+
+async def reprocess(session: AsyncSession, owner: User, document_id: uuid.UUID, settings: Settings) -> Document:
+    document = await get_owned(session, owner, document_id)
+    stale_before = datetime.now(UTC) - timedelta(minutes=settings.STALE_PROCESSING_MINUTES)
+    busy = document.status in (DocumentStatus.PENDING, DocumentStatus.PROCESSING)
+    if busy and document.queued_at > stale_before:
+        raise DocumentBusy(details={"status": document.status, "stage": document.stage})
+    document.current_run += 1
+    document.status = DocumentStatus.PENDING
+    document.stage = ProcessingStage.QUEUED
+    document.progress = 0
+    document.error_code = None
+    document.error_message = None
+    document.attempts = 0
+    document.queued_at = datetime.now(UTC)
+    document.processing_started_at = None
+    document.completed_at = None
+    document.processing_ms = None
+    document.request_id = None
+    _enqueue_after_commit(session, document)
+    await session.commit()
+    return document
+
+
+async def get_extraction(session: AsyncSession, owner: User, document_id: uuid.UUID) -> ExtractionRecord:
+    document = await get_owned(session, owner, document_id)
+    if document.status != DocumentStatus.COMPLETED:
+        raise DocumentNotReady(
+            details={"status": document.status, "stage": document.stage, "progress": document.progress}
+        )
+    record = await session.scalar(
+        select(ExtractionRecord)
+        .where(ExtractionRecord.document_id == document.id)
+        .order_by(ExtractionRecord.run.desc())
+        .limit(1)
+    )
+    if record is None:
+        raise DocumentNotReady("The extraction result is missing; reprocess the document.")
+    return record
+
+
+async def list_reports(session: AsyncSession, owner: User, document_id: uuid.UUID) -> list[Report]:
+    await get_owned(session, owner, document_id)
+    query = select(Report).where(Report.document_id == document_id).order_by(Report.version.desc())
+    return list((await session.scalars(query)).all())
+
+
+async def get_report(session: AsyncSession, owner: User, document_id: uuid.UUID, report_id: uuid.UUID) -> Report:
+    await get_owned(session, owner, document_id)
+    report = await session.scalar(select(Report).where(Report.id == report_id, Report.document_id == document_id))
+    if report is None:
+        raise ReportNotFound()
+    return report
+
+
+async def stats_summary(session: AsyncSession, owner: User) -> dict[str, Any]:
+    mine = Document.owner_id == owner.id
+    by_status = dict(
+        (await session.execute(select(Document.status, func.count()).where(mine).group_by(Document.status))).all()
+    )
+    by_type = dict(
+        (await session.execute(select(Document.file_type, func.count()).where(mine).group_by(Document.file_type))).all()
+    )
+    totals = (
+        await session.execute(select(func.count(), func.coalesce(func.sum(Document.size_bytes), 0)).where(mine))
+    ).one()
+    timing = (
+        await session.execute(
+            select(
+                func.avg(Document.processing_ms), func.min(Document.processing_ms), func.max(Document.processing_ms)
+            ).where(mine, Document.status == DocumentStatus.COMPLETED)
+        )
+    ).one()
+    since = datetime.now(UTC) - timedelta(hours=24)
+    recent_counts = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((Document.status == DocumentStatus.COMPLETED, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((Document.status == DocumentStatus.FAILED, 1), else_=0)), 0),
+            ).where(mine, Document.created_at >= since)
+        )
+    ).one()
+    recent = list(
+        (await session.scalars(select(Document).where(mine).order_by(Document.created_at.desc()).limit(5))).all()
+    )
+    count, size = int(totals[0]), int(totals[1])
+    completed, failed = by_status.get("completed", 0), by_status.get("failed", 0)
+    return {
+        "total_documents": count,
+        "by_status": {s.value: int(by_status.get(s.value, 0)) for s in DocumentStatus},
+        "by_type": {t: int(by_type.get(t, 0)) for t in FILE_FAMILIES},
+        "total_size_bytes": size,
+        "average_size_bytes": round(size / count, 1) if count else None,
+        "processing_ms": {
+            "average": round(float(timing[0]), 1) if timing[0] is not None else None,
+            "min": float(timing[1]) if timing[1] is not None else None,
+            "max": float(timing[2]) if timing[2] is not None else None,
+        },
+        "success_rate": round(completed / (completed + failed), 4) if completed + failed else None,
+        "last_24h": {
+            "uploaded": int(recent_counts[0]),
+            "completed": int(recent_counts[1]),
+            "failed": int(recent_counts[2]),
+        },
+        "recent": recent,
+    }

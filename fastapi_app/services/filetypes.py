@@ -1,0 +1,138 @@
+"""Decide what a file really is from its bytes (libmagic), then check the client's claims.
+
+Order of trust: content first, the extension second, the client's `file_type` last.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from fastapi_app.core.errors import FileTypeMismatch, UnsupportedFileType
+from fastapi_app.extractors.registry import SUPPORTED_TYPES, SupportedType, supported_type
+
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_ODS = "application/vnd.oasis.opendocument.spreadsheet"
+_XLS = "application/vnd.ms-excel"
+# Containers libmagic reports for legacy/encrypted Office files; the extension says which.
+_OLE_CONTAINERS = {
+    "application/x-ole-storage",
+    "application/cdfv2",
+    "application/encrypted",
+    "application/vnd.ms-office",
+    "application/cdfv2-encrypted",
+}
+_TEXT_MIMES = {"text/plain", "text/csv", "application/csv", "text/x-csv"}
+_ALIASES = {
+    "application/excel": _XLS,
+    "application/x-excel": _XLS,
+    "application/x-msexcel": _XLS,
+    "image/x-ms-bmp": "image/bmp",
+    "image/x-bmp": "image/bmp",
+    "image/jpg": "image/jpeg",
+}
+
+_EXTENSION_FAMILY = {ext: t.family for t in SUPPORTED_TYPES for ext in t.extensions}
+_FAMILY_EXTENSION = {t.mime_type: t.extensions[0] for t in SUPPORTED_TYPES}
+
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+MAX_FILENAME_LENGTH = 255
+
+
+@dataclass(slots=True)
+class DetectedType:
+    mime_type: str
+    family: str
+    extension: str
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+
+def sanitize_filename(raw: str | None) -> str:
+    """A display name that is safe in headers, logs and any filesystem.
+
+    The stored file never uses it; this only makes what we echo back harmless.
+    """
+    name = (raw or "").replace("\\", "/")
+    name = PurePosixPath(name).name if "/" in name else name
+    name = unicodedata.normalize("NFC", name)
+    cleaned = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"}).strip(" .")
+    if not cleaned:
+        cleaned = "upload"
+    stem, dot, ext = cleaned.rpartition(".")
+    if not dot:
+        stem, ext = cleaned, ""
+    if stem.upper() in _WINDOWS_RESERVED:
+        stem = f"_{stem}"
+    suffix = f".{ext}" if ext else ""
+    if len(suffix) > 20:
+        stem, suffix = stem + suffix, ""
+    stem = stem[: MAX_FILENAME_LENGTH - len(suffix)]
+    return f"{stem}{suffix}"
+
+
+def _sniff(path: Path) -> str:
+    import magic  # libmagic; imported lazily so the module loads without it for unit tests
+
+    return str(magic.from_file(str(path), mime=True)).lower()
+
+
+def _looks_like_text(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(8192)
+    return b"\x00" not in head
+
+
+def _zip_office_kind(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+                return _XLSX
+            if "mimetype" in names and archive.read("mimetype").strip() == _ODS.encode():
+                return _ODS
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return None
+    return None
+
+
+def detect_type(path: Path, filename: str, claimed_family: str | None) -> DetectedType:
+    extension = PurePosixPath(filename.lower()).suffix
+    sniffed = _sniff(path)
+    mime = _ALIASES.get(sniffed, sniffed)
+    if mime in {"application/zip", "application/octet-stream"} and zipfile.is_zipfile(path):
+        mime = _zip_office_kind(path) or mime
+    if mime in _OLE_CONTAINERS and _EXTENSION_FAMILY.get(extension) == "excel":
+        mime = _XLS
+    if (mime in _TEXT_MIMES or mime == "application/octet-stream") and extension == ".csv":
+        mime = "text/csv" if mime != "application/octet-stream" or _looks_like_text(path) else mime
+
+    entry: SupportedType | None = supported_type(mime)
+    if entry is None:
+        raise UnsupportedFileType(details={"detected_mime_type": mime, "filename_extension": extension or None})
+
+    warnings: list[dict[str, str]] = []
+    ext_family = _EXTENSION_FAMILY.get(extension)
+    if ext_family is not None and ext_family != entry.family:
+        raise FileTypeMismatch(
+            f"The file is named '{extension}' but its content is {mime}.",
+            details={"detected_mime_type": mime, "detected_file_type": entry.family, "filename_extension": extension},
+        )
+    if claimed_family and claimed_family != entry.family:
+        raise FileTypeMismatch(
+            f"file_type was '{claimed_family}' but the content is {entry.family} ({mime}).",
+            details={
+                "detected_mime_type": mime,
+                "detected_file_type": entry.family,
+                "claimed_file_type": claimed_family,
+            },
+        )
+    if extension and extension not in entry.extensions:
+        warnings.append(
+            {
+                "code": "EXTENSION_MISMATCH",
+                "message": f"The file is named '{extension}' but its content is {mime}; processed by content.",
+            }
+        )
+    return DetectedType(mime_type=mime, family=entry.family, extension=_FAMILY_EXTENSION[mime], warnings=warnings)

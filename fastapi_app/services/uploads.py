@@ -1,0 +1,165 @@
+"""Stream a multipart upload straight to a temp file: bounded memory, size enforced as bytes
+arrive, sha256 computed on the way. Nothing is read into memory whole."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect, Request
+
+from fastapi_app.core.errors import BadRequest, FileTooLarge, ValidationFailed
+
+FILE_FIELD = "file"
+MAX_FIELD_BYTES = 4096
+# Multipart framing plus the small form fields may exceed the file size a little.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class ReceivedUpload:
+    temp_path: Path
+    filename: str | None = None
+    size: int = 0
+    sha256: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+    has_file: bool = False
+
+
+class _Receiver:
+    def __init__(self, temp_path: Path, max_size: int) -> None:
+        self.upload = ReceivedUpload(temp_path=temp_path)
+        self.max_size = max_size
+        self.hasher = hashlib.sha256()
+        self.pending = bytearray()
+        self._headers: dict[bytes, bytes] = {}
+        self._header_field = b""
+        self._header_value = b""
+        self._part_name: str | None = None
+        self._part_is_file = False
+        self._field_value = bytearray()
+        self._file_done = False
+
+    # --- callbacks (sync, called from parser.write) -----------------------------------------
+    def on_part_begin(self) -> None:
+        self._headers = {}
+        self._part_name = None
+        self._part_is_file = False
+        self._field_value = bytearray()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[self._header_field.lower()] = self._header_value
+        self._header_field = b""
+        self._header_value = b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        self._part_name = name
+        filename = options.get(b"filename")
+        if name == FILE_FIELD and filename is not None and not self._file_done:
+            self._part_is_file = True
+            self.upload.filename = filename.decode("utf-8", "replace")
+            self.upload.has_file = True
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if self._part_is_file:
+            self.upload.size += len(chunk)
+            if self.upload.size > self.max_size:
+                raise _TooLarge()
+            self.hasher.update(chunk)
+            self.pending += chunk
+        elif self._part_name is not None:
+            self._field_value += chunk
+            if len(self._field_value) > MAX_FIELD_BYTES:
+                raise ValidationFailed(f"Form field '{self._part_name}' is too long.")
+
+    def on_part_end(self) -> None:
+        if self._part_is_file:
+            self._file_done = True
+            self._part_is_file = False
+        elif self._part_name and self._part_name not in self.upload.fields:
+            self.upload.fields[self._part_name] = self._field_value.decode("utf-8", "replace")
+
+    def callbacks(self) -> Any:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+        }
+
+
+async def receive_multipart_upload(
+    request: Request, temp_path: Path, *, max_size: int, flush_bytes: int
+) -> ReceivedUpload:
+    """Parse the request body; the caller owns (and must delete) `temp_path` on any outcome."""
+    content_type, params = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or not params.get(b"boundary"):
+        raise ValidationFailed(
+            "Send the file as multipart/form-data with a 'file' field.",
+            details={"content_type": request.headers.get("content-type")},
+        )
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_size + MULTIPART_OVERHEAD:
+        raise FileTooLarge(details={"max_upload_size": max_size, "content_length": int(declared)})
+
+    receiver = _Receiver(temp_path, max_size)
+    parser = MultipartParser(params[b"boundary"], receiver.callbacks())
+    fh = await anyio.to_thread.run_sync(lambda: temp_path.open("wb"))
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+            if len(receiver.pending) >= flush_bytes:
+                data, receiver.pending = bytes(receiver.pending), bytearray()
+                await anyio.to_thread.run_sync(fh.write, data)
+        parser.finalize()
+        if receiver.pending:
+            await anyio.to_thread.run_sync(fh.write, bytes(receiver.pending))
+
+        def _sync_to_disk() -> None:
+            fh.flush()
+            os.fsync(fh.fileno())
+
+        await anyio.to_thread.run_sync(_sync_to_disk)
+    except _TooLarge:
+        raise FileTooLarge(
+            f"The file is larger than the upload limit of {max_size} bytes.",
+            details={"max_upload_size": max_size},
+        ) from None
+    except MultipartParseError as exc:
+        raise BadRequest("The multipart body is malformed.", error_code="MALFORMED_MULTIPART") from exc
+    except ClientDisconnect:
+        raise BadRequest(
+            "The client disconnected before the upload finished.", error_code="UPLOAD_INCOMPLETE"
+        ) from None
+    finally:
+        await anyio.to_thread.run_sync(fh.close)
+
+    upload = receiver.upload
+    upload.sha256 = receiver.hasher.hexdigest()
+    if not upload.has_file:
+        raise ValidationFailed(
+            "The 'file' field is required.",
+            details={"errors": [{"loc": ["body", FILE_FIELD], "msg": "Field required", "type": "missing"}]},
+        )
+    return upload

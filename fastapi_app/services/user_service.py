@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import uuid
+
+import anyio
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastapi_app.core.errors import EmailTaken, UserNotFound, WrongPassword
+from fastapi_app.core.security import hash_password, verify_password
+from fastapi_app.models import User
+from fastapi_app.schemas.user import UserUpdate
+
+
+async def update_profile(session: AsyncSession, user: User, data: UserUpdate) -> User:
+    if data.email is not None and data.email.lower() != user.email:
+        email = data.email.lower()
+        taken = await session.scalar(select(User.id).where(User.email == email, User.id != user.id))
+        if taken is not None:
+            raise EmailTaken()
+        user.email = email
+    if "full_name" in data.model_fields_set:
+        user.full_name = data.full_name
+    if data.new_password is not None:
+        ok = await anyio.to_thread.run_sync(verify_password, data.current_password or "", user.hashed_password)
+        if not ok:
+            raise WrongPassword()
+        user.hashed_password = await anyio.to_thread.run_sync(hash_password, data.new_password)
+    await session.commit()
+    await session.refresh(user)
+    return user
+
+
+async def get_visible_user(session: AsyncSession, viewer: User, user_id: uuid.UUID) -> User:
+    """Users see themselves; superusers see anyone; everyone else gets 404, not 403."""
+    if user_id != viewer.id and not viewer.is_superuser:
+        raise UserNotFound()
+    user = await session.get(User, user_id)
+    if user is None:
+        raise UserNotFound()
+    return user

@@ -1,0 +1,63 @@
+"""The Celery application: `celery -A fastapi_app.tasks.celery_app worker`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_ready
+
+from fastapi_app.core.config import get_settings
+
+settings = get_settings()
+
+celery_app = Celery("fastapi_app", include=["fastapi_app.tasks.document_tasks"])
+
+_transport_options: dict[str, Any] = {}
+if settings.broker_kind == "redis":
+    # A message whose worker vanished is redelivered after this long; longer than any task.
+    _transport_options = {"visibility_timeout": max(settings.CELERY_TASK_TIME_LIMIT * 2, 900)}
+elif settings.broker_kind == "embedded":
+    _transport_options = {"polling_interval": 0.1}
+
+celery_app.conf.update(
+    broker_url=settings.broker_url,
+    result_backend=settings.CELERY_RESULT_BACKEND or None,
+    task_ignore_result=True,  # status lives in our own database, not in a result backend
+    task_serializer="json",
+    accept_content=["json"],
+    result_serializer="json",
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    task_time_limit=settings.CELERY_TASK_TIME_LIMIT,
+    task_track_started=True,
+    worker_send_task_events=True,
+    task_send_sent_event=True,
+    broker_connection_retry_on_startup=True,
+    broker_transport_options=_transport_options,
+    task_default_queue="documents",
+    task_always_eager=settings.CELERY_TASK_ALWAYS_EAGER,
+    worker_hijack_root_logger=False,
+    enable_utc=True,
+    timezone="UTC",
+)
+
+
+@worker_process_init.connect
+def _fresh_connections_after_fork(**_: Any) -> None:
+    # Pooled connections must never be shared between forked processes.
+    from fastapi_app.db.session import get_sync_engine
+
+    get_sync_engine().dispose(close=False)
+
+
+@worker_ready.connect
+def _recover_on_start(**_: Any) -> None:
+    from fastapi_app.tasks.document_tasks import recover_stale_documents
+
+    recover_stale_documents.delay()
+
+
+app = celery_app  # `celery -A fastapi_app.tasks.celery_app` finds either name

@@ -1,0 +1,92 @@
+"""Celery tasks. They take ids, reload rows, and are safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.utils.time import get_exponential_backoff_interval
+from sqlalchemy import or_, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from fastapi_app.core.config import get_settings
+from fastapi_app.db.session import sync_session_factory
+from fastapi_app.models import Document, DocumentStatus
+from fastapi_app.tasks.celery_app import celery_app
+from fastapi_app.tasks.dispatch import PROCESS_TASK, enqueue_processing
+from fastapi_app.tasks.pipeline import DocumentPipeline
+
+logger = logging.getLogger("fastapi_app.tasks")
+
+MAX_TRANSIENT_RETRIES = 6
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, (RedisConnectionError, RedisTimeoutError))
+
+
+@celery_app.task(bind=True, name=PROCESS_TASK, max_retries=MAX_TRANSIENT_RETRIES)
+def process_document(self: Any, document_id: str, run: int, request_id: str | None = None) -> dict[str, str]:
+    pipeline = DocumentPipeline(document_id, run, task_id=self.request.id, worker=self.request.hostname)
+    try:
+        outcome = pipeline.execute()
+    except SoftTimeLimitExceeded:
+        pipeline.fail_unexpected("PROCESSING_TIMEOUT", "Processing took longer than the time limit.")
+        return {"status": "failed", "detail": "PROCESSING_TIMEOUT"}
+    except Exception as exc:
+        if _is_transient(exc):
+            countdown = get_exponential_backoff_interval(
+                factor=2, retries=self.request.retries, maximum=120, full_jitter=True
+            )
+            logger.warning(
+                "document %s run %s: transient error (%s), retry %s in %ss",
+                document_id,
+                run,
+                type(exc).__name__,
+                self.request.retries + 1,
+                countdown,
+            )
+            try:
+                pipeline.close_attempt_for_retry(type(exc).__name__)
+            except Exception:  # the database may be the thing that is down
+                logger.debug("could not record the retry", exc_info=True)
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        logger.exception("document %s run %s: unexpected error", document_id, run)
+        pipeline.fail_unexpected(
+            "PROCESSING_ERROR", "An unexpected error occurred while processing this file. It has been logged."
+        )
+        return {"status": "failed", "detail": "PROCESSING_ERROR"}
+    logger.info("document %s run %s: %s %s", document_id, run, outcome.status, outcome.detail)
+    return {"status": outcome.status, "detail": outcome.detail}
+
+
+@celery_app.task(name="documents.recover_stale")
+def recover_stale_documents() -> int:
+    """Re-queue documents that a dead worker or a lost message left pending or processing."""
+    settings = get_settings()
+    cutoff = datetime.now(UTC) - timedelta(minutes=settings.STALE_PROCESSING_MINUTES)
+    with sync_session_factory()() as session:
+        stale = session.execute(
+            select(Document.id, Document.current_run).where(
+                or_(
+                    (Document.status == DocumentStatus.PENDING) & (Document.queued_at < cutoff),
+                    (Document.status == DocumentStatus.PROCESSING) & (Document.updated_at < cutoff),
+                )
+            )
+        ).all()
+    for document_id, run in stale:
+        enqueue_processing(str(document_id), run)
+    if stale:
+        logger.warning("re-queued %d stale documents", len(stale))
+    return len(stale)

@@ -1,0 +1,325 @@
+"""Processing one document: an ordered chain of steps, each committing its own state.
+
+claim -> read -> extract -> analyze -> report -> finish. Any deterministic failure ends the run
+`failed` with an error_code; transient database errors propagate so Celery retries the task.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from fastapi_app.core.config import Settings, get_settings
+from fastapi_app.core.security import decrypt_secret
+from fastapi_app.db.session import sync_session_factory
+from fastapi_app.extractors import registry
+from fastapi_app.extractors.base import ExtractionContext, ExtractionError, ExtractionResult
+from fastapi_app.extractors.text_analysis import analyze
+from fastapi_app.models import Document, DocumentStatus, ExtractionRecord, ProcessingAttempt, ProcessingStage, Report
+from fastapi_app.reports.builder import build_report
+from fastapi_app.services.storage import get_storage
+
+logger = logging.getLogger("fastapi_app.pipeline")
+
+# How far each stage has got, as a share of the progress bar.
+STAGE_PROGRESS = {
+    ProcessingStage.READING: 5,
+    ProcessingStage.EXTRACTING: 10,
+    ProcessingStage.ANALYZING: 80,
+    ProcessingStage.REPORTING: 90,
+}
+EXTRACT_SPAN = (10, 78)
+PROGRESS_WRITE_INTERVAL_S = 0.5
+
+
+@dataclass(slots=True)
+class Outcome:
+    status: str
+    detail: str = ""
+
+
+class StepFailed(Exception):
+    def __init__(self, error_code: str, message: str) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+        self.message = message
+
+
+class DocumentPipeline:
+    def __init__(
+        self,
+        document_id: str,
+        run: int,
+        *,
+        task_id: str | None = None,
+        worker: str | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.document_id = uuid.UUID(document_id)
+        self.run = run
+        self.task_id = task_id
+        self.worker = worker
+        self.settings = settings or get_settings()
+        self.session_factory = sync_session_factory()
+        self.attempt_id: uuid.UUID | None = None
+        self._last_progress_write = 0.0
+
+    # --- entry point ---------------------------------------------------------------------
+    def execute(self) -> Outcome:
+        claimed = self._claim()
+        if claimed is not None:
+            return claimed
+        started = time.perf_counter()
+        try:
+            ctx = self._read()
+            result = self._extract(ctx)
+            self._analyze(result)
+            report = self._report(result)
+            self._finish(result, report, started)
+            return Outcome("completed")
+        except StepFailed as failure:
+            self._fail(failure.error_code, failure.message)
+            return Outcome("failed", failure.error_code)
+        except ExtractionError as failure:
+            self._fail(failure.error_code, failure.message)
+            return Outcome("failed", failure.error_code)
+
+    # --- steps ---------------------------------------------------------------------------
+    def _claim(self) -> Outcome | None:
+        """Take the document for this run, or explain why there is nothing to do."""
+        with self.session_factory.begin() as session:
+            document = session.scalar(select(Document).where(Document.id == self.document_id).with_for_update())
+            if document is None:
+                return Outcome("skipped", "document deleted")
+            if document.current_run != self.run:
+                return Outcome("skipped", f"stale run {self.run}; current is {document.current_run}")
+            if document.status in (DocumentStatus.COMPLETED, DocumentStatus.FAILED):
+                return Outcome("skipped", f"run {self.run} already {document.status}")
+
+            # Attempts still marked running belong to deliveries whose worker died mid-way.
+            lost = list(
+                session.scalars(
+                    select(ProcessingAttempt).where(
+                        ProcessingAttempt.document_id == document.id,
+                        ProcessingAttempt.run == self.run,
+                        ProcessingAttempt.outcome == "running",
+                    )
+                )
+            )
+            now = datetime.now(UTC)
+            for attempt in lost:
+                attempt.outcome = "lost"
+                attempt.finished_at = now
+            previous = session.scalar(
+                select(ProcessingAttempt.attempt_number)
+                .where(ProcessingAttempt.document_id == document.id, ProcessingAttempt.run == self.run)
+                .order_by(ProcessingAttempt.attempt_number.desc())
+                .limit(1)
+            )
+            lost_total = int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(ProcessingAttempt)
+                    .where(
+                        ProcessingAttempt.document_id == document.id,
+                        ProcessingAttempt.run == self.run,
+                        ProcessingAttempt.outcome == "lost",
+                    )
+                )
+                or 0
+            )
+            document.attempts = (previous or 0) + 1
+            if lost_total >= self.settings.MAX_PROCESSING_ATTEMPTS:
+                self._mark_failed(
+                    document,
+                    "WORKER_LOST",
+                    f"Processing was interrupted {lost_total} times (the worker stopped or crashed); "
+                    "the file may be too heavy to process.",
+                )
+                return Outcome("failed", "WORKER_LOST")
+            attempt = ProcessingAttempt(
+                document_id=document.id,
+                run=self.run,
+                attempt_number=document.attempts,
+                task_id=self.task_id,
+                worker=self.worker,
+            )
+            session.add(attempt)
+            session.flush()
+            self.attempt_id = attempt.id
+            document.status = DocumentStatus.PROCESSING
+            document.stage = ProcessingStage.READING
+            document.progress = STAGE_PROGRESS[ProcessingStage.READING]
+            document.processing_started_at = document.processing_started_at or now
+            document.task_id = self.task_id
+        logger.info("document %s run %s attempt claimed", self.document_id, self.run)
+        return None
+
+    def _read(self) -> ExtractionContext:
+        with self.session_factory() as session:
+            document = self._load(session)
+            path = get_storage().path_for(document.stored_name)
+            password = decrypt_secret(document.encrypted_password) if document.encrypted_password else None
+            ctx = ExtractionContext(
+                path=path,
+                mime_type=document.mime_type,
+                file_type=document.file_type,  # type: ignore[arg-type]
+                size_bytes=document.size_bytes,
+                sha256=document.sha256,
+                password=password,
+                progress=self._on_extract_progress,
+                max_pages=self.settings.MAX_PDF_PAGES,
+                max_cells=self.settings.MAX_SPREADSHEET_CELLS,
+                max_image_pixels=self.settings.MAX_IMAGE_PIXELS,
+                ocr_languages=self.settings.OCR_LANGUAGES,
+                ocr_enabled=self.settings.OCR_ENABLED,
+            )
+            upload_warnings = list(document.upload_warnings or [])
+        if not path.is_file():
+            raise StepFailed("FILE_MISSING", "The stored file is missing; upload it again.")
+        ctx.extra["upload_warnings"] = upload_warnings
+        return ctx
+
+    def _extract(self, ctx: ExtractionContext) -> ExtractionResult:
+        self._set_stage(ProcessingStage.EXTRACTING, STAGE_PROGRESS[ProcessingStage.EXTRACTING])
+        result = registry.extract(ctx)
+        for warning in ctx.extra.get("upload_warnings", []):
+            result.warn(warning["code"], warning["message"])
+        return result
+
+    def _analyze(self, result: ExtractionResult) -> None:
+        self._set_stage(ProcessingStage.ANALYZING, STAGE_PROGRESS[ProcessingStage.ANALYZING])
+        started = time.perf_counter()
+        analyze(result)
+        result.timings_ms["analyze"] = round((time.perf_counter() - started) * 1000, 2)
+
+    def _report(self, result: ExtractionResult) -> dict[str, Any]:
+        self._set_stage(ProcessingStage.REPORTING, STAGE_PROGRESS[ProcessingStage.REPORTING])
+        with self.session_factory() as session:
+            document = self._load(session)
+            return build_report(document, result, version=self.run)
+
+    def _finish(self, result: ExtractionResult, report: dict[str, Any], started: float) -> None:
+        with self.session_factory.begin() as session:
+            document = self._load(session, for_update=True)
+            if document.current_run != self.run:
+                raise StepFailed("STALE_RUN", "A newer run replaced this one.")
+            data = result.model_dump(mode="json")
+            record = session.scalar(
+                select(ExtractionRecord).where(
+                    ExtractionRecord.document_id == document.id, ExtractionRecord.run == self.run
+                )
+            )
+            if record is None:
+                session.add(
+                    ExtractionRecord(
+                        document_id=document.id, run=self.run, schema_version=result.schema_version, data=data
+                    )
+                )
+            else:  # a redelivered task that got this far before: replace, never duplicate
+                record.data = data
+                record.schema_version = result.schema_version
+            existing_report = session.scalar(
+                select(Report).where(Report.document_id == document.id, Report.version == self.run)
+            )
+            if existing_report is None:
+                session.add(
+                    Report(
+                        document_id=document.id,
+                        version=self.run,
+                        schema_version=report["schema_version"],
+                        title=report["title"][:300],
+                        content=report,
+                    )
+                )
+            else:
+                existing_report.content = report
+                existing_report.title = report["title"][:300]
+            now = datetime.now(UTC)
+            document.status = DocumentStatus.COMPLETED
+            document.stage = ProcessingStage.DONE
+            document.progress = 100
+            document.error_code = None
+            document.error_message = None
+            document.completed_at = now
+            started_at = document.processing_started_at or now
+            document.processing_ms = max(int((now - started_at).total_seconds() * 1000), 0)
+            self._close_attempt(session, "completed")
+        logger.info(
+            "document %s run %s completed in %.0f ms",
+            self.document_id,
+            self.run,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    # --- failure and bookkeeping ---------------------------------------------------------
+    def _fail(self, error_code: str, message: str) -> None:
+        with self.session_factory.begin() as session:
+            document = session.scalar(select(Document).where(Document.id == self.document_id).with_for_update())
+            if document is None or document.current_run != self.run:
+                return
+            self._mark_failed(document, error_code, message)
+            self._close_attempt(session, "failed", error_code, message)
+        logger.warning("document %s run %s failed: %s", self.document_id, self.run, error_code)
+
+    def fail_unexpected(self, error_code: str, message: str) -> None:
+        self._fail(error_code, message)
+
+    def close_attempt_for_retry(self, message: str) -> None:
+        with self.session_factory.begin() as session:
+            self._close_attempt(session, "retry", "TRANSIENT_ERROR", message)
+
+    @staticmethod
+    def _mark_failed(document: Document, error_code: str, message: str) -> None:
+        now = datetime.now(UTC)
+        document.status = DocumentStatus.FAILED
+        document.error_code = error_code
+        document.error_message = message[:2000]
+        document.completed_at = now
+        started_at = document.processing_started_at
+        document.processing_ms = int((now - started_at).total_seconds() * 1000) if started_at else None
+
+    def _close_attempt(
+        self, session: Session, outcome: str, error_code: str | None = None, message: str | None = None
+    ) -> None:
+        if self.attempt_id is None:
+            return
+        session.execute(
+            update(ProcessingAttempt)
+            .where(ProcessingAttempt.id == self.attempt_id)
+            .values(outcome=outcome, error_code=error_code, error_message=message, finished_at=datetime.now(UTC))
+        )
+
+    def _load(self, session: Session, *, for_update: bool = False) -> Document:
+        query = select(Document).where(Document.id == self.document_id)
+        if for_update:
+            query = query.with_for_update()
+        document = session.scalar(query)
+        if document is None:
+            raise StepFailed("DOCUMENT_DELETED", "The document was deleted during processing.")
+        return document
+
+    def _set_stage(self, stage: ProcessingStage, progress: int) -> None:
+        with self.session_factory.begin() as session:
+            session.execute(
+                update(Document)
+                .where(Document.id == self.document_id, Document.current_run == self.run)
+                .values(stage=stage, progress=progress, updated_at=datetime.now(UTC))
+            )
+        self._last_progress_write = time.monotonic()
+
+    def _on_extract_progress(self, current: int, total: int, unit: str) -> None:
+        now = time.monotonic()
+        if current < total and now - self._last_progress_write < PROGRESS_WRITE_INTERVAL_S:
+            return
+        low, high = EXTRACT_SPAN
+        progress = low + int((high - low) * (current / max(total, 1)))
+        self._set_stage(ProcessingStage.EXTRACTING, progress)
+        logger.debug("document %s %s %s/%s", self.document_id, unit, current, total)

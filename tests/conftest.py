@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Settings are read at import time by the app modules: point everything at throwaway places
+# before any test module imports fastapi_app.
+_TMP = Path(tempfile.mkdtemp(prefix="dp-tests-"))
+os.environ.setdefault("ENVIRONMENT", "test")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
+os.environ["UPLOAD_DIR"] = str(_TMP / "media")
+os.environ["LOG_DIR"] = str(_TMP / "logs")
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP / 'unit.sqlite3'}")
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+
+from tests.support.corpus import CORPUS_FILES, corpus_path  # noqa: E402
+from tests.support.services import (  # noqa: E402
+    create_postgres_database,
+    drop_postgres_database,
+    require_redis,
+)
+from tests.support.stack import Stack, stack_env  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    return CORPUS_FILES
+
+
+@pytest.fixture(scope="session")
+def corpus_file():  # type: ignore[no-untyped-def]
+    return corpus_path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return require_redis()
+
+
+@pytest.fixture(scope="session")
+def live_stack(postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """uvicorn + a Celery worker on real PostgreSQL and Redis."""
+    workdir = tmp_path_factory.mktemp("stack-pg")
+    stack = Stack(
+        env=stack_env(workdir, DATABASE_URL=postgres_url, CELERY_BROKER_URL=redis_url, REDIS_URL=redis_url),
+        workdir=workdir,
+    )
+    stack.migrate()
+    stack.start_api()
+    stack.start_worker()
+    try:
+        stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The defaults a new user gets: SQLite and the embedded broker, no server at all."""
+    workdir = tmp_path_factory.mktemp("stack-embedded")
+    stack = Stack(
+        env=stack_env(
+            workdir,
+            DATABASE_URL=f"sqlite:///{workdir / 'app.sqlite3'}",
+            CELERY_BROKER_URL=f"sqla+sqlite:///{workdir / 'broker.sqlite3'}",
+            REDIS_URL="",
+        ),
+        workdir=workdir,
+    )
+    stack.migrate()
+    stack.start_api()
+    stack.start_worker(concurrency=1)
+    try:
+        stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop()
