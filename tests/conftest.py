@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.services import configured_redis_url, sibling_redis_url
+
 # Settings are read at import time by the app modules: point everything at throwaway places
 # before any test module imports fastapi_app.
 _TMP = Path(tempfile.mkdtemp(prefix="dp-tests-"))
@@ -14,8 +16,9 @@ os.environ.setdefault("ENVIRONMENT", "test")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
 os.environ["UPLOAD_DIR"] = str(_TMP / "media")
 os.environ["LOG_DIR"] = str(_TMP / "logs")
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP / 'unit.sqlite3'}")
-os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'unit.sqlite3'}"
+# In-process code talks to a Redis database of its own (the live stacks use TEST_REDIS_URL's).
+os.environ["CELERY_BROKER_URL"] = sibling_redis_url(configured_redis_url())
 
 from tests.support.corpus import CORPUS_FILES, corpus_path  # noqa: E402
 from tests.support.services import (  # noqa: E402
@@ -46,6 +49,51 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     return require_redis()
+
+
+def reset_cached_settings() -> None:
+    """Settings, engines and session factories are cached per process; tests that switch the
+    database must drop them all."""
+    from fastapi_app.core.config import get_settings
+    from fastapi_app.db import session
+
+    get_settings.cache_clear()
+    for factory in (session.get_sync_engine, session.get_async_engine):
+        if factory.cache_info().currsize:
+            engine = factory()
+            # Async connections belong to the test event loop: drop them without closing here.
+            (engine.sync_engine if hasattr(engine, "sync_engine") else engine).dispose(close=False)
+        factory.cache_clear()
+    session.sync_session_factory.cache_clear()
+    session.async_session_factory.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def inprocess_redis_url(redis_url: str) -> str:
+    import redis
+
+    url = sibling_redis_url(redis_url)
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_app_env(postgres_url: str, inprocess_redis_url: str) -> Iterator[str]:
+    """In-process code (services, pipeline, ASGI app) pointed at the real PostgreSQL and Redis."""
+    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    os.environ["DATABASE_URL"] = postgres_url
+    os.environ["CELERY_BROKER_URL"] = inprocess_redis_url
+    reset_cached_settings()
+    from init_db import upgrade_database
+
+    upgrade_database()
+    yield postgres_url
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    reset_cached_settings()
 
 
 @pytest.fixture(scope="session")

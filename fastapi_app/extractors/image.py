@@ -63,7 +63,9 @@ def extract(ctx: ExtractionContext) -> ExtractionResult:
             raise ImageTooLargeError(f"Image is too large to decode safely: {_short(exc)}") from None
         except UnidentifiedImageError:
             raise CorruptFileError("Not a readable image (unknown or damaged header)") from None
-        except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken headers
+        except Exception as exc:  # Pillow raises many types for broken headers
+            if _not_about_the_file(exc):
+                raise
             raise CorruptFileError(f"Image could not be read: {_short(exc)}") from None
     return result
 
@@ -90,7 +92,9 @@ def _describe(ctx: ExtractionContext, img: PILImage.Image, result: ExtractionRes
         content.frames = int(getattr(img, "n_frames", 1) or 1)
     except Image.DecompressionBombError:
         raise
-    except Exception as exc:  # noqa: BLE001 - counting frames reads to the end of the file
+    except Exception as exc:  # counting frames reads to the end of the file
+        if _not_about_the_file(exc):
+            raise
         truncated.append(f"frame count: {_short(exc)}")
 
     try:
@@ -100,7 +104,9 @@ def _describe(ctx: ExtractionContext, img: PILImage.Image, result: ExtractionRes
     except OSError as exc:
         truncated.append(f"EXIF: {_short(exc)}")
         exif = None
-    except Exception as exc:  # noqa: BLE001 - malformed EXIF should not hide the picture
+    except Exception as exc:  # malformed EXIF should not hide the picture
+        if _not_about_the_file(exc):
+            raise
         result.warn("INVALID_EXIF", f"EXIF block could not be parsed: {_short(exc)}")
         exif = None
     if exif is not None:
@@ -115,7 +121,9 @@ def _describe(ctx: ExtractionContext, img: PILImage.Image, result: ExtractionRes
         img.load()
     except Image.DecompressionBombError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any decoder failure after a good header is a partial file
+    except Exception as exc:  # any decoder failure after a good header is a partial file
+        if _not_about_the_file(exc):
+            raise
         truncated.append(f"pixel data: {_short(exc)}")
 
     if truncated:
@@ -149,11 +157,15 @@ def _exif_to_dict(exif: Any, result: ExtractionResult) -> tuple[dict[str, Any], 
     for ifd in (_EXIF_IFD,):
         try:
             raw.update(exif.get_ifd(ifd))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
+            if _not_about_the_file(exc):
+                raise
             result.warn("INVALID_EXIF", f"EXIF sub-IFD could not be parsed: {_short(exc)}")
     try:
         gps_raw: dict[int, Any] = dict(exif.get_ifd(_GPS_IFD)) if _GPS_IFD in exif else {}
-    except Exception:  # noqa: BLE001 - reported as INVALID_GPS by the caller
+    except Exception as exc:  # reported as INVALID_GPS by the caller
+        if _not_about_the_file(exc):
+            raise
         gps_raw = {_GPS_UNREADABLE: None}
 
     out: dict[str, Any] = {}
@@ -194,7 +206,8 @@ def _json_safe(value: Any, depth: int = 0) -> Any:
         items = [_json_safe(v, depth + 1) for v in value]
         return [None if v is _SKIP else v for v in items]
     if isinstance(value, dict):
-        return {str(k): v for k, v in ((k, _json_safe(v, depth + 1)) for k, v in value.items()) if v is not _SKIP}
+        pairs = ((str(k), _json_safe(v, depth + 1)) for k, v in value.items())
+        return {k: v for k, v in pairs if v is not _SKIP}
     number = _rational(value)
     if number is not None:
         return number if math.isfinite(number) else None
@@ -240,7 +253,7 @@ def _user_comment(value: Any) -> Any:
 
 
 def _exif_date_to_iso(value: Any, offset: Any) -> str | None:
-    """"2008:08:11 14:32:12" -> "2008-08-11T14:32:12" (with "+02:00" when the offset tag is set)."""
+    """EXIF "2008:08:11 14:32:12" -> "2008-08-11T14:32:12" (+ "+02:00" when the offset tag is set)."""
     if isinstance(value, bytes):
         value = value.decode("ascii", errors="ignore")
     if not isinstance(value, str):
@@ -313,3 +326,12 @@ def _altitude(value: Any, ref: Any) -> float | None:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+# Out-of-memory and Celery's time limits say nothing about the file, so they must reach the task
+# runner instead of being reported as a damaged file (matched by name: extractors stay Celery-free).
+_NOT_FILE_ERRORS = frozenset({"MemoryError", "SoftTimeLimitExceeded", "TimeLimitExceeded"})
+
+
+def _not_about_the_file(exc: BaseException) -> bool:
+    return any(cls.__name__ in _NOT_FILE_ERRORS for cls in type(exc).__mro__)

@@ -66,6 +66,8 @@ def extract(ctx: ExtractionContext) -> ExtractionResult:
     except CorruptFileError:
         raise
     except Exception as exc:
+        if _not_about_the_file(exc):
+            raise
         raise CorruptFileError(f"PDF could not be read: {_short(exc)}") from None
     finally:
         doc.close()
@@ -93,13 +95,17 @@ def _open_with_pdfium(ctx: ExtractionContext, result: ExtractionResult) -> pypdf
         if not ctx.password:
             raise EncryptedFileError("PDF is password-protected and no password was given") from None
     except Exception as exc:
+        if _not_about_the_file(exc):
+            raise
         raise CorruptFileError(f"PDF could not be opened: {_short(exc)}") from None
 
     # A wrong password on a file that only has an owner password (opens with an empty user
     # password) should not block extraction, since the content was never protected.
     try:
         doc = pdfium.PdfDocument(ctx.path, password=None)
-    except Exception:
+    except Exception as exc:
+        if _not_about_the_file(exc):
+            raise
         raise PasswordIncorrectError("The password given does not open this PDF") from None
     result.warn("PASSWORD_IGNORED", "The password given is wrong, but the PDF opens without one")
     return doc
@@ -122,7 +128,9 @@ def _read_info_with_pypdf(ctx: ExtractionContext) -> tuple[dict[str, Any] | None
         if not isinstance(raw, dict):
             return {}, encrypted
         return {str(k).lstrip("/"): _pypdf_value(v) for k, v in raw.items()}, encrypted
-    except Exception:
+    except Exception as exc:
+        if _not_about_the_file(exc):
+            raise
         return None, None
 
 
@@ -133,7 +141,9 @@ def _pypdf_decrypt(reader: Any, password: str | None) -> bool:
         try:
             if reader.decrypt(candidate):
                 return True
-        except Exception:
+        except Exception as exc:
+            if _not_about_the_file(exc):
+                raise
             return False
     return False
 
@@ -158,7 +168,9 @@ def _pypdf_value(value: Any) -> str | None:
 def _info_from_pdfium(doc: pypdfium2.PdfDocument) -> dict[str, Any]:
     try:
         return dict(doc.get_metadata_dict(skip_empty=True))
-    except Exception:
+    except Exception as exc:
+        if _not_about_the_file(exc):
+            raise
         return {}
 
 
@@ -174,7 +186,7 @@ def _normalise_metadata(info: dict[str, Any]) -> dict[str, str | None]:
 
 
 def pdf_date_to_iso(value: str) -> str | None:
-    """"D:20220403203552+02'00'" -> "2022-04-03T20:35:52+02:00"; None when it is not a date."""
+    """PDF "D:20220403203552+02'00'" -> "2022-04-03T20:35:52+02:00"; None when it is not a date."""
     match = _PDF_DATE.match(value)
     if not match:
         return None
@@ -225,7 +237,9 @@ def _extract_pages(
                     textpage.close()
             finally:
                 page.close()
-        except Exception:
+        except Exception as exc:
+            if _not_about_the_file(exc):
+                raise
             unreadable.append(number)
         has_text = bool(text.strip())
         if not has_text and number not in unreadable:
@@ -272,3 +286,12 @@ def _page_ranges(numbers: list[int]) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
+
+
+# Out-of-memory and Celery's time limits say nothing about the file, so they must reach the task
+# runner instead of being reported as a damaged file (matched by name: extractors stay Celery-free).
+_NOT_FILE_ERRORS = frozenset({"MemoryError", "SoftTimeLimitExceeded", "TimeLimitExceeded"})
+
+
+def _not_about_the_file(exc: BaseException) -> bool:
+    return any(cls.__name__ in _NOT_FILE_ERRORS for cls in type(exc).__mro__)

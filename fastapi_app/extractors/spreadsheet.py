@@ -9,6 +9,7 @@ references from clients map straight onto the list. ``dimensions`` is the used r
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
@@ -45,6 +46,7 @@ TEXT_LIMIT_CHARS = 1_000_000
 XLSX_SCAN_MAX_XML_BYTES = 64 * 1024 * 1024
 XLRD_MAX_FILE_BYTES = 20 * 1024 * 1024
 CSV_SNIFF_CHARS = 64 * 1024
+CSV_ENCODING_SAMPLE_BYTES = 4 * 1024 * 1024
 HEADER_SCAN_ROWS = 20
 _MAX_EXACT_INT = 2**53
 
@@ -53,7 +55,15 @@ _CSV_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _CSV_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 _CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
 
-_XLS_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!", 0x2A: "#N/A"}
+_XLS_ERRORS = {
+    0x00: "#NULL!",
+    0x07: "#DIV/0!",
+    0x0F: "#VALUE!",
+    0x17: "#REF!",
+    0x1D: "#NAME?",
+    0x24: "#NUM!",
+    0x2A: "#N/A",
+}
 
 
 @dataclass(slots=True)
@@ -201,10 +211,12 @@ def _read_with_calamine(
 
     try:
         with open(ctx.path, "rb") as fh:
-            workbook = pc.CalamineWorkbook.from_filelike(fh)
+            workbook = _calamine(pc.CalamineWorkbook.from_filelike, fh)
     except pc.PasswordError:
         raise EncryptedFileError("Workbook is password-protected") from None
-    except Exception as exc:  # noqa: BLE001 - calamine raises its own and Rust panics as exceptions
+    except Exception as exc:  # calamine errors, and Rust panics via _calamine
+        if _not_about_the_file(exc):
+            raise
         if _mentions_encryption(exc):
             raise EncryptedFileError("Workbook is password-protected") from None
         if xlrd_book is not None:
@@ -232,7 +244,9 @@ def _sheets_from_calamine(
 ) -> list[_RawSheet]:
     try:
         metadata = list(workbook.sheets_metadata)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
+        if _not_about_the_file(exc):
+            raise
         raise CorruptFileError(f"Workbook structure could not be read: {_short(exc)}") from None
 
     sheets: list[_RawSheet] = []
@@ -247,20 +261,40 @@ def _sheets_from_calamine(
             ctx.progress(index + 1, len(metadata), "sheet")
             continue
         try:
-            sheet = workbook.get_sheet_by_index(index)
+            sheet = _calamine(workbook.get_sheet_by_index, index)
             start, end = sheet.start, sheet.end
             if end is not None:
                 raw.total_rows, raw.total_cols = end[0] + 1, end[1] + 1
                 raw.dimensions = f"{_a1(*start)}:{_a1(*end)}"
                 take = budget.rows_that_fit(raw.total_cols, raw.total_rows)
-                raw.rows = sheet.to_python(skip_empty_area=False, nrows=take) if take else []
+                raw.rows = _calamine(sheet.to_python, skip_empty_area=False, nrows=take) if take else []
                 raw.rows_truncated = len(raw.rows) < raw.total_rows
                 budget.remaining -= len(raw.rows) * raw.total_cols
             raw.merged_ranges = _merged_from_calamine(sheet)
-        except Exception as exc:  # noqa: BLE001 - one bad sheet should not lose the others
+        except Exception as exc:  # one bad sheet should not lose the others
+            if _not_about_the_file(exc):
+                raise
             result.warn("SHEET_UNREADABLE", f"Sheet '{raw.name}' could not be read: {_short(exc)}")
         ctx.progress(index + 1, len(metadata), "sheet")
     return sheets
+
+
+class _CalaminePanic(Exception):
+    pass
+
+
+def _calamine(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a calamine call, turning a Rust panic into an ordinary exception.
+
+    pyo3 raises panics as PanicException, a BaseException subclass that ``except Exception``
+    would let through to the worker; a panic on a malformed file is still just a damaged file.
+    """
+    try:
+        return call(*args, **kwargs)
+    except BaseException as exc:
+        if type(exc).__name__ == "PanicException":
+            raise _CalaminePanic(f"reader crashed on malformed data: {_short(exc)}") from None
+        raise
 
 
 _VISIBILITY = {"Visible": "visible", "Hidden": "hidden", "VeryHidden": "very_hidden"}
@@ -300,13 +334,13 @@ def _apply_xlsx_extras(
 
     try:
         with zipfile.ZipFile(ctx.path) as archive:
-            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314 - see _scan_sheet_xml
             content.date_system = "1900"
             parts = _xlsx_sheet_parts(archive, workbook)
             for element in workbook.iter():
-                if _local(element.tag) == "workbookPr":
-                    if element.get("date1904", "").lower() in ("1", "true"):
-                        content.date_system = "1904"
+                flag = element.get("date1904", "").lower()
+                if _local(element.tag) == "workbookPr" and flag in ("1", "true"):
+                    content.date_system = "1904"
             size = sum(archive.getinfo(p).file_size for p in parts.values() if p in archive.NameToInfo)
             if size > XLSX_SCAN_MAX_XML_BYTES:
                 result.warn("PARTIAL_METADATA", "Workbook too large to count formulas and error cells")
@@ -318,7 +352,9 @@ def _apply_xlsx_extras(
                 with archive.open(part) as stream:
                     raw.formula_count, errors = _scan_sheet_xml(stream)
                 _overlay(raw, errors)
-    except Exception as exc:  # noqa: BLE001 - values are already extracted; extras are best effort
+    except Exception as exc:  # values are already extracted; extras are best effort
+        if _not_about_the_file(exc):
+            raise
         result.warn("PARTIAL_METADATA", f"Formula/error scan failed: {_short(exc)}")
 
 
@@ -327,7 +363,7 @@ def _xlsx_sheet_parts(archive: Any, workbook: Any) -> dict[str, str]:
 
     targets: dict[str, str] = {}
     try:
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))  # noqa: S314
     except KeyError:
         return {}
     for rel in rels.iter():
@@ -348,10 +384,12 @@ def _xlsx_sheet_parts(archive: Any, workbook: Any) -> dict[str, str]:
 def _scan_sheet_xml(stream: Any) -> tuple[int, dict[tuple[int, int], str]]:
     from xml.etree import ElementTree
 
+    # ElementTree never fetches external entities, and expat >= 2.4.1 (bundled with the supported
+    # Pythons) refuses entity-expansion bombs, so defusedxml would add nothing here.
     formulas = 0
     errors: dict[tuple[int, int], str] = {}
     sheet_data = None
-    for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+    for event, element in ElementTree.iterparse(stream, events=("start", "end")):  # noqa: S314
         name = _local(element.tag)
         if event == "start":
             if name == "sheetData":
@@ -404,10 +442,11 @@ def _open_xlrd(ctx: ExtractionContext) -> Any | None:
     try:
         import xlrd
 
-        return xlrd.open_workbook(
-            str(ctx.path), on_demand=True, ignore_workbook_corruption=True, logfile=io.StringIO()
-        )
-    except Exception as exc:  # noqa: BLE001
+        path, quiet = str(ctx.path), io.StringIO()  # xlrd prints corruption notices to a log file
+        return xlrd.open_workbook(path, on_demand=True, ignore_workbook_corruption=True, logfile=quiet)
+    except Exception as exc:
+        if _not_about_the_file(exc):
+            raise
         if _mentions_encryption(exc):
             raise EncryptedFileError("Workbook is password-protected") from None
         return None
@@ -431,7 +470,9 @@ def _apply_xls_errors(book: Any, sheets: list[_RawSheet]) -> None:
                         code = sheet.cell_value(row, col)
                         errors[(row, col)] = _XLS_ERRORS.get(code, "#ERROR!")
             _overlay(raw, errors)
-    except Exception:  # noqa: BLE001 - error strings are a refinement of values already read
+    except Exception as exc:  # error strings are a refinement of values already read
+        if _not_about_the_file(exc):
+            raise
         return
 
 
@@ -458,7 +499,9 @@ def _sheets_from_xlrd(ctx: ExtractionContext, book: Any, budget: _Budget) -> lis
             budget.remaining -= take * sheet.ncols
             sheets.append(raw)
             ctx.progress(index + 1, book.nsheets, "sheet")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
+        if _not_about_the_file(exc):
+            raise
         raise CorruptFileError(f"Workbook could not be read: {_short(exc)}") from None
     return sheets
 
@@ -475,7 +518,9 @@ def _xlrd_value(xlrd: Any, book: Any, cell: Any) -> Any:
     if cell.ctype == xlrd.XL_CELL_DATE:
         try:
             value = xlrd.xldate.xldate_as_datetime(cell.value, book.datemode)
-        except Exception:  # noqa: BLE001 - out-of-range serials stay numbers
+        except Exception as exc:  # out-of-range serials stay numbers
+            if _not_about_the_file(exc):
+                raise
             return cell.value
         if cell.value < 1:
             return value.time()
@@ -488,18 +533,24 @@ def _xlrd_value(xlrd: Any, book: Any, cell: Any) -> Any:
 
 def _read_csv(ctx: ExtractionContext, budget: _Budget, content: SpreadsheetContent) -> _RawSheet:
     try:
-        data = ctx.path.read_bytes()
+        with open(ctx.path, "rb") as fh:
+            sample = fh.read(CSV_ENCODING_SAMPLE_BYTES + 1)
+        encoding, codec = _detect_encoding(sample)
+        content.csv_encoding = encoding
+        # Streamed through a text wrapper so a large CSV is never held in memory as bytes and str.
+        with open(ctx.path, encoding=codec, errors="replace", newline="") as text:
+            delimiter, quotechar = _sniff_dialect(text.read(CSV_SNIFF_CHARS))
+        content.csv_delimiter = delimiter
+        with open(ctx.path, encoding=codec, errors="replace", newline="") as text:
+            return _csv_rows(csv.reader(text, delimiter=delimiter, quotechar=quotechar), budget)
     except FileNotFoundError:
         raise
-    except OSError as exc:
-        raise CorruptFileError(f"File could not be read: {exc.strerror or exc}") from None
-    encoding, text = _decode(data)
-    content.csv_encoding = encoding
-    delimiter, quotechar = _sniff_dialect(text[:CSV_SNIFF_CHARS])
-    content.csv_delimiter = delimiter
+    except (OSError, LookupError) as exc:
+        raise CorruptFileError(f"CSV could not be read: {_short(exc)}") from None
 
+
+def _csv_rows(reader: Any, budget: _Budget) -> _RawSheet:
     raw = _RawSheet(name="Sheet1")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar)
     kept_cells = 0
     try:
         for record in reader:
@@ -519,22 +570,26 @@ def _read_csv(ctx: ExtractionContext, budget: _Budget, content: SpreadsheetConte
     return raw
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig", data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16", data.decode("utf-16", errors="replace")
+def _detect_encoding(sample: bytes) -> tuple[str, str]:
+    """(name reported to clients, Python codec), judged from the first CSV_ENCODING_SAMPLE_BYTES."""
+    complete = len(sample) <= CSV_ENCODING_SAMPLE_BYTES
+    sample = sample[:CSV_ENCODING_SAMPLE_BYTES]
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", "utf-16"
     try:
-        return "utf-8", data.decode("utf-8")
+        # Not final unless the sample is the whole file: it may end inside a multi-byte character.
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
+        return "utf-8", "utf-8"
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data[: 4 * 1024 * 1024]).best()
+    best = from_bytes(sample).best()
     if best is None or best.encoding is None:
         raise CorruptFileError("File is not text: no character encoding fits its bytes")
-    encoding = _ENCODING_NAMES.get(best.encoding, best.encoding)
-    return encoding, data.decode(best.encoding, errors="replace")
+    return _ENCODING_NAMES.get(best.encoding, best.encoding), best.encoding
 
 
 # charset-normalizer reports Python codec names; clients expect the common spelling.
@@ -573,10 +628,10 @@ def _build_sheet(index: int, raw: _RawSheet, *, numeric_strings: bool, decimal_c
             row[col] = json_safe(value)
 
     header = raw.rows[header_index] if header_index is not None else []
-    columns = [
-        stats[col].summary(_column_letter(col), header[col] if col < len(header) else None)
-        for col in range(width)
-    ]
+    columns: list[ColumnSummary] = []
+    for col in range(width):
+        heading = header[col] if col < len(header) else None
+        columns.append(stats[col].summary(_column_letter(col), heading))
     return Sheet(
         name=raw.name,
         index=index,
@@ -645,7 +700,7 @@ def _detect_header(rows: list[list[Any]], kind_of: Any) -> int | None:
 
 
 class _ColumnStats:
-    __slots__ = ("kinds", "count", "total", "low", "high")
+    __slots__ = ("count", "high", "kinds", "low", "total")
 
     def __init__(self) -> None:
         self.kinds: set[str] = set()
@@ -660,7 +715,8 @@ class _ColumnStats:
         self.kinds.add(kind)
         self.count += 1
         if kind == "number":
-            number = float(value) if not isinstance(value, str) else _csv_number(value, decimal_comma=decimal_comma)
+            is_text = isinstance(value, str)
+            number = _csv_number(value, decimal_comma=decimal_comma) if is_text else float(value)
             if number is not None:
                 self.total += number
                 self.low = min(self.low, number)
@@ -776,3 +832,12 @@ def _column_letter(col: int) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+# Out-of-memory and Celery's time limits say nothing about the file, so they must reach the task
+# runner instead of being reported as a damaged file (matched by name: extractors stay Celery-free).
+_NOT_FILE_ERRORS = frozenset({"MemoryError", "SoftTimeLimitExceeded", "TimeLimitExceeded"})
+
+
+def _not_about_the_file(exc: BaseException) -> bool:
+    return any(cls.__name__ in _NOT_FILE_ERRORS for cls in type(exc).__mro__)

@@ -17,11 +17,10 @@ _transport_options: dict[str, Any] = {}
 if settings.broker_kind == "redis":
     # A message whose worker vanished is redelivered after this long; longer than any task.
     _transport_options = {"visibility_timeout": max(settings.CELERY_TASK_TIME_LIMIT * 2, 900)}
-elif settings.broker_kind == "embedded":
-    _transport_options = {"polling_interval": 0.1}
 
 celery_app.conf.update(
     broker_url=settings.broker_url,
+    broker_transport="fastapi_app.tasks.embedded_broker:Transport" if settings.broker_kind == "embedded" else None,
     result_backend=settings.CELERY_RESULT_BACKEND or None,
     task_ignore_result=True,  # status lives in our own database, not in a result backend
     task_serializer="json",

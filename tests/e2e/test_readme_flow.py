@@ -59,7 +59,7 @@ def test_readme_walkthrough(live_stack: Stack, tmp_path: Path) -> None:
 
     pdf_result = api.extracted(ids["pdf"])
     assert pdf_result["schema_version"] == "1.0"
-    assert pdf_result["pdf"]["page_count"] == 1
+    assert pdf_result["pdf"]["page_count"] == len(pdf_result["pdf"]["pages"]) == 2
     flat = "".join(pdf_result["text"].split())
     for fact in ("QualityHosting", "Rechnungsnr.", "30064443", "DE232446240", "TotalEUR"):
         assert fact in flat
@@ -68,8 +68,8 @@ def test_readme_walkthrough(live_stack: Stack, tmp_path: Path) -> None:
     sheets = {s["name"]: s for s in xlsx_result["spreadsheet"]["sheets"]}
     assert list(sheets) == ["송장", "요약"]
     invoice_rows = sheets["송장"]["rows"]
-    assert invoice_rows[0] == ["송장번호", "INV-2026-0315"]
-    assert invoice_rows[1] == ["공급자", "주식회사 한빛상사"]
+    assert invoice_rows[0] == ["송장번호", "INV-2026-0315", "", ""]
+    assert invoice_rows[1] == ["공급자", "주식회사 한빛상사", "", ""]
     assert invoice_rows[2][1].startswith("2026-03-15")
     assert ["모니터", 4, 200000, 800000] in invoice_rows
     assert sheets["요약"]["rows"][1] == ["합계 금액", 1100000]
@@ -85,7 +85,7 @@ def test_readme_walkthrough(live_stack: Stack, tmp_path: Path) -> None:
     reports = api.get(f"/api/documents/{ids['pdf']}/reports").json()["data"]
     assert [r["version"] for r in reports] == [1]
     report = api.get(f"/api/documents/{ids['pdf']}/reports/{reports[0]['id']}").json()["data"]
-    assert report["content"]["document"]["page_count"] == 1
+    assert report["content"]["document"]["page_count"] == 2
     assert report["content"]["document"]["filename"] == "품질호스팅 송장.pdf"
 
     # Download: the same bytes, the right type, the Korean name intact.

@@ -24,12 +24,20 @@ def unavailable(what: str, why: str) -> None:
     pytest.skip(message)
 
 
-def test_database_url() -> str:
+def configured_database_url() -> str:
     return os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
 
 
-def test_redis_url() -> str:
+def configured_redis_url() -> str:
     return os.environ.get("TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL)
+
+
+def sibling_redis_url(url: str, offset: int = -1) -> str:
+    """Another database number on the same Redis, so in-process tests never share a queue with
+    the live stack's worker."""
+    parts = urlsplit(url)
+    index = int(parts.path.lstrip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(index + offset) % 16}"))
 
 
 def _admin_connect(url: str):  # type: ignore[no-untyped-def]
@@ -41,7 +49,7 @@ def _admin_connect(url: str):  # type: ignore[no-untyped-def]
 
 def create_postgres_database() -> str:
     """Create an empty database next to TEST_DATABASE_URL's; return its URL."""
-    base = test_database_url()
+    base = configured_database_url()
     try:
         conn = _admin_connect(base)
     except Exception as exc:
@@ -56,13 +64,13 @@ def create_postgres_database() -> str:
 
 def drop_postgres_database(url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
-    admin = urlunsplit(urlsplit(url)._replace(path=urlsplit(test_database_url()).path))
+    admin = urlunsplit(urlsplit(url)._replace(path=urlsplit(configured_database_url()).path))
     with _admin_connect(admin) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def require_redis() -> str:
-    url = test_redis_url()
+    url = configured_redis_url()
     parts = urlsplit(url)
     try:
         with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=3) as sock:

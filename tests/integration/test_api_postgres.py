@@ -1,0 +1,130 @@
+"""The API in-process on real PostgreSQL and Redis: token rotation, enqueue-after-commit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import redis
+
+from tests.support.documents import small_text_pdf
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def api(postgres_app_env: str) -> AsyncIterator[httpx.AsyncClient]:
+    from fastapi_app.main import create_app
+
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+async def _login(api: httpx.AsyncClient, username: str) -> dict:  # type: ignore[type-arg]
+    r = await api.post(
+        "/api/auth/register", json={"username": username, "email": f"{username}@example.com", "password": "pw-12345678"}
+    )
+    assert r.status_code == 201, r.text
+    r = await api.post("/api/auth/login", data={"username": username, "password": "pw-12345678"})
+    assert r.status_code == 200
+    return r.json()
+
+
+async def test_refresh_rotates_and_detects_reuse(api: httpx.AsyncClient) -> None:
+    tokens = await _login(api, "rotator")
+    assert set(tokens) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert tokens["token_type"] == "bearer" and tokens["expires_in"] == 3600
+
+    rotated = await api.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert rotated.status_code == 200
+    new = rotated.json()
+    assert new["refresh_token"] != tokens["refresh_token"]
+    me = await api.get("/api/users/me", headers={"Authorization": f"Bearer {new['access_token']}"})
+    assert me.json()["data"]["username"] == "rotator"
+
+    # The old refresh token was used once: presenting it again is theft, and kills the family.
+    reused = await api.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert reused.status_code == 401 and reused.json()["error_code"] == "INVALID_TOKEN"
+    after_theft = await api.post("/api/auth/refresh", json={"refresh_token": new["refresh_token"]})
+    assert after_theft.status_code == 401
+
+    # An access token is not a refresh token.
+    wrong_kind = await api.post("/api/auth/refresh", json={"refresh_token": new["access_token"]})
+    assert wrong_kind.status_code == 401
+
+
+async def test_duplicate_registration_and_profile_rules(api: httpx.AsyncClient) -> None:
+    tokens = await _login(api, "profiled")
+    again = await api.post(
+        "/api/auth/register", json={"username": "profiled", "email": "other@example.com", "password": "pw-12345678"}
+    )
+    assert again.status_code == 409 and again.json()["error_code"] == "USERNAME_TAKEN"
+    again = await api.post(
+        "/api/auth/register", json={"username": "other", "email": "PROFILED@example.com", "password": "pw-12345678"}
+    )
+    assert again.status_code == 409 and again.json()["error_code"] == "EMAIL_TAKEN"
+
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    r = await api.put("/api/users/profile", json={"full_name": "김철수", "email": "kim@example.com"}, headers=auth)
+    assert r.status_code == 200 and r.json()["data"]["full_name"] == "김철수"
+    r = await api.put("/api/users/profile", json={"new_password": "new-password-1"}, headers=auth)
+    assert r.status_code == 422 and r.json()["error_code"] == "VALIDATION_ERROR"
+    r = await api.put(
+        "/api/users/profile", json={"new_password": "new-password-1", "current_password": "wrong"}, headers=auth
+    )
+    assert r.status_code == 400 and r.json()["error_code"] == "INCORRECT_PASSWORD"
+    r = await api.put(
+        "/api/users/profile", json={"new_password": "new-password-1", "current_password": "pw-12345678"}, headers=auth
+    )
+    assert r.status_code == 200
+    login = await api.post("/api/auth/login", data={"username": "profiled", "password": "new-password-1"})
+    assert login.status_code == 200
+    # Login also accepts the email.
+    login = await api.post("/api/auth/login", data={"username": "kim@example.com", "password": "new-password-1"})
+    assert login.status_code == 200
+
+
+async def test_upload_enqueues_one_task_after_commit(api: httpx.AsyncClient, inprocess_redis_url: str) -> None:
+    client = redis.Redis.from_url(inprocess_redis_url)
+    client.delete("documents")
+    tokens = await _login(api, "enqueuer")
+    r = await api.post(
+        "/api/documents/upload",
+        files={"file": ("a.pdf", small_text_pdf())},
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    assert r.status_code == 202
+    document_id = r.json()["data"]["id"]
+    messages = [json.loads(m) for m in client.lrange("documents", 0, -1)]
+    assert len(messages) == 1
+    headers = messages[0]["headers"]
+    assert headers["task"] == "documents.process"
+    assert headers["id"] == f"doc-{document_id}-run-1"
+
+
+def test_after_commit_callbacks_run_only_on_commit(postgres_app_env: str) -> None:
+    from sqlalchemy import text
+
+    from fastapi_app.db.hooks import on_commit
+    from fastapi_app.db.session import sync_session_factory
+
+    calls: list[str] = []
+    with sync_session_factory()() as session:
+        session.execute(text("SELECT 1"))
+        on_commit(session, lambda: calls.append("rolled back"))
+        session.rollback()
+        session.execute(text("SELECT 1"))
+        on_commit(session, lambda: calls.append("committed"))
+        session.commit()
+    assert calls == ["committed"]
+
+
+async def test_readiness_names_the_parts(api: httpx.AsyncClient) -> None:
+    r = await api.get("/health/ready")
+    assert r.status_code == 200
+    checks = r.json()["data"]["checks"]
+    assert {name for name, check in checks.items() if check["ok"]} == {"database", "broker", "storage"}
+    assert r.json()["data"]["broker"] == "redis"

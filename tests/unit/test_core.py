@@ -1,0 +1,193 @@
+"""Pure logic: settings, tokens, file names, type detection, log redaction."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+from pydantic import ValidationError
+
+from fastapi_app.api.documents import content_disposition
+from fastapi_app.core.config import Settings, _with_driver
+from fastapi_app.core.errors import FileTypeMismatch, InvalidToken, TokenExpired, UnsupportedFileType
+from fastapi_app.core.logging import redact
+from fastapi_app.core.security import create_token, decode_token, decrypt_secret, encrypt_secret
+from fastapi_app.extractors.text_analysis import detect_language
+from fastapi_app.services.filetypes import detect_type, sanitize_filename
+from tests.support.corpus import corpus_path
+from tests.support.documents import korean_invoice_xlsx, small_text_pdf
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def test_driver_urls_for_both_engines() -> None:
+    assert _with_driver("postgresql://u:p@db:5432/app", asynchronous=True) == "postgresql+asyncpg://u:p@db:5432/app"
+    assert _with_driver("postgresql://u:p@db:5432/app", asynchronous=False) == "postgresql+psycopg://u:p@db:5432/app"
+    assert _with_driver("sqlite:////tmp/x.db", asynchronous=True) == "sqlite+aiosqlite:////tmp/x.db"
+    relative = _with_driver("sqlite:///./data/app.sqlite3", asynchronous=False)
+    assert relative.startswith("sqlite+pysqlite:////") and relative.endswith("/data/app.sqlite3")
+
+
+def test_production_refuses_example_secrets() -> None:
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(ENVIRONMENT="production", DEBUG=False, SECRET_KEY="CHANGE-ME-generate-with-openssl-rand-hex-32")
+    with pytest.raises(ValidationError, match="FLOWER_BASIC_AUTH"):
+        Settings(ENVIRONMENT="production", SECRET_KEY="x" * 48, FLOWER_BASIC_AUTH="admin:password123")
+    ok = Settings(ENVIRONMENT="production", SECRET_KEY="x" * 48, FLOWER_BASIC_AUTH="ops:s3cret-long-pass")
+    assert ok.broker_kind in {"embedded", "redis"}
+    # Development is allowed to start on the defaults.
+    assert Settings(ENVIRONMENT="development", SECRET_KEY="change-me").SECRET_KEY == "change-me"
+
+
+def test_cors_origins_from_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example.com, https://b.example.com")
+    assert Settings().CORS_ORIGINS == ["https://a.example.com", "https://b.example.com"]
+
+
+def test_embedded_broker_when_none_configured() -> None:
+    settings = Settings(CELERY_BROKER_URL="")
+    assert settings.broker_kind == "embedded" and settings.broker_url.startswith("sqla+sqlite:///")
+    assert Settings(CELERY_BROKER_URL="redis://h:6379/0").broker_kind == "redis"
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def test_access_and_refresh_tokens_are_not_interchangeable() -> None:
+    user_id = uuid.uuid4()
+    access, _ = create_token(user_id, "access")
+    refresh, claims = create_token(user_id, "refresh", family="f1")
+    assert decode_token(access, "access").subject == user_id
+    assert decode_token(refresh, "refresh").family == "f1" == claims.family
+    with pytest.raises(InvalidToken):
+        decode_token(refresh, "access")
+    with pytest.raises(InvalidToken):
+        decode_token(access, "refresh")
+
+
+def _forge(payload: dict, key: str = "test-secret-key-that-is-long-enough-0123456789", alg: str = "HS256") -> str:  # type: ignore[type-arg]
+    return jwt.encode(payload, key, algorithm=alg)
+
+
+def test_expired_tampered_and_unsigned_tokens_are_refused() -> None:
+    now = datetime.now(UTC)
+    base = {"sub": str(uuid.uuid4()), "type": "access", "jti": "j", "iat": now}
+    with pytest.raises(TokenExpired):
+        decode_token(_forge({**base, "exp": now - timedelta(minutes=5)}), "access")
+    # Within the leeway of a few seconds: still accepted (clock skew between hosts).
+    assert decode_token(_forge({**base, "exp": now - timedelta(seconds=3)}), "access")
+    with pytest.raises(InvalidToken):
+        decode_token(_forge({**base, "exp": now + timedelta(minutes=5)}, key="another-key-another-key-another-key"), "access")
+    unsigned = jwt.encode({**base, "exp": now + timedelta(minutes=5)}, key=None, algorithm="none")  # type: ignore[arg-type]
+    with pytest.raises(InvalidToken):
+        decode_token(unsigned, "access")
+    token = _forge({**base, "exp": now + timedelta(minutes=5)})
+    header, payload, signature = token.split(".")
+    tampered = f"{header}.{payload[:-2]}AA.{signature}"
+    with pytest.raises(InvalidToken):
+        decode_token(tampered, "access")
+    with pytest.raises(InvalidToken):
+        decode_token(_forge({"sub": "x", "type": "access", "exp": now + timedelta(minutes=5)}), "access")
+
+
+def test_document_passwords_are_encrypted_at_rest() -> None:
+    sealed = encrypt_secret("openpassword")
+    assert "openpassword" not in sealed
+    assert decrypt_secret(sealed) == "openpassword"
+    assert decrypt_secret("not-a-token") is None
+
+
+# --- file names and content types -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("견적서 2026.xlsx", "견적서 2026.xlsx"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\kim\\송장.pdf", "송장.pdf"),
+        ("a\x00b\x1f.pdf", "ab.pdf"),
+        ("invoice\u202efdp.exe", "invoicefdp.exe"),
+        ("NUL.pdf", "_NUL.pdf"),
+        ("", "upload"),
+        ("...", "upload"),
+        (None, "upload"),
+        ("x" * 400 + ".pdf", "x" * 251 + ".pdf"),
+        ("한" * 300, "한" * 255),
+    ],
+)
+def test_sanitize_filename(raw: str | None, clean: str) -> None:
+    assert sanitize_filename(raw) == clean
+
+
+def test_content_disposition_keeps_korean_names_exact() -> None:
+    header = content_disposition("견적서 (최종).pdf")
+    assert header.startswith('attachment; filename="')
+    assert "filename*=UTF-8''%EA%B2%AC%EC%A0%81%EC%84%9C%20%28%EC%B5%9C%EC%A2%85%29.pdf" in header
+    assert content_disposition('a"b\\c.pdf').split(";")[1] == ' filename="a_b_c.pdf"'
+
+
+def test_type_detection_trusts_bytes_over_names(tmp_path: Path) -> None:
+    pdf = tmp_path / "upload"
+    pdf.write_bytes(small_text_pdf())
+    assert detect_type(pdf, "report.pdf", None).family == "pdf"
+    assert detect_type(pdf, "no-extension", "pdf").mime_type == "application/pdf"
+    with pytest.raises(FileTypeMismatch):
+        detect_type(pdf, "report.xlsx", None)
+    with pytest.raises(FileTypeMismatch):
+        detect_type(pdf, "report.pdf", "excel")
+
+    xlsx = korean_invoice_xlsx(tmp_path / "book.bin")
+    detected = detect_type(xlsx, "book.xls", "excel")
+    assert detected.mime_type.endswith("spreadsheetml.sheet")
+    assert [w["code"] for w in detected.warnings] == ["EXTENSION_MISMATCH"]
+
+    text = tmp_path / "notes"
+    text.write_text("품목,금액\n사과,1000\n", encoding="cp949")
+    assert detect_type(text, "notes.csv", None).mime_type == "text/csv"
+    with pytest.raises(UnsupportedFileType):
+        detect_type(text, "notes.txt", None)
+
+
+@pytest.mark.parametrize(
+    ("name", "family", "mime"),
+    [
+        ("xlsx_content_named.xls", "excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("ods_content_named.xlsx", "excel", "application/vnd.oasis.opendocument.spreadsheet"),
+        ("vba_defined_names_multisheet.xls", "excel", "application/vnd.ms-excel"),
+        ("semicolon_decimal_comma.csv", "excel", "text/csv"),
+        ("flir_gps.tiff", "image", "image/tiff"),
+        ("transparent_rgba.webp", "image", "image/webp"),
+        ("scanned_image_only.pdf", "pdf", "application/pdf"),
+    ],
+)
+def test_corpus_types_are_detected_from_content(name: str, family: str, mime: str) -> None:
+    detected = detect_type(corpus_path(name), name, None)
+    assert (detected.family, detected.mime_type) == (family, mime)
+
+
+# --- text and logs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("송장번호: INV-1 합계 금액 1,100,000원 공급자 주식회사 한빛상사", "ko"),
+        ("Invoice Number 42183017 Total due 1,100,000 KRW", "en"),
+        ("송장 Invoice 번호 Number 합계 Total amount due", "mixed"),
+        ("12345 67890", None),
+    ],
+)
+def test_language_detection(text: str, language: str | None) -> None:
+    assert detect_language(text) == language
+
+
+def test_secrets_never_reach_log_lines() -> None:
+    token = jwt.encode({"sub": "1", "exp": int(time.time()) + 60}, "k" * 32, algorithm="HS256")
+    line = redact(f"Authorization: Bearer {token} password=hunter2 {{\"refresh_token\": \"{token}\"}}")
+    assert token not in line and "hunter2" not in line
+    assert "Bearer ***" in line
