@@ -81,7 +81,9 @@ def test_expired_tampered_and_unsigned_tokens_are_refused() -> None:
     # Within the leeway of a few seconds: still accepted (clock skew between hosts).
     assert decode_token(_forge({**base, "exp": now - timedelta(seconds=3)}), "access")
     with pytest.raises(InvalidToken):
-        decode_token(_forge({**base, "exp": now + timedelta(minutes=5)}, key="another-key-another-key-another-key"), "access")
+        decode_token(
+            _forge({**base, "exp": now + timedelta(minutes=5)}, key="another-key-another-key-another-key"), "access"
+        )
     unsigned = jwt.encode({**base, "exp": now + timedelta(minutes=5)}, key=None, algorithm="none")  # type: ignore[arg-type]
     with pytest.raises(InvalidToken):
         decode_token(unsigned, "access")
@@ -188,6 +190,6 @@ def test_language_detection(text: str, language: str | None) -> None:
 
 def test_secrets_never_reach_log_lines() -> None:
     token = jwt.encode({"sub": "1", "exp": int(time.time()) + 60}, "k" * 32, algorithm="HS256")
-    line = redact(f"Authorization: Bearer {token} password=hunter2 {{\"refresh_token\": \"{token}\"}}")
+    line = redact(f'Authorization: Bearer {token} password=hunter2 {{"refresh_token": "{token}"}}')
     assert token not in line and "hunter2" not in line
     assert "Bearer ***" in line

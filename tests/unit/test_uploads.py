@@ -16,8 +16,7 @@ BOUNDARY = "b0undary"
 
 def _body(content: bytes, filename: str = "a.pdf", **fields: str) -> bytes:
     parts = [
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-        for k, v in fields.items()
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()
     ]
     parts.append(
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
@@ -72,9 +71,7 @@ async def test_bad_bodies(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed):
         await receive_multipart_upload(_request(no_file), tmp_path / "b", max_size=100, flush_bytes=10)
     with pytest.raises(BadRequest):
-        await receive_multipart_upload(
-            _request(b"--wrong\r\ngarbage"), tmp_path / "c", max_size=100, flush_bytes=10
-        )
+        await receive_multipart_upload(_request(b"--wrong\r\ngarbage"), tmp_path / "c", max_size=100, flush_bytes=10)
     with pytest.raises(ValidationFailed):
         await receive_multipart_upload(
             _request(_body(b"x", password="p" * 5000)), tmp_path / "d", max_size=100, flush_bytes=10
