@@ -153,12 +153,6 @@ class FileTypeMismatch(AppError):
     message = "The file's content does not match its declared type."
 
 
-class InvalidFilename(AppError):
-    status_code = 400
-    error_code = "INVALID_FILENAME"
-    message = "The file name is not acceptable."
-
-
 class RateLimited(AppError):
     status_code = 429
     error_code = "RATE_LIMITED"

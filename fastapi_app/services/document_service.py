@@ -21,6 +21,7 @@ from fastapi_app.core.errors import (
     ReportNotFound,
     ValidationFailed,
 )
+from fastapi_app.core.logging import request_id_var
 from fastapi_app.core.security import encrypt_secret
 from fastapi_app.db.hooks import on_commit
 from fastapi_app.models import Document, DocumentStatus, ExtractionRecord, ProcessingStage, Report, User
@@ -82,7 +83,7 @@ async def upload(session: AsyncSession, request: Request, owner: User, settings:
             upload_warnings=warnings,
             duplicate_of_id=duplicate_of,
             current_run=1,
-            request_id=getattr(request.state, "request_id", None),
+            request_id=request_id_var.get(),
         )
         session.add(document)
         await session.flush()
@@ -184,7 +185,7 @@ async def reprocess(session: AsyncSession, owner: User, document_id: uuid.UUID, 
     document.processing_started_at = None
     document.completed_at = None
     document.processing_ms = None
-    document.request_id = None
+    document.request_id = request_id_var.get()
     _enqueue_after_commit(session, document)
     await session.commit()
     return document

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import setup_logging, worker_process_init, worker_ready
 
 from fastapi_app.core.config import get_settings
 
@@ -42,6 +42,14 @@ celery_app.conf.update(
     enable_utc=True,
     timezone="UTC",
 )
+
+
+@setup_logging.connect
+def _configure_worker_logging(**_: Any) -> None:
+    # Connecting this signal stops Celery from installing its own handlers: ours write celery.log.
+    from fastapi_app.core.logging import configure_logging
+
+    configure_logging(get_settings(), process="worker")
 
 
 @worker_process_init.connect

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from fastapi_app.core.config import get_settings
+from fastapi_app.core.logging import request_id_var
 from fastapi_app.db.session import sync_session_factory
 from fastapi_app.models import Document, DocumentStatus
 from fastapi_app.tasks.celery_app import celery_app
@@ -38,6 +39,15 @@ def _is_transient(exc: BaseException) -> bool:
 
 @celery_app.task(bind=True, name=PROCESS_TASK, max_retries=MAX_TRANSIENT_RETRIES)
 def process_document(self: Any, document_id: str, run: int, request_id: str | None = None) -> dict[str, str]:
+    # The upload's request id joins this worker's log lines to the API's access line.
+    token = request_id_var.set(request_id or f"task-{self.request.id}")
+    try:
+        return _process(self, document_id, run)
+    finally:
+        request_id_var.reset(token)
+
+
+def _process(self: Any, document_id: str, run: int) -> dict[str, str]:
     pipeline = DocumentPipeline(document_id, run, task_id=self.request.id, worker=self.request.hostname)
     try:
         outcome = pipeline.execute()
