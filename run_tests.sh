@@ -20,6 +20,6 @@ if [[ $(cat "$VENV_DIR/.requirements-dev.sha256" 2>/dev/null) != "$req_sum" ]]; 
 fi
 
 info "ruff check"
-"$VPY" -m ruff check fastapi_app tests init_db.py alembic
+"$VPY" -m ruff check fastapi_app tests bench init_db.py alembic
 info "pytest"
 exec "$VPY" -m pytest tests/ -p no:cacheprovider "$@"

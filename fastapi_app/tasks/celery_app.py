@@ -18,9 +18,14 @@ if settings.broker_kind == "redis":
     # A message whose worker vanished is redelivered after this long; longer than any task.
     _transport_options = {"visibility_timeout": max(settings.CELERY_TASK_TIME_LIMIT * 2, 900)}
 
+_broker_url = settings.broker_url
+if settings.broker_kind == "embedded":
+    from fastapi_app.tasks.embedded_broker import embedded_broker_url
+
+    _broker_url = embedded_broker_url(_broker_url)
+
 celery_app.conf.update(
-    broker_url=settings.broker_url,
-    broker_transport="fastapi_app.tasks.embedded_broker:Transport" if settings.broker_kind == "embedded" else None,
+    broker_url=_broker_url,
     result_backend=settings.CELERY_RESULT_BACKEND or None,
     task_ignore_result=True,  # status lives in our own database, not in a result backend
     task_serializer="json",

@@ -128,3 +128,19 @@ async def test_readiness_names_the_parts(api: httpx.AsyncClient) -> None:
     checks = r.json()["data"]["checks"]
     assert {name for name, check in checks.items() if check["ok"]} == {"database", "broker", "storage"}
     assert r.json()["data"]["broker"] == "redis"
+
+
+async def test_superuser_created_by_command_sees_other_users(api: httpx.AsyncClient) -> None:
+    from init_db import create_superuser
+
+    regular = await _login(api, "regular_user")
+    regular_me = (await api.get("/api/users/me", headers={"Authorization": f"Bearer {regular['access_token']}"})).json()
+    assert create_superuser("chief", "chief@example.com", "chief-password-1") == "created"
+    assert create_superuser("chief", "chief@example.com", "chief-password-2") == "updated"
+    chief = (await api.post("/api/auth/login", data={"username": "chief", "password": "chief-password-2"})).json()
+    chief_headers = {"Authorization": f"Bearer {chief['access_token']}"}
+    seen = await api.get(f"/api/users/{regular_me['data']['id']}", headers=chief_headers)
+    assert seen.status_code == 200 and seen.json()["data"]["username"] == "regular_user"
+    chief_id = (await api.get("/api/users/me", headers=chief_headers)).json()["data"]["id"]
+    hidden = await api.get(f"/api/users/{chief_id}", headers={"Authorization": f"Bearer {regular['access_token']}"})
+    assert hidden.status_code == 404 and hidden.json()["error_code"] == "USER_NOT_FOUND"

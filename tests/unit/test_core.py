@@ -193,3 +193,39 @@ def test_secrets_never_reach_log_lines() -> None:
     line = redact(f'Authorization: Bearer {token} password=hunter2 {{"refresh_token": "{token}"}}')
     assert token not in line and "hunter2" not in line
     assert "Bearer ***" in line
+
+
+def test_env_example_documents_every_setting() -> None:
+    from tests.support.stack import ROOT
+
+    documented = {
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#") and "=" in line
+    }
+    assert set(Settings.model_fields) == documented
+
+
+def test_celery_is_configured_for_safe_redelivery() -> None:
+    from fastapi_app.tasks.celery_app import celery_app
+
+    conf = celery_app.conf
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_serializer == "json" and conf.accept_content == ["json"]
+    assert conf.task_soft_time_limit < conf.task_time_limit
+    assert conf.worker_send_task_events and conf.task_send_sent_event
+
+
+def test_only_infrastructure_errors_are_retried() -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from fastapi_app.extractors.base import CorruptFileError
+    from fastapi_app.tasks.document_tasks import _is_transient
+
+    assert _is_transient(OperationalError("SELECT 1", {}, Exception("server closed the connection")))
+    assert _is_transient(RedisConnectionError("connection refused"))
+    assert not _is_transient(IntegrityError("INSERT", {}, Exception("duplicate key")))
+    assert not _is_transient(CorruptFileError("bad file"))
+    assert not _is_transient(ValueError("bug"))
