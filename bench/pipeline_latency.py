@@ -24,7 +24,7 @@ from tests.support.stack import Stack, stack_env
 
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def measure(stack: Stack, runs: int) -> dict[str, float]:

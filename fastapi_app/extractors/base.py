@@ -77,6 +77,21 @@ class ImageTooLargeError(ExtractionError):
     error_code = "IMAGE_TOO_LARGE"
 
 
+def short_reason(exc: BaseException) -> str:
+    """The first line of a library's error, for a message a user can read (no stack trace)."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+# Out-of-memory and Celery's time limits say nothing about the file, so they must reach the task
+# runner instead of being reported as a damaged file (matched by name: extractors stay Celery-free).
+_NOT_FILE_ERRORS = frozenset({"MemoryError", "SoftTimeLimitExceeded", "TimeLimitExceeded"})
+
+
+def not_about_the_file(exc: BaseException) -> bool:
+    return any(cls.__name__ in _NOT_FILE_ERRORS for cls in type(exc).__mro__)
+
+
 # --- the result schema ----------------------------------------------------------------------
 
 

@@ -19,6 +19,8 @@ from fastapi_app.extractors.base import (
     GpsInfo,
     ImageContent,
     ImageTooLargeError,
+    not_about_the_file,
+    short_reason,
 )
 
 if TYPE_CHECKING:
@@ -60,13 +62,13 @@ def extract(ctx: ExtractionContext) -> ExtractionResult:
         except FileNotFoundError:
             raise
         except Image.DecompressionBombError as exc:
-            raise ImageTooLargeError(f"Image is too large to decode safely: {_short(exc)}") from None
+            raise ImageTooLargeError(f"Image is too large to decode safely: {short_reason(exc)}") from None
         except UnidentifiedImageError:
             raise CorruptFileError("Not a readable image (unknown or damaged header)") from None
         except Exception as exc:  # Pillow raises many types for broken headers
-            if _not_about_the_file(exc):
+            if not_about_the_file(exc):
                 raise
-            raise CorruptFileError(f"Image could not be read: {_short(exc)}") from None
+            raise CorruptFileError(f"Image could not be read: {short_reason(exc)}") from None
     return result
 
 
@@ -93,21 +95,21 @@ def _describe(ctx: ExtractionContext, img: PILImage.Image, result: ExtractionRes
     except Image.DecompressionBombError:
         raise
     except Exception as exc:  # counting frames reads to the end of the file
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
-        truncated.append(f"frame count: {_short(exc)}")
+        truncated.append(f"frame count: {short_reason(exc)}")
 
     try:
         exif = img.getexif()
     except Image.DecompressionBombError:
         raise
     except OSError as exc:
-        truncated.append(f"EXIF: {_short(exc)}")
+        truncated.append(f"EXIF: {short_reason(exc)}")
         exif = None
     except Exception as exc:  # malformed EXIF should not hide the picture
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
-        result.warn("INVALID_EXIF", f"EXIF block could not be parsed: {_short(exc)}")
+        result.warn("INVALID_EXIF", f"EXIF block could not be parsed: {short_reason(exc)}")
         exif = None
     if exif is not None:
         content.exif, gps_raw = _exif_to_dict(exif, result)
@@ -122,9 +124,9 @@ def _describe(ctx: ExtractionContext, img: PILImage.Image, result: ExtractionRes
     except Image.DecompressionBombError:
         raise
     except Exception as exc:  # any decoder failure after a good header is a partial file
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
-        truncated.append(f"pixel data: {_short(exc)}")
+        truncated.append(f"pixel data: {short_reason(exc)}")
 
     if truncated:
         result.warn(
@@ -158,13 +160,13 @@ def _exif_to_dict(exif: Any, result: ExtractionResult) -> tuple[dict[str, Any], 
         try:
             raw.update(exif.get_ifd(ifd))
         except Exception as exc:
-            if _not_about_the_file(exc):
+            if not_about_the_file(exc):
                 raise
-            result.warn("INVALID_EXIF", f"EXIF sub-IFD could not be parsed: {_short(exc)}")
+            result.warn("INVALID_EXIF", f"EXIF sub-IFD could not be parsed: {short_reason(exc)}")
     try:
         gps_raw: dict[int, Any] = dict(exif.get_ifd(_GPS_IFD)) if _GPS_IFD in exif else {}
     except Exception as exc:  # reported as INVALID_GPS by the caller
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
         gps_raw = {_GPS_UNREADABLE: None}
 
@@ -321,17 +323,3 @@ def _altitude(value: Any, ref: Any) -> float | None:
         return None
     below_sea_level = ref in (1, b"\x01") or (isinstance(ref, (tuple, list)) and list(ref) == [1])
     return round(-altitude if below_sea_level else altitude, 3)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
-
-
-# Out-of-memory and Celery's time limits say nothing about the file, so they must reach the task
-# runner instead of being reported as a damaged file (matched by name: extractors stay Celery-free).
-_NOT_FILE_ERRORS = frozenset({"MemoryError", "SoftTimeLimitExceeded", "TimeLimitExceeded"})
-
-
-def _not_about_the_file(exc: BaseException) -> bool:
-    return any(cls.__name__ in _NOT_FILE_ERRORS for cls in type(exc).__mro__)

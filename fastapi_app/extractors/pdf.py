@@ -19,6 +19,8 @@ from fastapi_app.extractors.base import (
     PasswordIncorrectError,
     PdfContent,
     PdfPage,
+    not_about_the_file,
+    short_reason,
 )
 
 if TYPE_CHECKING:
@@ -66,9 +68,9 @@ def extract(ctx: ExtractionContext) -> ExtractionResult:
     except CorruptFileError:
         raise
     except Exception as exc:
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
-        raise CorruptFileError(f"PDF could not be read: {_short(exc)}") from None
+        raise CorruptFileError(f"PDF could not be read: {short_reason(exc)}") from None
     finally:
         doc.close()
 
@@ -91,20 +93,20 @@ def _open_with_pdfium(ctx: ExtractionContext, result: ExtractionResult) -> pypdf
         raise
     except pdfium.PdfiumError as exc:
         if getattr(exc, "err_code", None) != _PDFIUM_ERR_PASSWORD:
-            raise CorruptFileError(f"PDF could not be opened: {_short(exc)}") from None
+            raise CorruptFileError(f"PDF could not be opened: {short_reason(exc)}") from None
         if not ctx.password:
             raise EncryptedFileError("PDF is password-protected and no password was given") from None
     except Exception as exc:
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
-        raise CorruptFileError(f"PDF could not be opened: {_short(exc)}") from None
+        raise CorruptFileError(f"PDF could not be opened: {short_reason(exc)}") from None
 
     # A wrong password on a file that only has an owner password (opens with an empty user
     # password) should not block extraction, since the content was never protected.
     try:
         doc = pdfium.PdfDocument(ctx.path, password=None)
     except Exception as exc:
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
         raise PasswordIncorrectError("The password given does not open this PDF") from None
     result.warn("PASSWORD_IGNORED", "The password given is wrong, but the PDF opens without one")
@@ -129,7 +131,7 @@ def _read_info_with_pypdf(ctx: ExtractionContext) -> tuple[dict[str, Any] | None
             return {}, encrypted
         return {str(k).lstrip("/"): _pypdf_value(v) for k, v in raw.items()}, encrypted
     except Exception as exc:
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
         return None, None
 
@@ -142,7 +144,7 @@ def _pypdf_decrypt(reader: Any, password: str | None) -> bool:
             if reader.decrypt(candidate):
                 return True
         except Exception as exc:
-            if _not_about_the_file(exc):
+            if not_about_the_file(exc):
                 raise
             return False
     return False
@@ -169,7 +171,7 @@ def _info_from_pdfium(doc: pypdfium2.PdfDocument) -> dict[str, Any]:
     try:
         return dict(doc.get_metadata_dict(skip_empty=True))
     except Exception as exc:
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
         return {}
 
@@ -238,7 +240,7 @@ def _extract_pages(
             finally:
                 page.close()
         except Exception as exc:
-            if _not_about_the_file(exc):
+            if not_about_the_file(exc):
                 raise
             unreadable.append(number)
         has_text = bool(text.strip())
@@ -281,17 +283,3 @@ def _page_ranges(numbers: list[int]) -> str:
         if n is not None:
             start = prev = n
     return ", ".join(spans)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
-
-
-# Out-of-memory and Celery's time limits say nothing about the file, so they must reach the task
-# runner instead of being reported as a damaged file (matched by name: extractors stay Celery-free).
-_NOT_FILE_ERRORS = frozenset({"MemoryError", "SoftTimeLimitExceeded", "TimeLimitExceeded"})
-
-
-def _not_about_the_file(exc: BaseException) -> bool:
-    return any(cls.__name__ in _NOT_FILE_ERRORS for cls in type(exc).__mro__)

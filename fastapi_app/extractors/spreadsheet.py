@@ -29,6 +29,8 @@ from fastapi_app.extractors.base import (
     Sheet,
     SpreadsheetContent,
     UnsupportedContentError,
+    not_about_the_file,
+    short_reason,
 )
 
 if TYPE_CHECKING:
@@ -160,7 +162,7 @@ def _zip_format(ctx: ExtractionContext) -> str:
             names = set(archive.namelist())
             mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, KeyError, EOFError) as exc:
-        raise CorruptFileError(f"Damaged ZIP container: {_short(exc)}") from None
+        raise CorruptFileError(f"Damaged ZIP container: {short_reason(exc)}") from None
     if "xl/workbook.xml" in names or any(n.startswith("xl/worksheets/") for n in names):
         macro = "xl/vbaProject.bin" in names or ctx.path.suffix.lower() == ".xlsm"
         return "xlsm" if macro else "xlsx"
@@ -215,16 +217,16 @@ def _read_with_calamine(
     except pc.PasswordError:
         raise EncryptedFileError("Workbook is password-protected") from None
     except Exception as exc:  # calamine errors, and Rust panics via _calamine
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
         if _mentions_encryption(exc):
             raise EncryptedFileError("Workbook is password-protected") from None
         if xlrd_book is not None:
             # xlrd tolerates some damaged legacy files calamine rejects.
-            result.warn("LENIENT_READER", f"Read with the lenient .xls reader ({_short(exc)})")
+            result.warn("LENIENT_READER", f"Read with the lenient .xls reader ({short_reason(exc)})")
             content.date_system = "1904" if xlrd_book.datemode else "1900"
             return _sheets_from_xlrd(ctx, xlrd_book, budget)
-        raise CorruptFileError(f"Workbook could not be opened: {_short(exc)}") from None
+        raise CorruptFileError(f"Workbook could not be opened: {short_reason(exc)}") from None
 
     try:
         sheets = _sheets_from_calamine(ctx, workbook, budget, result)
@@ -245,9 +247,9 @@ def _sheets_from_calamine(
     try:
         metadata = list(workbook.sheets_metadata)
     except Exception as exc:
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
-        raise CorruptFileError(f"Workbook structure could not be read: {_short(exc)}") from None
+        raise CorruptFileError(f"Workbook structure could not be read: {short_reason(exc)}") from None
 
     sheets: list[_RawSheet] = []
     for index, meta in enumerate(metadata):
@@ -272,9 +274,9 @@ def _sheets_from_calamine(
                 budget.remaining -= len(raw.rows) * raw.total_cols
             raw.merged_ranges = _merged_from_calamine(sheet)
         except Exception as exc:  # one bad sheet should not lose the others
-            if _not_about_the_file(exc):
+            if not_about_the_file(exc):
                 raise
-            result.warn("SHEET_UNREADABLE", f"Sheet '{raw.name}' could not be read: {_short(exc)}")
+            result.warn("SHEET_UNREADABLE", f"Sheet '{raw.name}' could not be read: {short_reason(exc)}")
         ctx.progress(index + 1, len(metadata), "sheet")
     return sheets
 
@@ -293,7 +295,7 @@ def _calamine(call: Any, *args: Any, **kwargs: Any) -> Any:
         return call(*args, **kwargs)
     except BaseException as exc:
         if type(exc).__name__ == "PanicException":
-            raise _CalaminePanic(f"reader crashed on malformed data: {_short(exc)}") from None
+            raise _CalaminePanic(f"reader crashed on malformed data: {short_reason(exc)}") from None
         raise
 
 
@@ -353,9 +355,9 @@ def _apply_xlsx_extras(
                     raw.formula_count, errors = _scan_sheet_xml(stream)
                 _overlay(raw, errors)
     except Exception as exc:  # values are already extracted; extras are best effort
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
-        result.warn("PARTIAL_METADATA", f"Formula/error scan failed: {_short(exc)}")
+        result.warn("PARTIAL_METADATA", f"Formula/error scan failed: {short_reason(exc)}")
 
 
 def _xlsx_sheet_parts(archive: Any, workbook: Any) -> dict[str, str]:
@@ -445,7 +447,7 @@ def _open_xlrd(ctx: ExtractionContext) -> Any | None:
         path, quiet = str(ctx.path), io.StringIO()  # xlrd prints corruption notices to a log file
         return xlrd.open_workbook(path, on_demand=True, ignore_workbook_corruption=True, logfile=quiet)
     except Exception as exc:
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
         if _mentions_encryption(exc):
             raise EncryptedFileError("Workbook is password-protected") from None
@@ -471,7 +473,7 @@ def _apply_xls_errors(book: Any, sheets: list[_RawSheet]) -> None:
                         errors[(row, col)] = _XLS_ERRORS.get(code, "#ERROR!")
             _overlay(raw, errors)
     except Exception as exc:  # error strings are a refinement of values already read
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
         return
 
@@ -500,9 +502,9 @@ def _sheets_from_xlrd(ctx: ExtractionContext, book: Any, budget: _Budget) -> lis
             sheets.append(raw)
             ctx.progress(index + 1, book.nsheets, "sheet")
     except Exception as exc:
-        if _not_about_the_file(exc):
+        if not_about_the_file(exc):
             raise
-        raise CorruptFileError(f"Workbook could not be read: {_short(exc)}") from None
+        raise CorruptFileError(f"Workbook could not be read: {short_reason(exc)}") from None
     return sheets
 
 
@@ -519,7 +521,7 @@ def _xlrd_value(xlrd: Any, book: Any, cell: Any) -> Any:
         try:
             value = xlrd.xldate.xldate_as_datetime(cell.value, book.datemode)
         except Exception as exc:  # out-of-range serials stay numbers
-            if _not_about_the_file(exc):
+            if not_about_the_file(exc):
                 raise
             return cell.value
         if cell.value < 1:
@@ -546,7 +548,7 @@ def _read_csv(ctx: ExtractionContext, budget: _Budget, content: SpreadsheetConte
     except FileNotFoundError:
         raise
     except (OSError, LookupError) as exc:
-        raise CorruptFileError(f"CSV could not be read: {_short(exc)}") from None
+        raise CorruptFileError(f"CSV could not be read: {short_reason(exc)}") from None
 
 
 def _csv_rows(reader: Any, budget: _Budget) -> _RawSheet:
@@ -563,7 +565,7 @@ def _csv_rows(reader: Any, budget: _Budget) -> _RawSheet:
             else:
                 raw.rows_truncated = True
     except csv.Error as exc:
-        raise CorruptFileError(f"Malformed CSV at line {reader.line_num}: {_short(exc)}") from None
+        raise CorruptFileError(f"Malformed CSV at line {reader.line_num}: {short_reason(exc)}") from None
     budget.remaining -= kept_cells
     if raw.total_rows and raw.total_cols:
         raw.dimensions = f"A1:{_a1(raw.total_rows - 1, raw.total_cols - 1)}"
@@ -827,17 +829,3 @@ def _column_letter(col: int) -> str:
         col, rest = divmod(col - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
-
-
-# Out-of-memory and Celery's time limits say nothing about the file, so they must reach the task
-# runner instead of being reported as a damaged file (matched by name: extractors stay Celery-free).
-_NOT_FILE_ERRORS = frozenset({"MemoryError", "SoftTimeLimitExceeded", "TimeLimitExceeded"})
-
-
-def _not_about_the_file(exc: BaseException) -> bool:
-    return any(cls.__name__ in _NOT_FILE_ERRORS for cls in type(exc).__mro__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from celery import Celery
@@ -23,6 +24,10 @@ if settings.broker_kind == "embedded":
     from fastapi_app.tasks.embedded_broker import embedded_broker_url
 
     _broker_url = embedded_broker_url(_broker_url)
+    # Celery reads CELERY_BROKER_URL from the environment in preference to its configuration,
+    # so the faster-polling alias must be written there too.
+    if os.environ.get("CELERY_BROKER_URL"):
+        os.environ["CELERY_BROKER_URL"] = _broker_url
 
 celery_app.conf.update(
     broker_url=_broker_url,

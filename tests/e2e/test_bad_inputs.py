@@ -16,13 +16,6 @@ from tests.support.stack import Stack
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def client(live_stack: Stack) -> ApiClient:
-    api = ApiClient(live_stack.base_url)
-    api.register_and_login()
-    return api
-
-
 def _upload_area(stack: Stack) -> list[Path]:
     return [p for p in Path(stack.env["UPLOAD_DIR"]).rglob("*") if p.is_file()]
 

@@ -15,13 +15,6 @@ from tests.support.stack import Stack
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def client(live_stack: Stack) -> ApiClient:
-    api = ApiClient(live_stack.base_url)
-    api.register_and_login()
-    return api
-
-
 def _stored_files(stack: Stack) -> list[Path]:
     media = Path(stack.env["UPLOAD_DIR"])
     return [p for p in media.rglob("*") if p.is_file() and ".tmp" not in p.parts]
