@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.documents import small_text_pdf
 from tests.support.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
@@ -44,8 +43,7 @@ def split_outputs(stdout: str) -> list[object]:
 
 def test_readme_curl_examples_work(live_stack: Stack, tmp_path: Path) -> None:
     assert shutil.which("curl"), "curl is needed to run the README's examples"
-    sample = tmp_path / "sample.pdf"
-    sample.write_bytes(small_text_pdf())
+    sample = ROOT / "samples" / "invoice.pdf"
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", readme_example()],
         cwd=tmp_path,
@@ -63,7 +61,7 @@ def test_readme_curl_examples_work(live_stack: Stack, tmp_path: Path) -> None:
     extracted = outputs[outputs.index("status: completed") + 1]
     assert "Invoice Number 42183017" in extracted["data"]["result"]["text"]  # type: ignore[index]
     # curl -J uses the ASCII fallback name (curl ignores filename*); the bytes are the original's.
-    (downloaded,) = [p for p in tmp_path.iterdir() if p.name != "sample.pdf"]
+    (downloaded,) = list(tmp_path.iterdir())
     assert downloaded.suffix == ".pdf"
     assert downloaded.read_bytes() == sample.read_bytes()
     listing = outputs[-4]
