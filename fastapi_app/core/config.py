@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     MAX_IMAGE_PIXELS: int = 89_478_485
     OCR_LANGUAGES: str = "kor+eng"
     OCR_ENABLED: bool = True
+    OCR_DPI: int = 300
 
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

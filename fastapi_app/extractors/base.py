@@ -14,11 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 FileFamily = Literal["pdf", "excel", "image"]
 ProgressCallback = Callable[[int, int, str], None]
-"""(current, total, unit) — e.g. (3, 20, "page"); called after each page or sheet."""
+"""(current, total, unit) — e.g. (3, 20, "page"); called after each page or sheet.
+The unit "ocr" moves the document to the `ocr` stage while pages are recognised."""
 
 
 def _ignore_progress(current: int, total: int, unit: str) -> None:
@@ -39,6 +40,7 @@ class ExtractionContext:
     max_image_pixels: int = 89_478_485  # Pillow's own default bomb threshold
     ocr_languages: str = "kor+eng"
     ocr_enabled: bool = True
+    ocr_dpi: int = 300
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -103,8 +105,20 @@ class ExtractionWarning(BaseModel):
 class Table(BaseModel):
     page: int | None = None
     sheet: str | None = None
+    index: int = 0  # order on its page or sheet, from 0
+    kind: Literal["ruled", "unruled", "sheet"] | None = None
+    cell_range: str | None = None  # sheets: "A5:D8"
+    bbox: tuple[float, float, float, float] | None = None  # PDFs: x0, top, x1, bottom in pt
     header: list[Any] = Field(default_factory=list)
     rows: list[list[Any]] = Field(default_factory=list)
+
+
+class OcrPageResult(BaseModel):
+    text: str
+    confidence: float | None = None  # mean word confidence, 0-100
+    duration_ms: float = 0.0
+    dpi: int | None = None
+    rotated_degrees: float = 0.0  # deskew/orientation applied before recognition
 
 
 class PdfPage(BaseModel):
@@ -112,6 +126,8 @@ class PdfPage(BaseModel):
     text: str
     char_count: int
     has_text_layer: bool
+    text_source: Literal["text_layer", "ocr", "none"] = "text_layer"
+    ocr: OcrPageResult | None = None
     width_pt: float | None = None
     height_pt: float | None = None
 
@@ -120,6 +136,7 @@ class PdfContent(BaseModel):
     metadata: dict[str, str | None] = Field(default_factory=dict)
     page_count: int
     encrypted: bool = False
+    copy_protected: bool = False  # opens without a password but forbids copying; extracted anyway
     pages: list[PdfPage] = Field(default_factory=list)
     tables: list[Table] = Field(default_factory=list)
 
@@ -149,6 +166,7 @@ class Sheet(BaseModel):
     merged_ranges: list[str] = Field(default_factory=list)
     formula_count: int = 0
     columns: list[ColumnSummary] = Field(default_factory=list)
+    tables: list[Table] = Field(default_factory=list)
 
 
 class SpreadsheetContent(BaseModel):
@@ -159,6 +177,8 @@ class SpreadsheetContent(BaseModel):
     date_system: Literal["1900", "1904"] | None = None
     csv_encoding: str | None = None
     csv_delimiter: str | None = None
+    defined_names: list[str] = Field(default_factory=list)
+    has_vba: bool = False  # macros are reported, never executed
 
 
 class GpsInfo(BaseModel):
@@ -176,21 +196,53 @@ class ImageContent(BaseModel):
     frames: int = 1
     exif: dict[str, Any] = Field(default_factory=dict)
     gps: GpsInfo | None = None
-    ocr_text: str | None = None
-    ocr_confidence: float | None = None
+    orientation_applied: int | None = None  # EXIF Orientation value honoured before OCR
+    ocr: OcrPageResult | None = None
+
+
+class OcrSummary(BaseModel):
+    engine: str = "tesseract"
+    engine_version: str | None = None
+    languages: str
+    pages: int = 0
+    mean_confidence: float | None = None
+    duration_ms: float = 0.0
+    preprocessing: list[str] = Field(default_factory=list)
 
 
 class KeyValue(BaseModel):
     key: str
     value: str
-    source: str | None = None
+    normalized: Any = None  # the value parsed: a number, an ISO date, ...
+    value_type: str | None = None  # amount, date, id, text, ...
+    currency: str | None = None
+    source: str | None = None  # "text", "table", "sheet"
+    page: int | None = None
+    sheet: str | None = None
+    cell: str | None = None  # "B3"
+
+
+EntityType = Literal[
+    "date",
+    "amount",
+    "email",
+    "phone",
+    "url",
+    "business_registration_number",
+    "resident_registration_number",
+    "card_number",
+]
 
 
 class Entity(BaseModel):
-    type: str
-    text: str
-    value: Any = None
+    type: EntityType
+    text: str  # as found (masked for resident registration and card numbers)
+    value: Any = None  # normalised: ISO date, number, E.164 phone, ...
     currency: str | None = None
+    masked: bool = False
+    valid: bool | None = None  # checksum result where one exists
+    page: int | None = None
+    sheet: str | None = None
 
 
 class ExtractionResult(BaseModel):
@@ -204,6 +256,7 @@ class ExtractionResult(BaseModel):
     pdf: PdfContent | None = None
     spreadsheet: SpreadsheetContent | None = None
     image: ImageContent | None = None
+    ocr: OcrSummary | None = None
     key_values: list[KeyValue] = Field(default_factory=list)
     entities: list[Entity] = Field(default_factory=list)
     warnings: list[ExtractionWarning] = Field(default_factory=list)

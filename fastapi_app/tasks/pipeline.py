@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 from fastapi_app.core.config import Settings, get_settings
 from fastapi_app.core.security import decrypt_secret
 from fastapi_app.db.session import sync_session_factory
-from fastapi_app.extractors import registry
 from fastapi_app.extractors.base import ExtractionContext, ExtractionError, ExtractionResult
-from fastapi_app.extractors.text_analysis import analyze
+from fastapi_app.extractors.engine import analyze_content, extract_content
 from fastapi_app.models import Document, DocumentStatus, ExtractionRecord, ProcessingAttempt, ProcessingStage, Report
 from fastapi_app.reports.builder import build_report
 from fastapi_app.services.storage import get_storage
@@ -180,6 +179,7 @@ class DocumentPipeline:
                 max_image_pixels=self.settings.MAX_IMAGE_PIXELS,
                 ocr_languages=self.settings.OCR_LANGUAGES,
                 ocr_enabled=self.settings.OCR_ENABLED,
+                ocr_dpi=self.settings.OCR_DPI,
             )
             upload_warnings = list(document.upload_warnings or [])
         if not path.is_file():
@@ -189,16 +189,14 @@ class DocumentPipeline:
 
     def _extract(self, ctx: ExtractionContext) -> ExtractionResult:
         self._set_stage(ProcessingStage.EXTRACTING, STAGE_PROGRESS[ProcessingStage.EXTRACTING])
-        result = registry.extract(ctx)
+        result = extract_content(ctx)
         for warning in ctx.extra.get("upload_warnings", []):
             result.warn(warning["code"], warning["message"])
         return result
 
     def _analyze(self, result: ExtractionResult) -> None:
         self._set_stage(ProcessingStage.ANALYZING, STAGE_PROGRESS[ProcessingStage.ANALYZING])
-        started = time.perf_counter()
-        analyze(result)
-        result.timings_ms["analyze"] = round((time.perf_counter() - started) * 1000, 2)
+        analyze_content(result)
 
     def _report(self, result: ExtractionResult) -> dict[str, Any]:
         self._set_stage(ProcessingStage.REPORTING, STAGE_PROGRESS[ProcessingStage.REPORTING])
@@ -321,5 +319,6 @@ class DocumentPipeline:
             return
         low, high = EXTRACT_SPAN
         progress = low + int((high - low) * (current / max(total, 1)))
-        self._set_stage(ProcessingStage.EXTRACTING, progress)
+        stage = ProcessingStage.OCR if unit == "ocr" else ProcessingStage.EXTRACTING
+        self._set_stage(stage, progress)
         logger.debug("document %s %s %s/%s", self.document_id, unit, current, total)

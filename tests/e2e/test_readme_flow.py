@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
+from fastapi_app.extractors.base import SCHEMA_VERSION
 from tests.support.client import ApiClient
 from tests.support.corpus import corpus_path
 from tests.support.documents import korean_invoice_xlsx, small_text_pdf
@@ -51,7 +52,7 @@ def test_readme_walkthrough(live_stack: Stack, tmp_path: Path) -> None:
         assert done["progress"] == 100 and done["processing_ms"] is not None
 
     pdf_result = api.extracted(ids["pdf"])
-    assert pdf_result["schema_version"] == "1.0"
+    assert pdf_result["schema_version"] == SCHEMA_VERSION
     assert pdf_result["pdf"]["page_count"] == len(pdf_result["pdf"]["pages"]) == 2
     flat = "".join(pdf_result["text"].split())
     for fact in ("QualityHosting", "Rechnungsnr.", "30064443", "DE232446240", "TotalEUR"):

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
+from fastapi_app.extractors.base import SCHEMA_VERSION
 from tests.support.corpus import corpus_path
 from tests.support.documents import small_text_pdf
 
@@ -202,4 +203,4 @@ def test_metadata_of_a_real_pdf_is_stored(make_document) -> None:  # type: ignor
         record = session.scalar(select(ExtractionRecord).where(ExtractionRecord.document_id == document_id))
     assert record.data["pdf"]["page_count"] >= 1
     assert record.data["pdf"]["metadata"]["title"] == "Microsoft Word - トランスバース社買収電話会議英語Final.docx"
-    assert record.data["schema_version"] == "1.0"
+    assert record.data["schema_version"] == SCHEMA_VERSION

@@ -1,0 +1,92 @@
+"""Command line: `python -m fastapi_app extract FILE [--password P] [--pretty]`.
+
+Runs the same detection and extraction as the worker, with no server, database or broker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from fastapi_app.core.config import get_settings
+from fastapi_app.core.errors import AppError
+from fastapi_app.extractors.base import ExtractionContext, ExtractionError
+from fastapi_app.extractors.engine import extract_document
+from fastapi_app.services.filetypes import detect_type
+
+EXIT_OK, EXIT_USAGE, EXIT_REJECTED, EXIT_FAILED = 0, 2, 3, 4
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _error(code: str, message: str, pretty: bool) -> str:
+    body = {"success": False, "message": message, "error_code": code, "details": None}
+    return json.dumps(body, ensure_ascii=False, indent=2 if pretty else None)
+
+
+def extract_command(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        print(_error("FILE_NOT_FOUND", f"No such file: {path}", args.pretty), file=sys.stderr)
+        return EXIT_USAGE
+    size = path.stat().st_size
+    if size == 0:
+        print(_error("EMPTY_FILE", "The file is empty.", args.pretty), file=sys.stderr)
+        return EXIT_REJECTED
+    try:
+        detected = detect_type(path, path.name, args.file_type)
+    except AppError as exc:
+        print(_error(exc.error_code, exc.message, args.pretty), file=sys.stderr)
+        return EXIT_REJECTED
+    settings = get_settings()
+    ctx = ExtractionContext(
+        path=path,
+        mime_type=detected.mime_type,
+        file_type=detected.family,  # type: ignore[arg-type]
+        size_bytes=size,
+        sha256=_sha256(path),
+        password=args.password,
+        max_pages=settings.MAX_PDF_PAGES,
+        max_cells=settings.MAX_SPREADSHEET_CELLS,
+        max_image_pixels=settings.MAX_IMAGE_PIXELS,
+        ocr_languages=args.ocr_languages or settings.OCR_LANGUAGES,
+        ocr_enabled=settings.OCR_ENABLED and not args.no_ocr,
+        ocr_dpi=settings.OCR_DPI,
+    )
+    try:
+        result = extract_document(ctx)
+    except ExtractionError as exc:
+        print(_error(exc.error_code, exc.message, args.pretty), file=sys.stderr)
+        return EXIT_FAILED
+    for warning in detected.warnings:
+        result.warn(warning["code"], warning["message"])
+    print(result.model_dump_json(indent=2 if args.pretty else None))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m fastapi_app", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    extract = commands.add_parser("extract", help="print the ExtractionResult of FILE as JSON")
+    extract.add_argument("file")
+    extract.add_argument("--password", help="opens an encrypted PDF")
+    extract.add_argument("--file-type", choices=["excel", "pdf", "image"], help="what you expect it to be")
+    extract.add_argument("--ocr-languages", help="Tesseract languages, e.g. kor+eng")
+    extract.add_argument("--no-ocr", action="store_true", help="skip OCR")
+    extract.add_argument("--pretty", action="store_true", help="indent the JSON")
+    extract.set_defaults(handler=extract_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
