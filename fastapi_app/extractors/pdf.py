@@ -1,8 +1,13 @@
-"""PDF extraction: pypdfium2 for page text and geometry, pypdf for the Info dictionary.
+"""PDF extraction: pypdfium2 for page text, geometry and tables, pypdf for the Info dictionary.
 
 pypdfium2 is used for text because it is an order of magnitude faster than pypdf on the corpus and
 keeps CJK text intact; pypdf is used for metadata because it decodes Info strings stored as raw UTF-8
 bytes (pdfium returns mojibake for those).
+
+Tables use pdfplumber's table finder (edges -> intersections -> cells -> tables), but the edges and
+words are read from pdfium rather than from pdfplumber's own pdfminer parse: that parse costs about
+200 ms on a dense page, pdfium's a few ms, and it lets a cheap per-page check skip pages with no
+table-like geometry at all. Pages without a text layer are rendered and sent to OCR (ocr.py).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
 
 # pdfium's FPDF_ERR_PASSWORD: the document needs a (different) password.
 _PDFIUM_ERR_PASSWORD = 4
+# Permission bit 5 (PDF 32000-1, table 22): copy or otherwise extract text and graphics.
+_PERMISSION_EXTRACT = 1 << 4
 
 _METADATA_KEYS: dict[str, str] = {
     "title": "Title",
@@ -57,14 +64,15 @@ def extract(ctx: ExtractionContext) -> ExtractionResult:
     info, encrypted = _read_info_with_pypdf(ctx)
     doc = _open_with_pdfium(ctx, result)
     try:
-        if encrypted is None:
-            import pypdfium2.raw as pdfium_c
+        import pypdfium2.raw as pdfium_c
 
+        if encrypted is None:
             encrypted = pdfium_c.FPDF_GetSecurityHandlerRevision(doc) != -1
+        copy_protected = bool(encrypted) and _copy_forbidden(doc)
         if info is None:
             info = _info_from_pdfium(doc)
         page_count = len(doc)
-        pages = _extract_pages(ctx, doc, page_count, result)
+        pages, tables = _extract_pages(ctx, doc, page_count, result)
     except CorruptFileError:
         raise
     except Exception as exc:
@@ -78,10 +86,29 @@ def extract(ctx: ExtractionContext) -> ExtractionResult:
         metadata=_normalise_metadata(info),
         page_count=page_count,
         encrypted=bool(encrypted),
+        copy_protected=copy_protected,
         pages=pages,
+        tables=tables,
     )
     result.text = "\n\n".join(page.text for page in pages)
     return result
+
+
+def _copy_forbidden(doc: pypdfium2.PdfDocument) -> bool:
+    """True when the permissions forbid copying text (bit 5, "extract"), whoever opened the file.
+
+    The user permissions are read, not the effective ones: with an owner password pdfium grants
+    everything, but the document is still marked as copy-protected for whoever handles the result.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    try:
+        permissions = pdfium_c.FPDF_GetDocUserPermissions(doc) & 0xFFFFFFFF
+    except Exception as exc:
+        if not_about_the_file(exc):
+            raise
+        return False
+    return not permissions & _PERMISSION_EXTRACT
 
 
 def _open_with_pdfium(ctx: ExtractionContext, result: ExtractionResult) -> pypdfium2.PdfDocument:
