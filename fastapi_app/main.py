@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from fastapi_app import __version__
-from fastapi_app.api import auth, documents, health, users
+from fastapi_app.api import auth, documents, health, reports, users
 from fastapi_app.api.errors import install_error_handlers
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.logging import configure_logging
@@ -61,6 +61,7 @@ def create_app() -> FastAPI:
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(documents.router)
+    app.include_router(reports.router)
     return app
 
 

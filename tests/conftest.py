@@ -16,6 +16,7 @@ os.environ.setdefault("ENVIRONMENT", "test")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
 os.environ["UPLOAD_DIR"] = str(_TMP / "media")
 os.environ["LOG_DIR"] = str(_TMP / "logs")
+os.environ["REPORTS_DIR"] = str(_TMP / "reports")
 os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'unit.sqlite3'}"
 # In-process code talks to a Redis database of its own (the live stacks use TEST_REDIS_URL's).
 os.environ["CELERY_BROKER_URL"] = sibling_redis_url(configured_redis_url())

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, Response
 
 from fastapi_app.api.deps import CurrentUser, SessionDep, SettingsDep
 from fastapi_app.core.errors import BadRequest, DocumentNotFound
+from fastapi_app.reports.renderers.registry import FORMATS
 from fastapi_app.schemas.common import ApiResponse, PagedResponse, error_responses, ok
 from fastapi_app.schemas.document import (
     DocumentOut,
@@ -19,12 +20,10 @@ from fastapi_app.schemas.document import (
     SortField,
     StatsSummary,
 )
-from fastapi_app.services import document_service
+from fastapi_app.services import document_service, report_service
 from fastapi_app.services.storage import get_storage
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
-
-REPORT_FORMATS = ["json"]
 
 
 def _document_id(document_id: str) -> uuid.UUID:
@@ -179,7 +178,7 @@ def _report_summary(report: Any) -> ReportSummaryOut:
         version=report.version,
         schema_version=report.schema_version,
         title=report.title,
-        formats=REPORT_FORMATS,
+        formats=list(FORMATS),
         created_at=report.created_at,
     )
 
@@ -201,6 +200,29 @@ async def get_report(
 ) -> dict[str, Any]:
     report = await document_service.get_report(session, user, document_id, report_id)
     return ok(ReportOut(**_report_summary(report).model_dump(), content=report.content))
+
+
+@router.get(
+    "/{document_id}/reports/{report_id}/download",
+    response_class=FileResponse,
+    responses={200: {"content": {f.media_type: {} for f in FORMATS.values()}}, **error_responses(400, 401, 404)},
+)
+async def download_report(
+    document_id: DocumentId,
+    report_id: uuid.UUID,
+    user: CurrentUser,
+    session: SessionDep,
+    format: Annotated[str, Query(description="json, md, html, xlsx or pdf")] = "json",
+) -> Response:
+    """One report version as a file; rendered on first download, then served from cache."""
+    report_service.check_format(format)
+    report = await document_service.get_report(session, user, document_id, report_id)
+    rendered = await report_service.rendered_report(report, format)
+    return FileResponse(
+        rendered.path,
+        media_type=rendered.media_type,
+        headers={"Content-Disposition": content_disposition(rendered.filename)},
+    )
 
 
 @router.get(

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     OCR_ENABLED: bool = True
     OCR_DPI: int = 300
 
+    # Rendered report files (cached on first download; deleted with their document).
+    REPORTS_DIR: Path = PROJECT_ROOT / "media" / "reports"
+    # A TrueType font with Hangul for PDF reports; empty = NanumGothic from fonts-nanum when present.
+    REPORT_FONT_PATH: str = ""
+
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     LOG_DIR: Path = PROJECT_ROOT / "logs"
@@ -87,7 +92,7 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("UPLOAD_DIR", "LOG_DIR", mode="after")
+    @field_validator("UPLOAD_DIR", "LOG_DIR", "REPORTS_DIR", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value if value.is_absolute() else (PROJECT_ROOT / value).resolve()

@@ -26,6 +26,7 @@ from fastapi_app.core.security import encrypt_secret
 from fastapi_app.db.hooks import on_commit
 from fastapi_app.models import Document, DocumentStatus, ExtractionRecord, ProcessingStage, Report, User
 from fastapi_app.services.filetypes import detect_type, sanitize_filename
+from fastapi_app.services.report_service import delete_cached
 from fastapi_app.services.storage import get_storage
 from fastapi_app.services.uploads import receive_multipart_upload
 from fastapi_app.tasks.dispatch import enqueue_processing
@@ -164,7 +165,7 @@ async def delete(session: AsyncSession, owner: User, document_id: uuid.UUID) -> 
     stored_name = document.stored_name
     await session.delete(document)
     # The file goes only once the row is gone for good; a failed commit keeps both.
-    on_commit(session, lambda: get_storage().delete(stored_name))
+    on_commit(session, lambda: (get_storage().delete(stored_name), delete_cached(document_id)))
     await session.commit()
 
 

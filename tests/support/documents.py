@@ -74,3 +74,45 @@ def small_text_pdf() -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+NANUM_GOTHIC = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
+
+
+def korean_invoice_pdf(
+    number: str = "INV-2026-0315",
+    supplier: str = "주식회사 한빛상사",
+    items: tuple[tuple[str, int, int], ...] = (("사무용 의자", 2, 150_000), ("모니터", 4, 200_000)),
+    issued: str = "2026년 3월 15일",
+) -> bytes:
+    """A one-page Korean 거래명세서 with a ruled item table; totals are computed from the items."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    if "TestKorean" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("TestKorean", str(NANUM_GOTHIC)))
+    style = ParagraphStyle("k", fontName="TestKorean", fontSize=11, leading=16)
+    title = ParagraphStyle("t", parent=style, fontSize=18, leading=24)
+    supply = sum(quantity * price for _, quantity, price in items)
+    vat = supply // 10
+    rows = [["품목", "수량", "단가", "금액"]] + [
+        [name, str(quantity), f"{price:,}", f"{quantity * price:,}"] for name, quantity, price in items
+    ]
+    table = Table(rows, colWidths=[200, 60, 100, 100])
+    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), "TestKorean"),
+                               ("GRID", (0, 0), (-1, -1), 0.8, colors.black)]))  # fmt: skip
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, title="거래명세서", author=supplier, invariant=1)
+    doc.build([
+        Paragraph("거래명세서", title), Spacer(1, 8),
+        Paragraph(f"송장번호: {number}", style), Paragraph(f"발행일: {issued}", style),
+        Paragraph(f"공급자: {supplier}", style), Paragraph("사업자등록번호: 220-81-62517", style),
+        Spacer(1, 8), table, Spacer(1, 8),
+        Paragraph(f"공급가액 {supply:,}원", style), Paragraph(f"부가세 {vat:,}원", style),
+        Paragraph(f"합계 금액 {supply + vat:,}원", style),
+    ])  # fmt: skip
+    return buffer.getvalue()

@@ -118,6 +118,7 @@ def stack_env(workdir: Path, **overrides: Any) -> dict[str, str]:
         SECRET_KEY="test-secret-key-that-is-long-enough-0123456789",
         UPLOAD_DIR=str(workdir / "media"),
         LOG_DIR=str(workdir / "logs"),
+        REPORTS_DIR=str(workdir / "reports"),
         PYTHONUNBUFFERED="1",
         PYTHONPATH=str(ROOT),
     )

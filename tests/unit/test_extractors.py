@@ -258,7 +258,8 @@ def test_owner_password_only_pdf_extracts(tmp_path: Path) -> None:
 
 
 def test_scanned_pdf_has_no_text_layer() -> None:
-    result = corpus_result("scanned_image_only.pdf")
+    # OCR off: this asserts the missing text layer; OCR of PDF pages is tested in test_pdf_extraction.py
+    result = run(corpus_path("scanned_image_only.pdf"), ocr_enabled=False)
     assert result.pdf is not None
     assert facts_of("scanned_image_only.pdf")["text_extractable"] is False
     assert [p.has_text_layer for p in result.pdf.pages] == [False]

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from fastapi_app.api.deps import CurrentUser, SessionDep
+from fastapi_app.api.documents import content_disposition
+from fastapi_app.reports.renderers.registry import FORMATS, render
+from fastapi_app.schemas.common import ApiResponse, error_responses, ok
+from fastapi_app.services import report_service
+
+router = APIRouter(prefix="/api/reports", tags=["reports"])
+
+
+class SummaryFilter(BaseModel):
+    file_type: Literal["excel", "pdf", "image"] | None = None
+    status: Literal["pending", "processing", "completed", "failed"] | None = None
+    date_from: datetime | None = Field(default=None, description="uploaded at or after")
+    date_to: datetime | None = Field(default=None, description="uploaded at or before")
+
+
+class SummaryRequest(BaseModel):
+    document_ids: list[uuid.UUID] | None = Field(default=None, max_length=1000)
+    filter: SummaryFilter = Field(default_factory=SummaryFilter)
+    title: str | None = Field(default=None, max_length=200)
+
+
+@router.post(
+    "/summary",
+    response_model=ApiResponse[dict[str, Any]],
+    responses={
+        200: {"content": {f.media_type: {} for f in FORMATS.values() if f.name != "json"}},
+        **error_responses(400, 401, 404, 422),
+    },
+)
+async def summary(
+    body: SummaryRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    format: Annotated[
+        str | None, Query(description="omit for JSON in the envelope; json, md, html, xlsx or pdf for a file")
+    ] = None,
+) -> Any:
+    """One report across documents (by ids, or by a filter): a row per document (name, type,
+    date, main amount, counterparty, status) and totals by currency and by counterparty."""
+    if format is not None:
+        report_service.check_format(format)
+    rows = await report_service.summary_documents(
+        session,
+        user,
+        document_ids=body.document_ids,
+        file_type=body.filter.file_type,
+        status=body.filter.status,
+        date_from=body.filter.date_from,
+        date_to=body.filter.date_to,
+    )
+    model = report_service.build_summary(rows, title=body.title or f"요약 보고서 / Summary of {len(rows)} documents")
+    if format is None:
+        return ok(model.model_dump(mode="json"), f"Summary of {len(rows)} documents")
+    data = await anyio.to_thread.run_sync(render, model, format)
+    spec = FORMATS[format]
+    return Response(
+        content=data,
+        media_type=spec.media_type,
+        headers={"Content-Disposition": content_disposition(f"summary.{spec.extension}")},
+    )
