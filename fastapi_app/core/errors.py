@@ -153,6 +153,16 @@ class FileTypeMismatch(AppError):
     message = "The file's content does not match its declared type."
 
 
+class UnsupportedReportFormat(BadRequest):
+    error_code = "UNSUPPORTED_REPORT_FORMAT"
+    message = "Unknown report format."
+
+
+class SummaryTooLarge(BadRequest):
+    error_code = "SUMMARY_TOO_LARGE"
+    message = "Too many documents for one summary; narrow the filter."
+
+
 class RateLimited(AppError):
     status_code = 429
     error_code = "RATE_LIMITED"

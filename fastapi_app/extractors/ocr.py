@@ -44,15 +44,18 @@ PAGE_SEGMENTATION_MODE = 4
 MIN_SIDE_PX = 32  # smaller images hold no readable text
 
 _TARGET_DPI = 300
-# Median text-line height (ink rows) below which a page is upscaled; 10 pt text at 300 dpi is ~35 px.
-_SMALL_LINE_PX = 24
+# Median height of a text line's ink, in px: outside [_SMALL, _LARGE] the page is rescaled to _TARGET.
+_SMALL_LINE_PX = 22
+_LARGE_LINE_PX = 44
+_TARGET_LINE_PX = 32
+_MIN_DOWNSCALE = 0.5
 _MAX_UPSCALE = 3.0
 _MAX_OCR_PIXELS = 40_000_000  # never upscale beyond this (memory and time)
 _DESKEW_WIDTH = 1000
 _DESKEW_MAX_DEG = 5.0
 _DESKEW_MIN_DEG = 0.2  # below this a rotation blurs more than it straightens
 
-DEFAULT_STEPS = frozenset({"grayscale", "deskew", "upscale"})
+DEFAULT_STEPS = frozenset({"deskew", "rescale"})
 
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
@@ -244,33 +247,36 @@ def _mean_confidence(tsv: str) -> float | None:
 
 
 def _prepare(image: Image, source_dpi: float | None, steps: frozenset[str]) -> tuple[Image, int, float, list[str]]:
-    applied: list[str] = []
+    from PIL import Image as PILImage
+
+    applied = ["grayscale"]
     gray = _to_gray(image)
-    applied.append("grayscale")
     rotated = 0.0
     if "deskew" in steps:
         angle = _skew_angle(gray)
         if abs(angle) >= _DESKEW_MIN_DEG:
-            from PIL import Image as PILImage
-
-            gray = gray.rotate(angle, resample=PILImage.Resampling.BICUBIC, expand=True, fillcolor=255)
+            # Filled with the paper's own grey: a white wedge on grey paper reads as "|" characters.
+            gray = gray.rotate(angle, resample=PILImage.Resampling.BICUBIC, fillcolor=_paper_level(gray))
             rotated = round(angle, 2)
             applied.append("deskew")
-    dpi = round(source_dpi) if source_dpi and source_dpi > 0 else None
-    if "upscale" in steps:
-        factor = _upscale_factor(gray, dpi)
-        if factor > 1.0:
-            from PIL import Image as PILImage
-
-            size = (round(gray.width * factor), round(gray.height * factor))
+    dpi = float(source_dpi) if source_dpi and source_dpi > 0 else None
+    if "rescale" in steps:
+        factor = _rescale_factor(gray, dpi)
+        if factor != 1.0:
+            size = (max(1, round(gray.width * factor)), max(1, round(gray.height * factor)))
             gray = gray.resize(size, PILImage.Resampling.LANCZOS)
-            dpi = round((dpi or _TARGET_DPI / factor) * factor)
-            applied.append("upscale")
+            dpi = (dpi or _TARGET_DPI / factor) * factor
+            applied.append("upscale" if factor > 1 else "downscale")
     if "binarize" in steps:
         gray = _otsu(gray)
         applied.append("binarize")
     # Tesseract falls back to 70 dpi when none is given, which skews its size filters.
-    return gray, max(70, min(dpi or _TARGET_DPI, 2400)), rotated, applied
+    return gray, max(70, min(round(dpi or _TARGET_DPI), 2400)), rotated, applied
+
+
+def _paper_level(gray: Image) -> int:
+    histogram = gray.histogram()
+    return max(range(128, 256), key=histogram.__getitem__)
 
 
 def _to_gray(image: Image) -> Image:
@@ -335,7 +341,8 @@ def _skew_angle(gray: Image) -> float:
     def sharpness(angle: float) -> float:
         turned = mask.rotate(angle, resample=PILImage.Resampling.BILINEAR, fillcolor=0) if angle else mask
         profile = _row_profile(turned)
-        return statistics.pvariance(profile) if len(profile) > 1 else 0.0
+        mean = sum(profile) / len(profile)
+        return sum((v - mean) ** 2 for v in profile) / len(profile)
 
     steps = int(_DESKEW_MAX_DEG / 0.5)
     coarse = max((i * 0.5 for i in range(-steps, steps + 1)), key=sharpness)
@@ -369,14 +376,19 @@ def _median_line_height(gray: Image) -> float | None:
     return float(statistics.median(runs)) if runs else None
 
 
-def _upscale_factor(gray: Image, dpi: int | None) -> float:
-    if dpi is not None and dpi >= _TARGET_DPI * 0.9:
-        return 1.0
+def _rescale_factor(gray: Image, dpi: float | None) -> float:
+    """Scale so text lines are ~32 px high, the size Tesseract's LSTM models read best: small text
+    (low-dpi scans, screenshots) is enlarged up to 3x, large print (12 pt at 300 dpi) reduced."""
     line = _median_line_height(gray)
-    if line is None or line >= _SMALL_LINE_PX:
+    if line is None:
         return 1.0
-    factor = min(_MAX_UPSCALE, (_SMALL_LINE_PX * 1.5) / line)
-    if dpi is not None:
-        factor = min(factor, _TARGET_DPI / dpi)
-    factor = min(factor, math.sqrt(_MAX_OCR_PIXELS / max(1, gray.width * gray.height)))
-    return factor if factor >= 1.2 else 1.0
+    if _SMALL_LINE_PX <= line <= _LARGE_LINE_PX:
+        return 1.0
+    factor = _TARGET_LINE_PX / line
+    if factor > 1:
+        if dpi is not None and dpi >= _TARGET_DPI * 0.9:
+            return 1.0  # small print on a good scan: enlarging adds no detail
+        factor = min(factor, _MAX_UPSCALE, math.sqrt(_MAX_OCR_PIXELS / max(1, gray.width * gray.height)))
+        return factor if factor >= 1.2 else 1.0
+    factor = max(factor, _MIN_DOWNSCALE)
+    return factor if factor <= 0.85 else 1.0

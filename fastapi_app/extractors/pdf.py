@@ -256,6 +256,8 @@ def _extract_pages(
     without_text: list[int] = []
     unreadable: list[int] = []
     tables_failed: list[int] = []
+    # ctx.extra["pdf_tables"] = False skips the table pass (benchmarks, callers that only want text)
+    want_tables = bool(ctx.extra.get("pdf_tables", True))
     for index in range(limit):
         number = index + 1
         width = height = None
@@ -268,7 +270,7 @@ def _extract_pages(
                 textpage = page.get_textpage()
                 try:
                     text = _clean_text(textpage.get_text_range())
-                    if text.strip() and not _find_page_tables(page, textpage, number, tables):
+                    if want_tables and text.strip() and not _find_page_tables(page, textpage, number, tables):
                         tables_failed.append(number)
                 finally:
                     textpage.close()

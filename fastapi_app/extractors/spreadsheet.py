@@ -5,6 +5,18 @@ often mislabelled (an .xls that is really OOXML, an .xlsx that is really ODS).
 
 Rows are anchored at A1: ``sheet.rows[r - 1][c - 1]`` is the cell at row r, column c, so A1
 references from clients map straight onto the list. ``dimensions`` is the used range.
+
+Cell values are what the file stores: for formulas, the result Excel last computed and saved. Nothing
+is recalculated and macros are never run (``has_vba`` only reports that a project exists).
+
+Each sheet is split into blocks of cells separated by fully empty rows and columns; a block whose
+header row (mostly text, with values of another type below) can be found, or a headerless grid of at
+least three columns, becomes a ``Table``. Label/value blocks ("송장번호 | INV-1") stay in ``rows`` only.
+Column summaries are per table; ``Sheet.columns`` repeats those of the sheet's largest table.
+
+Speed: per-cell Python work is what makes spreadsheet extraction slow, so summaries and JSON
+conversion work on whole columns (``zip(*rows)``, ``set(map(type, column))``, ``sum``/``min``/``max``),
+which run in C. Per-cell Python code is kept to the header scan (a few rows per block) and CSV.
 """
 
 from __future__ import annotations
@@ -16,8 +28,10 @@ import math
 import mmap
 import posixpath
 import re
+import struct
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
 from fastapi_app.extractors.base import (
@@ -28,34 +42,54 @@ from fastapi_app.extractors.base import (
     ExtractionResult,
     Sheet,
     SpreadsheetContent,
+    Table,
     UnsupportedContentError,
     not_about_the_file,
     short_reason,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from pathlib import Path
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
-# Encrypted OOXML is an OLE compound file whose directory holds an "EncryptedPackage" stream.
-_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+# Compound-file directory entries are 128 bytes with the name (UTF-16LE) first, so a real entry name
+# starts at a file offset that is a multiple of 128.
+_OLE_ENTRY_SIZE = 128
+_ENCRYPTED_PACKAGE = "EncryptedPackage"  # encrypted OOXML: an OLE file holding the real zip, encrypted
+_VBA_STORAGE = "_VBA_PROJECT_CUR"  # the macro project of a legacy .xls
+_NOT_SPREADSHEETS = {
+    b"\x89PNG\r\n\x1a\n": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF-": "a PDF document",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
+}
 
 TEXT_LIMIT_CHARS = 1_000_000
-# Above these sizes the optional extras (formula/error scan, xlrd pass) are skipped: they are
-# pure-Python passes and would dominate the extraction time on big workbooks.
-XLSX_SCAN_MAX_XML_BYTES = 64 * 1024 * 1024
+# Above this size the formula/error scan of the sheet XML is skipped (it is still only ~0.15 s for a
+# 1M-cell sheet, so the limit only guards against pathological files).
+XLSX_SCAN_MAX_XML_BYTES = 512 * 1024 * 1024
 XLRD_MAX_FILE_BYTES = 20 * 1024 * 1024
+# Summaries are exact over every row, even when fewer rows are kept in the result (ctx.max_cells).
+# Past this many cells in one sheet only the kept rows are read, because calamine plus the Python
+# copy cost ~90 bytes a cell and a worker must not be killed by one upload.
+FULL_READ_MAX_CELLS = 5_000_000
 CSV_SNIFF_CHARS = 64 * 1024
 CSV_ENCODING_SAMPLE_BYTES = 4 * 1024 * 1024
 HEADER_SCAN_ROWS = 20
+# How far below a header candidate to look for values of another type.
+HEADER_LOOKAHEAD_ROWS = 50
 _MAX_EXACT_INT = 2**53
 
 _CSV_DELIMITERS = ",;\t|"
 _CSV_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _CSV_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 _CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
+# A last table row labelled like this is a total: kept in rows, left out of the column summaries.
+_TOTAL_LABEL = re.compile(r"^(합\s*계|총\s*계|소\s*계|총\s*액|누\s*계|계|grand\s*total|sub\s*total|total|sum)\b", re.I)
 
 _XLS_ERRORS = {
     0x00: "#NULL!",
@@ -66,6 +100,20 @@ _XLS_ERRORS = {
     0x24: "#NUM!",
     0x2A: "#N/A",
 }
+_BIFF_FORMULA, _BIFF_BOF, _BIFF_EOF = 0x0006, 0x0809, 0x000A
+
+_KIND_OF_TYPE: dict[type, str] = {
+    float: "number",
+    int: "number",
+    bool: "bool",
+    str: "text",
+    date: "date",
+    datetime: "datetime",
+    time: "time",
+    timedelta: "duration",
+}
+_TEMPORAL = frozenset({"date", "datetime", "time", "duration"})
+_PLAIN_JSON_TYPES = frozenset({str, int, bool, type(None)})
 
 
 @dataclass(slots=True)
@@ -75,11 +123,13 @@ class _RawSheet:
     name: str
     visibility: str = "visible"
     kind: str = "worksheet"
-    rows: list[list[Any]] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)  # every row read, for exact summaries
+    keep: int = 0  # how many of them the result keeps (ctx.max_cells)
     total_rows: int = 0
     total_cols: int = 0
     dimensions: str | None = None
     rows_truncated: bool = False
+    summaries_partial: bool = False
     merged_ranges: list[str] = field(default_factory=list)
     formula_count: int = 0
 
@@ -96,6 +146,14 @@ class _Budget:
         return max(0, min(wanted, self.remaining // width))
 
 
+@dataclass(slots=True)
+class _Extras:
+    """Per-sheet facts calamine does not give: formula counts and cached error values."""
+
+    formulas: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)
+
+
 def extract(ctx: ExtractionContext) -> ExtractionResult:
     result = ExtractionResult.for_context(ctx)
     fmt = _sniff_format(ctx)
@@ -103,29 +161,33 @@ def extract(ctx: ExtractionContext) -> ExtractionResult:
     content = SpreadsheetContent(format=fmt, sheet_count=0)
 
     if fmt == "csv":
-        raw_sheets = [_read_csv(ctx, budget, content)]
-        ctx.progress(1, 1, "sheet")
+        raw_sheets: Iterable[_RawSheet] = [_read_csv(ctx, budget, content)]
         numeric_strings = True
     else:
         raw_sheets = _read_workbook(ctx, fmt, budget, content, result)
         numeric_strings = False
 
+    decimal_comma = content.csv_delimiter not in (None, ",")
+    sheets: list[Sheet] = []
+    # Sheets are built one at a time so only one sheet's full-size rows are alive at once.
     for raw in raw_sheets:
         if raw.rows_truncated:
             result.warn(
                 "CELL_LIMIT",
-                f"Sheet '{raw.name}': {len(raw.rows)} of {raw.total_rows} rows kept "
-                f"(limit {ctx.max_cells} cells per file)",
+                f"Sheet '{raw.name}': {raw.keep} of {raw.total_rows} rows kept "
+                f"(limit {ctx.max_cells} cells per file)"
+                + ("" if raw.summaries_partial else "; column summaries cover all rows"),
             )
-    decimal_comma = content.csv_delimiter not in (None, ",")
-    content.sheets = [
-        _build_sheet(index, raw, numeric_strings=numeric_strings, decimal_comma=decimal_comma)
-        for index, raw in enumerate(raw_sheets)
-    ]
-    content.sheet_count = len(content.sheets)
-    content.formula_count = sum(s.formula_count for s in content.sheets)
+        if raw.summaries_partial:
+            result.warn("PARTIAL_SUMMARY", f"Sheet '{raw.name}': column summaries cover the kept rows only")
+        sheets.append(_build_sheet(len(sheets), raw, numeric_strings=numeric_strings, decimal_comma=decimal_comma))
+    if fmt == "csv":
+        ctx.progress(1, 1, "sheet")
+    content.sheets = sheets
+    content.sheet_count = len(sheets)
+    content.formula_count = sum(s.formula_count for s in sheets)
     result.spreadsheet = content
-    result.text = _text(content.sheets, result)
+    result.text = _text(sheets, result)
     return result
 
 
@@ -144,9 +206,12 @@ def _sniff_format(ctx: ExtractionContext) -> str:
     if head.startswith(_ZIP_MAGIC):
         return _zip_format(ctx)
     if head.startswith(_OLE_MAGIC):
-        if _ole_has_encrypted_package(ctx.path):
+        if _ENCRYPTED_PACKAGE in _ole_entry_names(ctx.path, (_ENCRYPTED_PACKAGE,)):
             raise EncryptedFileError("Workbook is password-protected (encrypted OOXML package)")
         return "xls"
+    for magic, what in _NOT_SPREADSHEETS.items():
+        if head.startswith(magic):
+            raise UnsupportedContentError(f"File is {what}, not a spreadsheet")
     if ctx.mime_type == "text/csv" or ctx.path.suffix.lower() in (".csv", ".tsv", ".txt"):
         return "csv"
     if not head:
@@ -173,14 +238,37 @@ def _zip_format(ctx: ExtractionContext) -> str:
     raise UnsupportedContentError("ZIP archive is not a spreadsheet (no workbook inside)")
 
 
-def _ole_has_encrypted_package(path: Path) -> bool:
-    # A byte search instead of a full compound-file parse: directory entry names are stored as
-    # UTF-16LE, and mmap keeps the search from reading a large legacy .xls into memory.
+def _zip_has(ctx: ExtractionContext, name: str) -> bool:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(ctx.path) as archive:
+            return name in archive.NameToInfo
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _ole_entry_names(path: Path, wanted: Iterable[str]) -> set[str]:
+    """Which of ``wanted`` are names of directory entries (streams or storages) of an OLE file.
+
+    A byte search instead of a compound-file parse: it needs no extra library, and mmap keeps it
+    from reading a large legacy .xls into memory. Only hits on a directory-entry boundary count,
+    so a cell that happens to contain the text does not.
+    """
+    found: set[str] = set()
     try:
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return mm.find(_ENCRYPTED_PACKAGE) != -1
+            for name in wanted:
+                needle = name.encode("utf-16-le")
+                start = mm.find(needle)
+                while start != -1:
+                    if start % _OLE_ENTRY_SIZE == 0:
+                        found.add(name)
+                        break
+                    start = mm.find(needle, start + 1)
     except (OSError, ValueError):
-        return False
+        return found
+    return found
 
 
 # --- workbooks (calamine) --------------------------------------------------------------------
@@ -192,10 +280,23 @@ def _read_workbook(
     budget: _Budget,
     content: SpreadsheetContent,
     result: ExtractionResult,
-) -> list[_RawSheet]:
-    xlrd_book = _open_xlrd(ctx) if fmt == "xls" else None
+) -> Iterator[_RawSheet]:
+    extras = _Extras()
+    xlrd_book = None
+    if fmt in ("xlsx", "xlsm"):
+        extras = _xlsx_extras(ctx, content, result)
+        content.has_vba = fmt == "xlsm" and _zip_has(ctx, "xl/vbaProject.bin")
+    elif fmt == "xlsb":
+        content.has_vba = _zip_has(ctx, "xl/vbaProject.bin")
+    elif fmt == "xls":
+        content.has_vba = _VBA_STORAGE in _ole_entry_names(ctx.path, (_VBA_STORAGE,))
+        xlrd_book = _open_xlrd(ctx)
+        if xlrd_book is not None:
+            content.date_system = "1904" if xlrd_book.datemode else "1900"
+            content.defined_names = _xlrd_defined_names(xlrd_book)
+            extras = _xls_extras(xlrd_book)
     try:
-        return _read_with_calamine(ctx, fmt, budget, content, result, xlrd_book)
+        yield from _read_with_calamine(ctx, budget, result, xlrd_book, extras)
     finally:
         if xlrd_book is not None:
             xlrd_book.release_resources()
@@ -203,17 +304,15 @@ def _read_workbook(
 
 def _read_with_calamine(
     ctx: ExtractionContext,
-    fmt: str,
     budget: _Budget,
-    content: SpreadsheetContent,
     result: ExtractionResult,
     xlrd_book: Any | None,
-) -> list[_RawSheet]:
+    extras: _Extras,
+) -> Iterator[_RawSheet]:
     import python_calamine as pc
 
     try:
-        with open(ctx.path, "rb") as fh:
-            workbook = _calamine(pc.CalamineWorkbook.from_filelike, fh)
+        workbook = _calamine(pc.CalamineWorkbook.from_path, str(ctx.path))
     except pc.PasswordError:
         raise EncryptedFileError("Workbook is password-protected") from None
     except Exception as exc:  # calamine errors, and Rust panics via _calamine
@@ -224,26 +323,19 @@ def _read_with_calamine(
         if xlrd_book is not None:
             # xlrd tolerates some damaged legacy files calamine rejects.
             result.warn("LENIENT_READER", f"Read with the lenient .xls reader ({short_reason(exc)})")
-            content.date_system = "1904" if xlrd_book.datemode else "1900"
-            return _sheets_from_xlrd(ctx, xlrd_book, budget)
+            yield from _sheets_from_xlrd(ctx, xlrd_book, budget)
+            return
         raise CorruptFileError(f"Workbook could not be opened: {short_reason(exc)}") from None
 
     try:
-        sheets = _sheets_from_calamine(ctx, workbook, budget, result)
+        yield from _sheets_from_calamine(ctx, workbook, budget, result, extras)
     finally:
         workbook.close()
 
-    if fmt in ("xlsx", "xlsm"):
-        _apply_xlsx_extras(ctx, sheets, content, result)
-    elif xlrd_book is not None:
-        content.date_system = "1904" if xlrd_book.datemode else "1900"
-        _apply_xls_errors(xlrd_book, sheets)
-    return sheets
-
 
 def _sheets_from_calamine(
-    ctx: ExtractionContext, workbook: Any, budget: _Budget, result: ExtractionResult
-) -> list[_RawSheet]:
+    ctx: ExtractionContext, workbook: Any, budget: _Budget, result: ExtractionResult, extras: _Extras
+) -> Iterator[_RawSheet]:
     try:
         metadata = list(workbook.sheets_metadata)
     except Exception as exc:
@@ -251,34 +343,44 @@ def _sheets_from_calamine(
             raise
         raise CorruptFileError(f"Workbook structure could not be read: {short_reason(exc)}") from None
 
-    sheets: list[_RawSheet] = []
     for index, meta in enumerate(metadata):
         raw = _RawSheet(
             name=str(meta.name),
             visibility=_enum_name(meta.visible, _VISIBILITY, "visible"),
             kind=_enum_name(meta.typ, _KINDS, "worksheet"),
         )
-        sheets.append(raw)
-        if raw.kind == "chartsheet":
-            ctx.progress(index + 1, len(metadata), "sheet")
-            continue
-        try:
-            sheet = _calamine(workbook.get_sheet_by_index, index)
-            start, end = sheet.start, sheet.end
-            if end is not None:
-                raw.total_rows, raw.total_cols = end[0] + 1, end[1] + 1
-                raw.dimensions = f"{_a1(*start)}:{_a1(*end)}"
-                take = budget.rows_that_fit(raw.total_cols, raw.total_rows)
-                raw.rows = _calamine(sheet.to_python, skip_empty_area=False, nrows=take) if take else []
-                raw.rows_truncated = len(raw.rows) < raw.total_rows
-                budget.remaining -= len(raw.rows) * raw.total_cols
-            raw.merged_ranges = _merged_from_calamine(sheet)
-        except Exception as exc:  # one bad sheet should not lose the others
-            if not_about_the_file(exc):
-                raise
-            result.warn("SHEET_UNREADABLE", f"Sheet '{raw.name}' could not be read: {short_reason(exc)}")
+        if raw.kind != "chartsheet":
+            _fill_from_calamine(workbook, index, raw, budget, result)
+            raw.formula_count = extras.formulas.get(raw.name, 0)
+            _overlay(raw, extras.errors.get(raw.name, {}))
         ctx.progress(index + 1, len(metadata), "sheet")
-    return sheets
+        yield raw
+
+
+def _fill_from_calamine(workbook: Any, index: int, raw: _RawSheet, budget: _Budget, result: ExtractionResult) -> None:
+    try:
+        sheet = _calamine(workbook.get_sheet_by_index, index)
+        start, end = sheet.start, sheet.end
+        raw.merged_ranges = _merged_from_calamine(sheet)
+        if end is None:
+            return
+        raw.total_rows, raw.total_cols = end[0] + 1, end[1] + 1
+        raw.dimensions = f"{_a1(*start)}:{_a1(*end)}"
+        raw.keep = budget.rows_that_fit(raw.total_cols, raw.total_rows)
+        budget.remaining -= raw.keep * raw.total_cols
+        raw.rows_truncated = raw.keep < raw.total_rows
+        if raw.total_rows * raw.total_cols <= FULL_READ_MAX_CELLS:
+            wanted = raw.total_rows
+        else:
+            wanted, raw.summaries_partial = raw.keep, True
+        raw.rows = _calamine(sheet.to_python, skip_empty_area=False, nrows=wanted) if wanted else []
+        raw.keep = min(raw.keep, len(raw.rows))
+        # Free calamine's copy of the sheet now: the Python rows are all that is needed from here.
+        del sheet
+    except Exception as exc:  # one bad sheet should not lose the others
+        if not_about_the_file(exc):
+            raise
+        result.warn("SHEET_UNREADABLE", f"Sheet '{raw.name}' could not be read: {short_reason(exc)}")
 
 
 class _CalaminePanic(Exception):
@@ -324,40 +426,52 @@ def _mentions_encryption(exc: BaseException) -> bool:
     return "password" in text or "encrypt" in text
 
 
-# --- xlsx extras: formulas, error cells, date system ------------------------------------------
+# --- xlsx extras: formulas, error cells, date system, defined names ---------------------------
 
 
-def _apply_xlsx_extras(
-    ctx: ExtractionContext, sheets: list[_RawSheet], content: SpreadsheetContent, result: ExtractionResult
-) -> None:
-    """Formula counts, cached error values (calamine drops them) and the 1904 flag, from the XML."""
+def _xlsx_extras(ctx: ExtractionContext, content: SpreadsheetContent, result: ExtractionResult) -> _Extras:
+    """Formula counts, cached error values (calamine drops them), the 1904 flag and defined names."""
     import zipfile
     from xml.etree import ElementTree
 
+    extras = _Extras()
     try:
         with zipfile.ZipFile(ctx.path) as archive:
-            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314 - see _scan_sheet_xml
+            # workbook.xml is small; ElementTree never fetches external entities and expat >= 2.4.1
+            # refuses entity-expansion bombs, so defusedxml would add nothing.
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314
             content.date_system = "1900"
-            parts = _xlsx_sheet_parts(archive, workbook)
+            names: list[str] = []
             for element in workbook.iter():
-                flag = element.get("date1904", "").lower()
-                if _local(element.tag) == "workbookPr" and flag in ("1", "true"):
+                tag = _local(element.tag)
+                if tag == "workbookPr" and element.get("date1904", "").lower() in ("1", "true"):
                     content.date_system = "1904"
+                elif tag == "definedName" and _workbook_level_name(element.get("name", ""), element.attrib):
+                    names.append(element.get("name", ""))
+            content.defined_names = names
+            parts = _xlsx_sheet_parts(archive, workbook)
             size = sum(archive.getinfo(p).file_size for p in parts.values() if p in archive.NameToInfo)
             if size > XLSX_SCAN_MAX_XML_BYTES:
                 result.warn("PARTIAL_METADATA", "Workbook too large to count formulas and error cells")
-                return
-            for raw in sheets:
-                part = parts.get(raw.name)
-                if raw.kind != "worksheet" or part is None or part not in archive.NameToInfo:
+                return extras
+            for name, part in parts.items():
+                if part not in archive.NameToInfo or not part.startswith("xl/worksheets/"):
                     continue
                 with archive.open(part) as stream:
-                    raw.formula_count, errors = _scan_sheet_xml(stream)
-                _overlay(raw, errors)
-    except Exception as exc:  # values are already extracted; extras are best effort
+                    extras.formulas[name], extras.errors[name] = _scan_sheet_xml(stream)
+    except Exception as exc:  # values come from calamine; these extras are best effort
         if not_about_the_file(exc):
             raise
         result.warn("PARTIAL_METADATA", f"Formula/error scan failed: {short_reason(exc)}")
+    return extras
+
+
+def _workbook_level_name(name: str, attrib: dict[str, str]) -> bool:
+    # Sheet-scoped names, Excel's own (_xlnm.Print_Area, _FilterDatabase) and hidden names are not
+    # what a user defined for the workbook.
+    if not name or name.lower().startswith("_xlnm."):
+        return False
+    return "localSheetId" not in attrib and attrib.get("hidden", "").lower() not in ("1", "true")
 
 
 def _xlsx_sheet_parts(archive: Any, workbook: Any) -> dict[str, str]:
@@ -383,31 +497,64 @@ def _xlsx_sheet_parts(archive: Any, workbook: Any) -> dict[str, str]:
     return parts
 
 
-def _scan_sheet_xml(stream: Any) -> tuple[int, dict[tuple[int, int], str]]:
-    from xml.etree import ElementTree
+_XML_PREFIX = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet[\s>]")
+_SCAN_CHUNK = 1 << 20
 
-    # ElementTree never fetches external entities, and expat >= 2.4.1 (bundled with the supported
-    # Pythons) refuses entity-expansion bombs, so defusedxml would add nothing here.
+
+def _scan_sheet_xml(stream: Any) -> tuple[int, dict[tuple[int, int], str]]:
+    """Formula cells and cached error values of one worksheet part, by scanning its bytes.
+
+    An XML parse costs ~3 s on a 1M-cell sheet; counting ``<f>`` tags in the raw bytes costs
+    ~0.15 s (mostly inflating the ZIP member). Text content cannot contain a raw ``<``, so the tags
+    found are real. Buffers are cut after the last ``</row>`` so no cell straddles two buffers.
+    """
     formulas = 0
     errors: dict[tuple[int, int], str] = {}
-    sheet_data = None
-    for event, element in ElementTree.iterparse(stream, events=("start", "end")):  # noqa: S314
-        name = _local(element.tag)
-        if event == "start":
-            if name == "sheetData":
-                sheet_data = element
-            continue
-        if name == "f":
-            formulas += 1
-        elif name == "c" and element.get("t") == "e":
-            position = _parse_ref(element.get("r", ""))
-            value = next((child.text for child in element if _local(child.tag) == "v"), None)
-            if position is not None and value:
-                errors[position] = value
-        elif name == "row" and sheet_data is not None:
-            # Dropping finished rows keeps memory flat on large sheets.
-            sheet_data.remove(element)
+    head = stream.read(_SCAN_CHUNK)
+    match = _XML_PREFIX.search(head)
+    prefix = (match.group(1) or b"") if match else b""
+    tags = (b"<" + prefix + b"f>", b"<" + prefix + b"f ", b"<" + prefix + b"f/>")
+    row_end = b"</" + prefix + b"row>"
+    carry = b""
+    chunk = head
+    while chunk:
+        buffer = carry + chunk
+        cut = buffer.rfind(row_end)
+        if cut == -1:
+            carry = buffer
+        else:
+            cut += len(row_end)
+            part, carry = buffer[:cut], buffer[cut:]
+            formulas += sum(part.count(tag) for tag in tags)
+            if b't="e"' in part:
+                errors.update(_error_cells(part, prefix))
+        chunk = stream.read(_SCAN_CHUNK)
+    if carry:
+        formulas += sum(carry.count(tag) for tag in tags)
+        if b't="e"' in carry:
+            errors.update(_error_cells(carry, prefix))
     return formulas, errors
+
+
+_ERROR_CELL = re.compile(rb"<(?:[\w.-]+:)?c\s([^>]*\bt=\"e\"[^>]*)>")
+_REF_ATTR = re.compile(rb"\br=\"([A-Z]{1,3}\d+)\"")
+_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)<")
+
+
+def _error_cells(part: bytes, prefix: bytes) -> dict[tuple[int, int], str]:
+    cells: dict[tuple[int, int], str] = {}
+    cell_end = b"</" + prefix + b"c>"
+    for match in _ERROR_CELL.finditer(part):
+        attrs = match.group(1)
+        ref = _REF_ATTR.search(attrs)
+        if attrs.endswith(b"/") or ref is None:
+            continue
+        end = part.find(cell_end, match.end())
+        value = _VALUE.search(part, match.end(), end if end != -1 else len(part))
+        position = _parse_ref(ref.group(1).decode("ascii"))
+        if value and position is not None:
+            cells[position] = value.group(1).decode("utf-8", "replace")
+    return cells
 
 
 def _local(tag: str) -> str:
@@ -434,7 +581,7 @@ def _overlay(raw: _RawSheet, cells: dict[tuple[int, int], Any]) -> None:
 
 
 def _open_xlrd(ctx: ExtractionContext) -> Any | None:
-    """xlrd book for error cells and the date mode, or None when unavailable or too big.
+    """xlrd book for error cells, formulas, names and the date mode, or None when unavailable or too big.
 
     ignore_workbook_corruption lets xlrd read files whose compound-document tables are
     inconsistent but whose data is intact (Excel itself opens them).
@@ -454,35 +601,68 @@ def _open_xlrd(ctx: ExtractionContext) -> Any | None:
         return None
 
 
-def _apply_xls_errors(book: Any, sheets: list[_RawSheet]) -> None:
+def _xlrd_defined_names(book: Any) -> list[str]:
     try:
-        # By name, not position: xlrd and calamine do not list chart and macro sheets alike.
-        positions = {name: index for index, name in enumerate(book.sheet_names())}
-        for raw in sheets:
-            if raw.name not in positions or not raw.rows:
-                continue
-            sheet = book.sheet_by_index(positions[raw.name])
-            errors: dict[tuple[int, int], str] = {}
-            for row in range(min(sheet.nrows, len(raw.rows))):
-                types = sheet.row_types(row)
-                if 5 not in types:  # xlrd.XL_CELL_ERROR
-                    continue
-                for col, cell_type in enumerate(types):
-                    if cell_type == 5:
-                        code = sheet.cell_value(row, col)
-                        errors[(row, col)] = _XLS_ERRORS.get(code, "#ERROR!")
-            _overlay(raw, errors)
-    except Exception as exc:  # error strings are a refinement of values already read
+        return [
+            str(n.name)
+            for n in book.name_obj_list
+            if n.scope == -1 and not n.builtin and not n.hidden and not str(n.name).lower().startswith("_xlnm.")
+        ]
+    except Exception as exc:
         if not_about_the_file(exc):
             raise
-        return
+        return []
 
 
-def _sheets_from_xlrd(ctx: ExtractionContext, book: Any, budget: _Budget) -> list[_RawSheet]:
+def _xls_extras(book: Any) -> _Extras:
+    extras = _Extras()
+    try:
+        mem = book.mem
+        for name, position in zip(book.sheet_names(), book._sh_abs_posn, strict=False):
+            extras.formulas[str(name)] = _biff_formula_count(mem, position)
+            extras.errors[str(name)] = _xls_errors(book, str(name))
+    except Exception as exc:  # counts and error strings refine values already read
+        if not_about_the_file(exc):
+            raise
+    return extras
+
+
+def _biff_formula_count(mem: Any, position: int) -> int:
+    """FORMULA records in one sheet's BIFF substream (cells of a shared formula each have one)."""
+    count, depth, size = 0, 0, len(mem)
+    while position + 4 <= size:
+        record, length = struct.unpack_from("<HH", mem, position)
+        position += 4 + length
+        if record == _BIFF_FORMULA:
+            count += 1
+        elif record == _BIFF_BOF:
+            depth += 1  # charts embedded in a sheet are nested substreams
+        elif record == _BIFF_EOF:
+            depth -= 1
+            if depth <= 0:
+                break
+    return count
+
+
+def _xls_errors(book: Any, name: str) -> dict[tuple[int, int], str]:
+    sheet = book.sheet_by_name(name)
+    errors: dict[tuple[int, int], str] = {}
+    for row in range(sheet.nrows):
+        types = sheet.row_types(row)
+        if 5 not in types:  # xlrd.XL_CELL_ERROR
+            continue
+        for col, cell_type in enumerate(types):
+            if cell_type == 5:
+                errors[(row, col)] = _XLS_ERRORS.get(sheet.cell_value(row, col), "#ERROR!")
+    book.unload_sheet(name)
+    return errors
+
+
+def _sheets_from_xlrd(ctx: ExtractionContext, book: Any, budget: _Budget) -> Iterator[_RawSheet]:
     import xlrd
 
-    sheets: list[_RawSheet] = []
     try:
+        extras = _xls_extras(book)
         for index in range(book.nsheets):
             sheet = book.sheet_by_index(index)
             raw = _RawSheet(
@@ -490,22 +670,25 @@ def _sheets_from_xlrd(ctx: ExtractionContext, book: Any, budget: _Budget) -> lis
                 visibility={1: "hidden", 2: "very_hidden"}.get(sheet.visibility, "visible"),
                 total_rows=sheet.nrows,
                 total_cols=sheet.ncols,
+                formula_count=extras.formulas.get(sheet.name, 0),
             )
             if sheet.nrows and sheet.ncols:
                 raw.dimensions = f"A1:{_a1(sheet.nrows - 1, sheet.ncols - 1)}"
-            take = budget.rows_that_fit(sheet.ncols, sheet.nrows)
-            for row in range(take):
+            raw.keep = budget.rows_that_fit(sheet.ncols, sheet.nrows)
+            for row in range(raw.keep):
                 cells = [_xlrd_value(xlrd, book, cell) for cell in sheet.row(row)]
                 raw.rows.append(cells + [""] * (sheet.ncols - len(cells)))
-            raw.rows_truncated = take < sheet.nrows
-            budget.remaining -= take * sheet.ncols
-            sheets.append(raw)
+            raw.rows_truncated = raw.keep < sheet.nrows
+            raw.summaries_partial = raw.rows_truncated
+            merged = sorted(getattr(sheet, "merged_cells", None) or [])  # only with formatting_info
+            raw.merged_ranges = [f"{_a1(r0, c0)}:{_a1(r1 - 1, c1 - 1)}" for r0, r1, c0, c1 in merged]
+            budget.remaining -= raw.keep * sheet.ncols
             ctx.progress(index + 1, book.nsheets, "sheet")
+            yield raw
     except Exception as exc:
         if not_about_the_file(exc):
             raise
         raise CorruptFileError(f"Workbook could not be read: {short_reason(exc)}") from None
-    return sheets
 
 
 def _xlrd_value(xlrd: Any, book: Any, cell: Any) -> Any:
@@ -553,17 +736,22 @@ def _read_csv(ctx: ExtractionContext, budget: _Budget, content: SpreadsheetConte
 
 def _csv_rows(reader: Any, budget: _Budget) -> _RawSheet:
     raw = _RawSheet(name="Sheet1")
-    kept_cells = 0
+    kept_cells = read_cells = 0
     try:
         for record in reader:
             raw.total_rows += 1
             raw.total_cols = max(raw.total_cols, len(record))
             # Rows keep their own length: CSV has no used range, and padding would invent cells.
             if not raw.rows_truncated and kept_cells + len(record) <= budget.remaining:
-                raw.rows.append(record)
+                raw.keep += 1
                 kept_cells += len(record)
             else:
                 raw.rows_truncated = True
+            if not raw.summaries_partial and read_cells + len(record) <= FULL_READ_MAX_CELLS:
+                raw.rows.append(record)  # past the kept rows, still read for exact summaries
+                read_cells += len(record)
+            else:
+                raw.summaries_partial = True
     except csv.Error as exc:
         raise CorruptFileError(f"Malformed CSV at line {reader.line_num}: {short_reason(exc)}") from None
     budget.remaining -= kept_cells
@@ -591,7 +779,20 @@ def _detect_encoding(sample: bytes) -> tuple[str, str]:
     best = from_bytes(sample).best()
     if best is None or best.encoding is None:
         raise CorruptFileError("File is not text: no character encoding fits its bytes")
-    return _ENCODING_NAMES.get(best.encoding, best.encoding), best.encoding
+    codec = best.encoding
+    if codec in ("euc_kr", "cp949", "johab") and _decodes(sample, "cp949", final=complete):
+        # Korean Excel saves CSV as cp949 (UHC), a superset of EUC-KR: decoding as EUC-KR would
+        # turn the extra syllables (똠, 햏, ...) into replacement characters.
+        codec = "cp949"
+    return _ENCODING_NAMES.get(codec, codec), codec
+
+
+def _decodes(sample: bytes, codec: str, *, final: bool) -> bool:
+    try:
+        codecs.getincrementaldecoder(codec)().decode(sample, final=final)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
 
 
 # charset-normalizer reports Python codec names; clients expect the common spelling.
@@ -612,29 +813,84 @@ def _sniff_dialect(sample: str) -> tuple[str, str]:
     return (best if counts[best] else ","), '"'
 
 
-# --- conversion to the result model ----------------------------------------------------------
+# --- tables: blocks, headers, summaries ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _TableSpec:
+    top: int  # 0-based rows and columns, inclusive
+    bottom: int
+    left: int
+    right: int
+    header: int | None  # row of the header, or None for a headerless grid
+    has_total_row: bool = False
+
+    @property
+    def first_data(self) -> int:
+        return self.top if self.header is None else self.header + 1
+
+    @property
+    def cells(self) -> int:
+        return (self.bottom - self.top + 1) * (self.right - self.left + 1)
 
 
 def _build_sheet(index: int, raw: _RawSheet, *, numeric_strings: bool, decimal_comma: bool) -> Sheet:
     def kind_of(value: Any) -> str:
         return _kind(value, numeric_strings=numeric_strings, decimal_comma=decimal_comma)
 
-    header_index = _detect_header(raw.rows[:HEADER_SCAN_ROWS], kind_of)
-    width = max((len(row) for row in raw.rows), default=0)
-    stats = [_ColumnStats() for _ in range(width)]
-    for row_index, row in enumerate(raw.rows):
-        counted = header_index is None or row_index > header_index
-        for col, value in enumerate(row):
-            if counted:
-                stats[col].add(kind_of(value), value, decimal_comma=decimal_comma)
-            row[col] = json_safe(value)
+    def summarize(values: Sequence[Any], col: int, heading: Any) -> ColumnSummary:
+        return _summarize(
+            values, _column_letter(col), heading, numeric_strings=numeric_strings, decimal_comma=decimal_comma
+        )
 
-    header = raw.rows[header_index] if header_index is not None else []
-    columns: list[ColumnSummary] = []
-    for col in range(width):
-        heading = header[col] if col < len(header) else None
-        columns.append(stats[col].summary(_column_letter(col), heading))
-    return Sheet(
+    rows = raw.rows
+    raw.rows = []
+    # Whole columns as tuples: the summaries and conversions below then run in C, not per cell.
+    cols: list[tuple[Any, ...]] = list(zip_longest(*rows, fillvalue=""))
+    specs = [spec for block in _blocks(rows, cols) if (spec := _table_spec(rows, block, kind_of)) is not None]
+
+    per_table: list[list[ColumnSummary]] = []
+    for spec in specs:
+        end = spec.bottom - 1 if spec.has_total_row else spec.bottom
+        heading = rows[spec.header] if spec.header is not None else []
+        per_table.append(
+            [
+                summarize(cols[c][spec.first_data : end + 1], c, heading[c] if c < len(heading) else None)
+                for c in range(spec.left, spec.right + 1)
+            ]
+        )
+    main = max(range(len(specs)), key=lambda i: specs[i].cells, default=None)
+    # Without a table the whole used range is summarised, as one headerless block.
+    columns = per_table[main] if main is not None else [summarize(col, c, None) for c, col in enumerate(cols)]
+    headers = [
+        [json_safe(v) for v in rows[s.header][s.left : s.right + 1]] if s.header is not None else [] for s in specs
+    ]
+
+    keep = raw.keep
+    if numeric_strings:
+        stored = rows[:keep]  # CSV cells are strings already; rows keep their own length
+    else:
+        del rows
+        converted = [_json_column(col[:keep] if keep < len(col) else col) for col in cols]
+        del cols
+        stored = list(map(list, zip(*converted, strict=True))) if converted else []
+        del converted
+    tables = []
+    for number, (spec, heading) in enumerate(zip(specs, headers, strict=True)):
+        table = Table(
+            sheet=raw.name,
+            index=number,
+            kind="sheet",
+            header=heading,
+            cell_range=_range(spec.top, spec.left, spec.bottom, spec.right),
+        )
+        body = stored[spec.first_data : spec.bottom + 1]
+        full_width = spec.left == 0 and all(len(row) == spec.right + 1 for row in body[:1])
+        # Rows spanning the whole sheet are shared with sheet.rows rather than copied.
+        table.rows = body if full_width else [row[spec.left : spec.right + 1] for row in body]
+        tables.append(table)
+
+    sheet = Sheet(
         name=raw.name,
         index=index,
         visibility=raw.visibility,  # type: ignore[arg-type]
@@ -642,13 +898,185 @@ def _build_sheet(index: int, raw: _RawSheet, *, numeric_strings: bool, decimal_c
         dimensions=raw.dimensions,
         row_count=raw.total_rows,
         column_count=raw.total_cols,
-        header_row=header_index + 1 if header_index is not None else None,
-        rows=raw.rows,
+        header_row=specs[main].header + 1 if main is not None and specs[main].header is not None else None,
         rows_truncated=raw.rows_truncated,
         merged_ranges=raw.merged_ranges,
         formula_count=raw.formula_count,
         columns=columns,
     )
+    # Assigned after construction: validation would copy every row list of a large sheet.
+    sheet.rows = stored
+    sheet.tables = tables
+    return sheet
+
+
+def _blocks(rows: list[list[Any]], cols: list[tuple[Any, ...]]) -> list[tuple[int, int, int, int]]:
+    """Rectangles (top, bottom, left, right) of cells separated by fully empty rows and columns."""
+    if not rows or not cols:
+        return []
+    blocks: list[tuple[int, int, int, int]] = []
+    _split(rows, cols, (0, len(rows) - 1, 0, len(cols) - 1), blocks, depth=0)
+    return sorted(blocks)
+
+
+def _split(
+    rows: list[list[Any]],
+    cols: list[tuple[Any, ...]],
+    area: tuple[int, int, int, int],
+    out: list[tuple[int, int, int, int]],
+    depth: int,
+) -> None:
+    top, bottom, left, right = area
+    whole_width = left == 0 and right == len(cols) - 1
+    row_flags = [_occupied(row if whole_width else row[left : right + 1]) for row in rows[top : bottom + 1]]
+    for first, last in _runs(row_flags, top):
+        whole_height = first == 0 and last == len(rows) - 1
+        col_flags = [_occupied(col if whole_height else col[first : last + 1]) for col in cols[left : right + 1]]
+        col_runs = _runs(col_flags, left)
+        if depth >= 4 or col_runs == [(left, right)]:
+            out.extend((first, last, a, b) for a, b in col_runs)
+        else:
+            # Narrower column groups may have empty rows of their own (tables side by side).
+            for a, b in col_runs:
+                _split(rows, cols, (first, last, a, b), out, depth + 1)
+
+
+def _occupied(cells: Sequence[Any]) -> bool:
+    # any() stops at the first truthy cell, which is almost always the first one; only rows of
+    # zeros, FALSE and empties need the exact count.
+    return any(cells) or len(cells) > cells.count("") + cells.count(None)
+
+
+def _runs(flags: list[bool], offset: int) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    start = None
+    for position, flag in enumerate(flags):
+        if flag and start is None:
+            start = position
+        elif not flag and start is not None:
+            runs.append((start + offset, position - 1 + offset))
+            start = None
+    if start is not None:
+        runs.append((start + offset, len(flags) - 1 + offset))
+    return runs
+
+
+def _table_spec(
+    rows: list[list[Any]], block: tuple[int, int, int, int], kind_of: Callable[[Any], str]
+) -> _TableSpec | None:
+    top, bottom, left, right = block
+    width = right - left + 1
+    window = rows[top : min(bottom, top + HEADER_SCAN_ROWS + HEADER_LOOKAHEAD_ROWS) + 1]
+    kinds = [_row_kinds(row, left, right, kind_of) for row in window]
+    header = _detect_header(kinds, width)
+    if header is None:
+        # A grid of values without a header is still a table; two columns of them are most often
+        # label/value pairs, and a lone row is a title or a note.
+        if width < 3 or bottom == top or _sparse(kinds[0]):
+            return None
+        spec = _TableSpec(top, bottom, left, right, header=None)
+    else:
+        if top + header == bottom or (width == 2 and _label_value_pairs(kinds[header:])):
+            return None
+        spec = _TableSpec(top + header, bottom, left, right, header=top + header)
+    last = kinds[bottom - top] if bottom - top < len(kinds) else _row_kinds(rows[bottom], left, right, kind_of)
+    if bottom > spec.first_data and _is_total_row(rows[bottom][left : right + 1], last):
+        spec.has_total_row = True
+    return spec
+
+
+def _row_kinds(row: list[Any], left: int, right: int, kind_of: Callable[[Any], str]) -> list[str]:
+    cells = row[left : right + 1]
+    return [kind_of(v) for v in cells] + ["empty"] * (right - left + 1 - len(cells))
+
+
+def _sparse(kinds: list[str]) -> bool:
+    filled = len(kinds) - kinds.count("empty")
+    return filled * 2 <= len(kinds)
+
+
+def _detect_header(kinds: list[list[str]], width: int) -> int | None:
+    """Index of the header row in ``kinds``: mostly text, with values of another type below it.
+
+    Sparse rows above it (titles, notes, label/value lines) are skipped. A full row holding a
+    number, date or bool before any header means the block is data without a header. "Below" looks
+    at the whole window rather than only the next row, because a text column (a name) often sits
+    between the header and the first numeric cell.
+    """
+    for index, row_kinds in enumerate(kinds[:HEADER_SCAN_ROWS]):
+        filled = [col for col, kind in enumerate(row_kinds) if kind != "empty"]
+        if len(filled) * 2 <= width:
+            continue
+        if any(row_kinds[col] != "text" for col in filled):
+            return None
+        if any(below[col] not in ("text", "empty") for below in kinds[index + 1 :] for col in filled):
+            return index
+    return None
+
+
+def _label_value_pairs(kinds: list[list[str]]) -> bool:
+    """Two columns of labels and values: "송장번호 | INV-1", "발행일 | 2026-03-15".
+
+    A two-column table has one type of value below its header; label/value pairs mix text values
+    with dates or numbers, so text below the "header" in the value column gives them away.
+    """
+    labels = all(row[0] in ("text", "empty") for row in kinds)
+    return labels and any(row[1] == "text" for row in kinds[1:])
+
+
+def _is_total_row(cells: list[Any], kinds: list[str]) -> bool:
+    label = next((v for v, k in zip(cells, kinds, strict=False) if k != "empty"), None)
+    return isinstance(label, str) and bool(_TOTAL_LABEL.match(label.strip())) and "number" in kinds
+
+
+def _summarize(
+    values: Sequence[Any], letter: str, header: Any, *, numeric_strings: bool, decimal_comma: bool
+) -> ColumnSummary:
+    if numeric_strings:  # CSV: every cell is a string, so numbers are recognised one by one
+        stats = _ColumnStats()
+        for value in values:
+            stats.add(
+                _kind(value, numeric_strings=True, decimal_comma=decimal_comma), value, decimal_comma=decimal_comma
+            )
+        return stats.summary(letter, header)
+    present = [v for v in values if v != "" and v is not None]
+    summary = ColumnSummary(column=letter, header=json_safe(header), type="empty", count=len(present))
+    if not present:
+        return summary
+    kinds = {_KIND_OF_TYPE.get(t, "text") for t in set(map(type, present))}
+    summary.type = next(iter(kinds)) if len(kinds) == 1 else "date" if kinds <= _TEMPORAL else "mixed"
+    if summary.type == "number":
+        total = math.fsum(present)
+        if not math.isfinite(total):
+            present = [v for v in present if math.isfinite(v)]
+            total = math.fsum(present)
+        if present:
+            summary.sum = _clean_float(total)
+            summary.min = float(min(present))
+            summary.max = float(max(present))
+            summary.mean = _clean_float(total / len(present))
+    return summary
+
+
+def _json_column(col: Sequence[Any]) -> Sequence[Any]:
+    """json_safe over a whole column, with the common all-number / all-date cases done in bulk."""
+    types = set(map(type, col))
+    if types <= _PLAIN_JSON_TYPES:
+        return col
+    if types <= _NUMERIC_JSON_TYPES:
+        return [
+            (int(v) if v.is_integer() and -_MAX_EXACT_INT <= v <= _MAX_EXACT_INT else v if v - v == 0 else None)
+            if type(v) is float
+            else v
+            for v in col
+        ]
+    if types <= _DATE_JSON_TYPES:
+        return [v if type(v) is str else v.isoformat() for v in col]
+    return list(map(json_safe, col))
+
+
+_NUMERIC_JSON_TYPES = _PLAIN_JSON_TYPES | {float}
+_DATE_JSON_TYPES = frozenset({str, date, datetime})
 
 
 def _kind(value: Any, *, numeric_strings: bool, decimal_comma: bool) -> str:
@@ -673,31 +1101,6 @@ def _csv_number(value: str, *, decimal_comma: bool) -> float | None:
         return float(text)
     if decimal_comma and _CSV_DECIMAL_COMMA.match(text):
         return float(text.replace(",", "."))
-    return None
-
-
-def _detect_header(rows: list[list[Any]], kind_of: Any) -> int | None:
-    """Index of the header row: mostly text, with values of another type below it.
-
-    Rows above a header are titles (text only), so the scan stops at the first row holding a
-    number, date or bool: data that starts without a header has none. "Below" looks at the whole
-    scan window rather than only the next row, because a text column (a name) often sits between
-    the header and the first numeric cell.
-    """
-    kinds = [[kind_of(v) for v in row] for row in rows]
-    width = max((len(k) for k in kinds), default=0)
-    for index, row_kinds in enumerate(kinds):
-        if any(kind not in ("text", "empty") for kind in row_kinds):
-            return None
-        text_columns = [col for col, kind in enumerate(row_kinds) if kind == "text"]
-        if not text_columns or len(text_columns) * 2 <= width:
-            continue
-        if any(
-            col < len(below) and below[col] not in ("text", "empty")
-            for below in kinds[index + 1 :]
-            for col in text_columns
-        ):
-            return index
     return None
 
 
@@ -736,8 +1139,9 @@ class _ColumnStats:
 
 
 def _clean_float(value: float) -> float:
-    # Summing decimal fractions leaves binary noise (0.1 + 0.2); 10 significant digits hide it.
-    return float(f"{value:.10g}") if math.isfinite(value) else value
+    # Summing decimal fractions leaves binary noise (0.1 + 0.2); 15 significant digits hide it
+    # without rounding large amounts (10 digits would drop the cents of 123,456,789.12).
+    return float(f"{value:.15g}") if math.isfinite(value) else value
 
 
 def json_safe(value: Any) -> Any:
@@ -787,26 +1191,34 @@ def _text(sheets: Iterable[Sheet], result: ExtractionResult) -> str:
     parts: list[str] = []
     size = 0
     for sheet in sheets:
-        lines = list(_sheet_lines(sheet.rows))
-        if not lines:
-            continue
-        block = "\n".join(lines)
-        if size + len(block) > TEXT_LIMIT_CHARS:
-            parts.append(block[: max(0, TEXT_LIMIT_CHARS - size)])
-            result.warn("TEXT_LIMIT", f"Text cut at {TEXT_LIMIT_CHARS} characters")
+        lines: list[str] = []
+        for line in _sheet_lines(sheet.rows):
+            lines.append(line)
+            size += len(line) + 1
+            if size > TEXT_LIMIT_CHARS:  # stop early: a 1M-cell sheet would otherwise be rendered whole
+                break
+        if lines:
+            parts.append("\n".join(lines))
+        if size > TEXT_LIMIT_CHARS:
             break
-        parts.append(block)
-        size += len(block) + 2
-    return "\n\n".join(parts)
+    text = "\n\n".join(parts)
+    if len(text) > TEXT_LIMIT_CHARS:
+        result.warn("TEXT_LIMIT", f"Text cut at {TEXT_LIMIT_CHARS} characters")
+        text = text[:TEXT_LIMIT_CHARS]
+    return text
 
 
 def _sheet_lines(rows: list[list[Any]]) -> Iterator[str]:
     for row in rows:
-        cells = [_cell_text(v) for v in row]
-        while cells and not cells[-1]:
-            cells.pop()
-        if cells:
-            yield "\t".join(cells)
+        cells = [
+            v.strip() if (t := type(v)) is str else str(v) if t is int or t is float else _cell_text(v) for v in row
+        ]
+        line = "\t".join(cells)
+        if line.count("\t") != len(cells) - 1 or "\n" in line or "\r" in line:
+            line = "\t".join(_cell_text(v) for v in row)  # tabs or line breaks inside a cell
+        line = line.rstrip("\t")
+        if line:
+            yield line
 
 
 def _cell_text(value: Any) -> str:
@@ -816,6 +1228,10 @@ def _cell_text(value: Any) -> str:
         return "TRUE" if value else "FALSE"
     # Tabs and newlines inside a cell would break the one-row-per-line layout.
     return str(value).replace("\t", " ").replace("\r\n", " ").replace("\n", " ").strip()
+
+
+def _range(top: int, left: int, bottom: int, right: int) -> str:
+    return f"{_a1(top, left)}:{_a1(bottom, right)}"
 
 
 def _a1(row: int, col: int) -> str:

@@ -22,17 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_app.core.config import get_settings
-from fastapi_app.core.errors import BadRequest, DocumentNotFound
+from fastapi_app.core.errors import DocumentNotFound, SummaryTooLarge, UnsupportedReportFormat
 from fastapi_app.models import Document, Report, User
 from fastapi_app.reports.model import DocumentFacts, KeyValueRow, Money, ReportTable
 from fastapi_app.reports.model import Report as ReportModel
 from fastapi_app.reports.renderers.registry import FORMATS, render
 
 MAX_SUMMARY_DOCUMENTS = 1_000
-
-
-class UnsupportedReportFormat(BadRequest):
-    error_code = "UNSUPPORTED_REPORT_FORMAT"
 
 
 @dataclass(slots=True)
@@ -113,10 +109,7 @@ async def summary_documents(
         ).all()
     )
     if len(documents) > MAX_SUMMARY_DOCUMENTS:
-        raise BadRequest(
-            f"A summary covers at most {MAX_SUMMARY_DOCUMENTS} documents; narrow the filter.",
-            error_code="SUMMARY_TOO_LARGE",
-        )
+        raise SummaryTooLarge(f"A summary covers at most {MAX_SUMMARY_DOCUMENTS} documents; narrow the filter.")
     if document_ids:
         found = {d.id for d in documents}
         missing = [str(i) for i in document_ids if i not in found]
