@@ -168,3 +168,18 @@ def test_two_users_cannot_see_each_other(live_stack: Stack) -> None:
     # Alice still has it, untouched.
     assert alice.get(f"/api/documents/{document_id}").json()["data"]["status"] == "completed"
     assert alice.get(f"/api/users/{alice_account['user']['id']}").status_code == 200
+
+
+def test_list_filters_by_date_range(client: ApiClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    document_id = client.upload_bytes(small_text_pdf(), "dated.pdf").json()["data"]["id"]
+    now = datetime.now(UTC)
+    naive_past = (now - timedelta(hours=1)).replace(tzinfo=None).isoformat(timespec="seconds")
+    inside = client.get("/api/documents/", params={"date_from": naive_past}).json()
+    assert document_id in [d["id"] for d in inside["data"]]
+    future = (now + timedelta(hours=1)).isoformat()
+    outside = client.get("/api/documents/", params={"date_from": future}).json()
+    assert outside["total"] == 0
+    before = client.get("/api/documents/", params={"date_to": (now - timedelta(days=1)).isoformat()}).json()
+    assert before["total"] == 0
