@@ -119,6 +119,7 @@ class OcrPageResult(BaseModel):
     duration_ms: float = 0.0
     dpi: int | None = None
     rotated_degrees: float = 0.0  # deskew/orientation applied before recognition
+    preprocessing: list[str] = Field(default_factory=list)  # steps applied to this page
 
 
 class PdfPage(BaseModel):

@@ -336,7 +336,7 @@ def _read_workbook(
             content.defined_names = _xlrd_defined_names(xlrd_book)
             extras = _xls_extras(xlrd_book)
     try:
-        yield from _read_with_calamine(ctx, budget, content, result, xlrd_book, extras)
+        yield from _read_with_calamine(ctx, fmt, budget, content, result, xlrd_book, extras)
     finally:
         if isinstance(extras, _InBackground):
             with contextlib.suppress(Exception):
@@ -347,6 +347,7 @@ def _read_workbook(
 
 def _read_with_calamine(
     ctx: ExtractionContext,
+    fmt: str,
     budget: _Budget,
     content: SpreadsheetContent,
     result: ExtractionResult,
@@ -356,7 +357,13 @@ def _read_with_calamine(
     import python_calamine as pc
 
     try:
-        workbook = _calamine(pc.CalamineWorkbook.from_path, str(ctx.path))
+        if ctx.path.suffix.lower() in _CALAMINE_SUFFIXES.get(fmt, ()):
+            # Read in place; from_filelike would first copy the whole file into memory.
+            workbook = _calamine(pc.CalamineWorkbook.from_path, str(ctx.path))
+        else:
+            # calamine picks its reader by extension, so a mislabelled file goes through a file object.
+            with open(ctx.path, "rb") as fh:
+                workbook = _calamine(pc.CalamineWorkbook.from_filelike, fh)
     except pc.PasswordError:
         raise EncryptedFileError("Workbook is password-protected") from None
     except Exception as exc:  # calamine errors, and Rust panics via _calamine
@@ -456,6 +463,13 @@ def _calamine(call: Any, *args: Any, **kwargs: Any) -> Any:
         raise
 
 
+_CALAMINE_SUFFIXES = {
+    "xlsx": (".xlsx", ".xlsm"),
+    "xlsm": (".xlsx", ".xlsm"),
+    "xlsb": (".xlsb",),
+    "xls": (".xls", ".xla"),
+    "ods": (".ods",),
+}
 _VISIBILITY = {"Visible": "visible", "Hidden": "hidden", "VeryHidden": "very_hidden"}
 _KINDS = {
     "WorkSheet": "worksheet",
@@ -551,15 +565,20 @@ def _xlsx_sheet_parts(archive: Any, workbook: Any) -> dict[str, str]:
 
 
 _XML_PREFIX = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet[\s>]")
-_SCAN_CHUNK = 1 << 20
+# Small reads: the scan runs in a thread, and large buffers freed there would stay in that thread's
+# malloc arena, adding to the peak RSS while calamine holds the sheet.
+_SCAN_CHUNK = 128 * 1024
 
 
 def _scan_sheet_xml(stream: Any) -> tuple[int, dict[tuple[int, int], str]]:
     """Formula cells and cached error values of one worksheet part, by scanning its bytes.
 
-    An XML parse costs ~3 s on a 1M-cell sheet; counting ``<f>`` tags in the raw bytes costs
-    ~0.15 s (mostly inflating the ZIP member). Text content cannot contain a raw ``<``, so the tags
-    found are real. Buffers are cut after the last ``</row>`` so no cell straddles two buffers.
+    An XML parse costs ~3 s on a 1M-cell sheet; counting tags in the raw bytes costs ~0.15 s
+    (mostly inflating the ZIP member). Text content cannot contain a raw ``<``, so the tags found are
+    real. Buffers are cut after the last ``</row>``, so no cell straddles two buffers, and between
+    two row ends the only element starting with "f" is a formula: one count of ``<f`` suffices there.
+    The part before the first and after the last row end (sheet properties, conditional formats
+    with ``<formula>``, filters) is counted tag by tag.
     """
     formulas = 0
     errors: dict[tuple[int, int], str] = {}
@@ -567,18 +586,21 @@ def _scan_sheet_xml(stream: Any) -> tuple[int, dict[tuple[int, int], str]]:
     match = _XML_PREFIX.search(head)
     prefix = (match.group(1) or b"") if match else b""
     tags = (b"<" + prefix + b"f>", b"<" + prefix + b"f ", b"<" + prefix + b"f/>")
+    in_rows = b"<" + prefix + b"f"
     row_end = b"</" + prefix + b"row>"
     carry = b""
     chunk = head
+    first = True
     while chunk:
-        buffer = carry + chunk
+        buffer = carry + chunk if carry else chunk
         cut = buffer.rfind(row_end)
         if cut == -1:
             carry = buffer
         else:
             cut += len(row_end)
             part, carry = buffer[:cut], buffer[cut:]
-            formulas += sum(part.count(tag) for tag in tags)
+            formulas += sum(part.count(tag) for tag in tags) if first else part.count(in_rows)
+            first = False
             if b't="e"' in part:
                 errors.update(_error_cells(part, prefix))
         chunk = stream.read(_SCAN_CHUNK)
@@ -978,7 +1000,7 @@ def _blocks(rows: list[list[Any]], cols: list[list[Any]]) -> list[tuple[int, int
         return []
     blocks: list[tuple[int, int, int, int]] = []
     _split(rows, cols, (0, len(rows) - 1, 0, len(cols) - 1), blocks, depth=0)
-    return sorted(blocks)
+    return sorted(blocks, key=lambda b: (b[0], b[2]))  # reading order: top row, then left column
 
 
 def _split(
@@ -1033,8 +1055,8 @@ def _table_spec(
     header = _detect_header(kinds, width)
     if header is None:
         # A grid of values without a header is still a table; two columns of them are most often
-        # label/value pairs, and a lone row is a title or a note.
-        if width < 3 or bottom == top or _sparse(kinds[0]):
+        # label/value pairs, a lone row is a title or a note, and text alone gives no sign of a grid.
+        if width < 3 or bottom == top or _sparse(kinds[0]) or all(k in ("text", "empty") for r in kinds for k in r):
             return None
         spec = _TableSpec(top, bottom, left, right, header=None)
     else:
@@ -1104,7 +1126,7 @@ def _summarize(
     types = set(map(type, values))
     present: Sequence[Any] = values
     if str in types or type(None) in types:
-        blanks = values.count("") + values.count(None)
+        blanks = values.count("") + (values.count(None) if type(None) in types else 0)
         if blanks:
             present = [v for v in values if v != "" and v is not None]
             types = set(map(type, present))

@@ -409,7 +409,6 @@ def test_image_properties(name: str) -> None:
     assert result.image is not None
     for key, expected in facts_of(name)["image"].items():
         assert getattr(result.image, key) == expected, key
-    assert result.text == ""
 
 
 @pytest.mark.parametrize("name", files_with("exif"))
