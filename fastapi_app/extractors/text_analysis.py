@@ -390,15 +390,24 @@ _COLON_PAIR = re.compile(r"^\s*(?P<key>[^\W\d_][^:：\n]{0,39}?)\s*[:：]\s*(?P<
 _FIELD_SPLIT = re.compile(r"\s{3,}|\t|\s\|\s")
 
 
-def _typed_value(value: str, slash_order: str) -> tuple[str | None, Any, str | None]:
+_AMOUNT_KEY = re.compile(
+    r"합\s*계|금\s*액|단\s*가|공급가액|부가세|세\s*액|총\s*액|total|amount|price|vat|tax|sum", re.I
+)
+
+
+def _typed_value(value: str, slash_order: str, key: str = "") -> tuple[str | None, Any, str | None]:
     entities = find_entities(value, slash_order=slash_order)
     if len(entities) == 1 and len(entities[0].text) >= len(value.strip()) * 0.6:
         entity = entities[0]
         kind = {"business_registration_number": "id"}.get(entity.type, entity.type)
         return kind, entity.value, entity.currency
+    numeric = re.fullmatch(r"-?[\d.,\s]+", value.strip()) is not None
+    # "1100000" under 합계 is a number; under 송장번호 it is an identifier.
+    if numeric and _AMOUNT_KEY.search(key) and (number := parse_number(value)) is not None:
+        return "number", number, None
     if re.fullmatch(r"[A-Za-z]{0,6}[-#]?[A-Za-z0-9][A-Za-z0-9_\-/]*\d[A-Za-z0-9_\-/]*", value.strip()):
         return "id", value.strip(), None
-    number = parse_number(value) if re.fullmatch(r"-?[\d.,\s]+", value.strip()) else None
+    number = parse_number(value) if numeric else None
     if number is not None:
         return "number", number, None
     return "text", value.strip(), None
@@ -409,7 +418,7 @@ def _pair(key: str, value: str, slash_order: str, **where: Any) -> KeyValue | No
     value = value.strip()
     if not key or not value or len(value) > 200 or not any(ch.isalpha() for ch in key):
         return None
-    kind, normalized, currency = _typed_value(value, slash_order)
+    kind, normalized, currency = _typed_value(value, slash_order, key)
     return KeyValue(key=key, value=value, normalized=normalized, value_type=kind, currency=currency, **where)
 
 
@@ -451,10 +460,11 @@ def key_values_from_sheet(sheet: Sheet, slash_order: str) -> list[KeyValue]:
     table_rows = {r for t in sheet.tables for r in _rows_of(t.cell_range)}
     pairs: list[KeyValue] = []
     for row_index, row in enumerate(sheet.rows[:MAX_SHEET_ROWS_FOR_PAIRS]):
-        if row_index + 1 in table_rows:
-            continue
         filled = [(col, value) for col, value in enumerate(row) if value not in (None, "")]
         if len(filled) != 2 or not _is_label(filled[0][1]):
+            continue
+        # Inside a table only its total row is a pair ("합계 금액 | | | 1,100,000").
+        if row_index + 1 in table_rows and not _TOTAL_LABEL.search(str(filled[0][1])):
             continue
         (_, label), (value_col, value) = filled
         pair = _pair(str(label), str(value), slash_order, source="sheet", sheet=sheet.name,
@@ -464,6 +474,9 @@ def key_values_from_sheet(sheet: Sheet, slash_order: str) -> list[KeyValue]:
                 pair.normalized, pair.value_type = value, pair.value_type if pair.value_type != "text" else "number"
             pairs.append(pair)
     return pairs
+
+
+_TOTAL_LABEL = re.compile(r"합\s*계|총\s*계|총\s*액|소\s*계|total|sum|gesamt|somme", re.I)
 
 
 def _rows_of(cell_range: str | None) -> range:
@@ -538,6 +551,21 @@ def _dedupe(entities: list[Entity]) -> list[Entity]:
     return unique
 
 
+def _dedupe_pairs(pairs: list[KeyValue]) -> list[KeyValue]:
+    """A sheet's total row is found as a cell pair and again in its table: keep the first."""
+    seen: set[tuple[str, str, int | None]] = set()
+    unique = []
+    for pair in pairs:
+        normalized = pair.normalized
+        if isinstance(normalized, float) and normalized.is_integer():
+            normalized = int(normalized)
+        key = (pair.key, str(normalized), pair.page)
+        if key not in seen:
+            seen.add(key)
+            unique.append(pair)
+    return unique
+
+
 def analyze(result: ExtractionResult) -> None:
     result.language = detect_language(result.text)
     slash_order = infer_slash_order(result.text)
@@ -567,7 +595,7 @@ def analyze(result: ExtractionResult) -> None:
             if entity.type == "amount" and entity.currency is None:
                 entity.currency = dominant
     result.entities = _dedupe(entities)[:MAX_ENTITIES]
-    result.key_values = pairs[:MAX_KEY_VALUES]
+    result.key_values = _dedupe_pairs(pairs)[:MAX_KEY_VALUES]
     if _needs_masking(result.text) or any(e.masked for e in result.entities) or _any_sheet_needs_masking(result):
         _mask_everything(result)
 

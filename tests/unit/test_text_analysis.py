@@ -253,3 +253,25 @@ def test_corpus_invoice_amounts_and_dates(name: str) -> None:
     assert {e.currency for e in result.entities if e.type == "amount"} == {expected["invoice"]["currency"]}
     invoice_number = expected["invoice"]["invoice_number"]
     assert any(invoice_number in p.value for p in result.key_values) or invoice_number in result.text
+
+
+def test_invoice_workbook_pairs_include_the_table_total() -> None:
+    """tests/samples/sheets/invoice_kv.xlsx: 합계 is 1,100,000, found once, at D9."""
+    from fastapi_app.extractors.base import ExtractionContext
+    from fastapi_app.extractors.engine import extract_document
+    from tests.support.stack import ROOT
+
+    path = ROOT / "tests" / "samples" / "sheets" / "invoice_kv.xlsx"
+    result = extract_document(
+        ExtractionContext(
+            path=path,
+            mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            file_type="excel",
+            size_bytes=path.stat().st_size,
+            sha256="x",
+        )
+    )
+    pairs = [(p.key, p.normalized, p.cell) for p in result.key_values]
+    assert ("합계 금액", 1_100_000, "D9") in pairs
+    assert [p for p in pairs if p[0] == "합계 금액"] == [("합계 금액", 1_100_000, "D9")]
+    assert ("송장번호", "INV-2026-0315", "B1") in pairs and ("발행일", "2026-03-15", "B4") in pairs
