@@ -197,3 +197,10 @@ def test_auth_errors_are_envelopes(live_stack: Stack) -> None:
     _assert_error(anonymous.get("/no/such/route"), 404, "NOT_FOUND")
     _assert_error(anonymous.request("PATCH", "/api/documents/"), 405, "METHOD_NOT_ALLOWED")
     _assert_error(anonymous.get("/api/documents/", params={"page": 0}), 422, "VALIDATION_ERROR")
+
+
+def test_worker_is_still_up_after_every_bad_file(client: ApiClient, live_stack: Stack) -> None:
+    """Runs after the bad files above (same worker process): it is alive and still processing."""
+    assert live_stack.processes["worker"].poll() is None
+    done = _process(client, small_text_pdf(), "after-the-storm.pdf")
+    assert done["status"] == "completed"
