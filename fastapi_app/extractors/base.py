@@ -94,6 +94,16 @@ def not_about_the_file(exc: BaseException) -> bool:
     return any(cls.__name__ in _NOT_FILE_ERRORS for cls in type(exc).__mro__)
 
 
+def column_letter(index: int) -> str:
+    """0 -> "A", 25 -> "Z", 26 -> "AA": spreadsheet column names for 0-based indexes."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 # --- the result schema ----------------------------------------------------------------------
 
 

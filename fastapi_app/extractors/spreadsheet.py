@@ -47,6 +47,7 @@ from fastapi_app.extractors.base import (
     SpreadsheetContent,
     Table,
     UnsupportedContentError,
+    column_letter,
     not_about_the_file,
     short_reason,
 )
@@ -915,7 +916,7 @@ def _build_sheet(index: int, raw: _RawSheet, *, numeric_strings: bool, decimal_c
 
     def summarize(values: Sequence[Any], col: int, heading: Any) -> ColumnSummary:
         return _summarize(
-            values, _column_letter(col), heading, numeric_strings=numeric_strings, decimal_comma=decimal_comma
+            values, column_letter(col), heading, numeric_strings=numeric_strings, decimal_comma=decimal_comma
         )
 
     rows = raw.rows
@@ -1349,13 +1350,4 @@ def _range(top: int, left: int, bottom: int, right: int) -> str:
 
 
 def _a1(row: int, col: int) -> str:
-    return f"{_column_letter(col)}{row + 1}"
-
-
-def _column_letter(col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, rest = divmod(col - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    return f"{column_letter(col)}{row + 1}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from fastapi_app.extractors.base import Entity, ExtractionResult, KeyValue, Sheet, Table
+from fastapi_app.extractors.base import Entity, ExtractionResult, KeyValue, Sheet, Table, column_letter
 
 MAX_ENTITIES = 2_000
 MAX_KEY_VALUES = 2_000
@@ -442,15 +442,6 @@ def key_values_from_text(text: str, *, page: int | None = None, slash_order: str
     return pairs
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _is_label(value: Any) -> bool:
     return isinstance(value, str) and 0 < len(value.strip()) <= 40 and any(ch.isalpha() for ch in value)
 
@@ -468,7 +459,7 @@ def key_values_from_sheet(sheet: Sheet, slash_order: str) -> list[KeyValue]:
             continue
         (_, label), (value_col, value) = filled
         pair = _pair(str(label), str(value), slash_order, source="sheet", sheet=sheet.name,
-                     cell=f"{_column_letter(value_col)}{row_index + 1}")  # fmt: skip
+                     cell=f"{column_letter(value_col)}{row_index + 1}")  # fmt: skip
         if pair is not None:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 pair.normalized, pair.value_type = value, pair.value_type if pair.value_type != "text" else "number"
