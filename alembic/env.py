@@ -16,6 +16,15 @@ if config.config_file_name is not None and not config.attributes.get("skip_loggi
 target_metadata = Base.metadata
 
 
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Our UTCDateTime is a TypeDecorator over DateTime(timezone=True): migrations use the plain type.
+    from fastapi_app.db.base import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _url() -> str:
     return config.attributes.get("database_url") or get_settings().sync_database_url
 
@@ -38,7 +47,9 @@ def run_migrations_online() -> None:
 
 def _run(connection: object) -> None:
     # Batch mode lets the same migrations alter tables on SQLite.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, render_as_batch=True, render_item=_render_item
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from fastapi_app import __version__
-from fastapi_app.api import auth, documents, health, reports, users
+from fastapi_app.api import auth, documents, health, metrics, reports, users, webhooks, ws
 from fastapi_app.api.errors import install_error_handlers
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.logging import configure_logging
@@ -62,6 +62,9 @@ def create_app() -> FastAPI:
     app.include_router(users.router)
     app.include_router(documents.router)
     app.include_router(reports.router)
+    app.include_router(webhooks.router)
+    app.include_router(metrics.router)
+    app.include_router(ws.router)
     return app
 
 

@@ -7,10 +7,12 @@ from fastapi_app.models.document import (
     ProcessingStage,
     Report,
 )
+from fastapi_app.models.event import DocumentEvent
 from fastapi_app.models.user import RefreshToken, User
 
 __all__ = [
     "Document",
+    "DocumentEvent",
     "DocumentStatus",
     "ExtractionRecord",
     "FileType",
