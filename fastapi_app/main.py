@@ -14,8 +14,10 @@ from fastapi_app.api import auth, documents, health, metrics, reports, users, we
 from fastapi_app.api.errors import install_error_handlers
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.logging import configure_logging
+from fastapi_app.core.metrics import MetricsMiddleware
 from fastapi_app.core.middleware import RequestContextMiddleware
 from fastapi_app.db.session import get_async_engine
+from fastapi_app.realtime.hub import get_hub
 from fastapi_app.services.storage import get_storage
 
 DESCRIPTION = """
@@ -31,8 +33,13 @@ Every JSON response uses one envelope: `{"success", "message", "data"}`, lists a
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     get_storage().ensure_dirs()
-    yield
-    await get_async_engine().dispose()
+    hub = get_hub()
+    await hub.start()
+    try:
+        yield
+    finally:
+        await hub.stop()
+        await get_async_engine().dispose()
 
 
 def create_app() -> FastAPI:
@@ -57,6 +64,7 @@ def create_app() -> FastAPI:
             expose_headers=["X-Request-ID", "Content-Disposition"],
         )
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: times everything, including the request context
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(users.router)

@@ -20,11 +20,13 @@ os.environ["REPORTS_DIR"] = str(_TMP / "reports")
 os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'unit.sqlite3'}"
 # In-process code talks to a Redis database of its own (the live stacks use TEST_REDIS_URL's).
 os.environ["CELERY_BROKER_URL"] = sibling_redis_url(configured_redis_url())
+os.environ["CELERY_QUEUE"] = f"documents-inprocess-{os.getpid()}"
 
 from tests.support.corpus import CORPUS_FILES, corpus_path  # noqa: E402
 from tests.support.services import (  # noqa: E402
     create_postgres_database,
     drop_postgres_database,
+    free_port,
     require_redis,
 )
 from tests.support.stack import Stack, stack_env  # noqa: E402
@@ -71,11 +73,7 @@ def reset_cached_settings() -> None:
 
 @pytest.fixture(scope="session")
 def inprocess_redis_url(redis_url: str) -> str:
-    import redis
-
-    url = sibling_redis_url(redis_url)
-    redis.Redis.from_url(url).flushdb()
-    return url
+    return sibling_redis_url(redis_url)
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +105,7 @@ def live_stack(postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempP
     )
     stack.migrate()
     stack.start_api()
+    stack.start_api("uvicorn-b", free_port())  # a second instance: events must reach both
     stack.start_worker()
     try:
         stack.wait_ready()

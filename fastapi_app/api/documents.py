@@ -10,10 +10,12 @@ from fastapi.responses import FileResponse, Response
 
 from fastapi_app.api.deps import CurrentUser, SessionDep, SettingsDep
 from fastapi_app.core.errors import BadRequest, DocumentNotFound
+from fastapi_app.realtime.events import event_message
 from fastapi_app.reports.renderers.registry import FORMATS
 from fastapi_app.schemas.common import ApiResponse, PagedResponse, error_responses, ok
 from fastapi_app.schemas.document import (
     DocumentOut,
+    EventOut,
     ExtractedDataOut,
     ReportOut,
     ReportSummaryOut,
@@ -55,6 +57,11 @@ _UPLOAD_BODY = {
                             "type": "string",
                             "format": "password",
                             "description": "Opens an encrypted PDF; stored encrypted, never returned",
+                        },
+                        "callback_url": {
+                            "type": "string",
+                            "format": "uri",
+                            "description": "Optional http(s) URL that receives the signed completed/failed webhook",
                         },
                     },
                 }
@@ -181,6 +188,15 @@ def _report_summary(report: Any) -> ReportSummaryOut:
         formats=list(FORMATS),
         created_at=report.created_at,
     )
+
+
+@router.get(
+    "/{document_id}/events", response_model=ApiResponse[list[EventOut]], responses=error_responses(401, 404)
+)
+async def list_events(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    """The processing timeline: every event of every run, oldest first."""
+    events = await document_service.list_events(session, user, document_id)
+    return ok([event_message(e) for e in events])
 
 
 @router.get(

@@ -1,5 +1,137 @@
+"""WS /ws?token=JWT: the token's user's processing events, live, from any API instance.
+
+On connect: a snapshot of the user's unfinished documents. Then every event of theirs, in order.
+Client messages: {"type": "ping"} -> {"type": "pong"}; {"type": "subscribe", "document_id": ...}
+limits the stream to one document; {"type": "unsubscribe"} lifts it.
+"""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
+
+from fastapi_app.core.errors import AppError
+from fastapi_app.core.security import decode_token
+from fastapi_app.db.session import async_session_factory
+from fastapi_app.models import Document, DocumentStatus, User
+from fastapi_app.realtime.hub import Connection, get_hub
+from fastapi_app.schemas.document import DocumentOut
 
 router = APIRouter()
+logger = logging.getLogger("fastapi_app.realtime")
+
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+SNAPSHOT_LIMIT = 200
+
+
+async def _authenticate(token: str | None) -> User | None:
+    if not token:
+        return None
+    try:
+        claims = decode_token(token, "access")
+    except AppError:
+        return None
+    async with async_session_factory()() as session:
+        user = await session.get(User, claims.subject)
+    return user if user is not None and user.is_active else None
+
+
+async def _snapshot(user: User) -> dict[str, Any]:
+    async with async_session_factory()() as session:
+        documents = await session.scalars(
+            select(Document)
+            .where(
+                Document.owner_id == user.id,
+                Document.status.in_([DocumentStatus.PENDING, DocumentStatus.PROCESSING]),
+            )
+            .order_by(Document.created_at)
+            .limit(SNAPSHOT_LIMIT)
+        )
+        items = [DocumentOut.model_validate(d).model_dump(mode="json") for d in documents]
+    return {"type": "snapshot", "documents": items, "timestamp": datetime.now(UTC).isoformat()}
+
+
+async def _owns(user: User, document_id: str) -> bool:
+    try:
+        parsed = uuid.UUID(document_id)
+    except (ValueError, TypeError):
+        return False
+    async with async_session_factory()() as session:
+        found = await session.scalar(select(Document.id).where(Document.id == parsed, Document.owner_id == user.id))
+    return found is not None
+
+
+async def _receive(websocket: WebSocket, user: User, connection: Connection) -> None:
+    while True:
+        raw = await websocket.receive_text()
+        try:
+            message = json.loads(raw)
+            kind = message.get("type") if isinstance(message, dict) else None
+        except ValueError:
+            kind, message = None, {}
+        if kind == "ping":
+            await websocket.send_json({"type": "pong", "timestamp": datetime.now(UTC).isoformat()})
+        elif kind == "subscribe":
+            document_id = str(message.get("document_id", ""))
+            if await _owns(user, document_id):
+                connection.document_id = document_id
+                await websocket.send_json({"type": "subscribed", "document_id": document_id})
+            else:
+                await websocket.send_json(
+                    {"type": "error", "error_code": "DOCUMENT_NOT_FOUND", "message": "Document not found."}
+                )
+        elif kind == "unsubscribe":
+            connection.document_id = None
+            await websocket.send_json({"type": "unsubscribed"})
+        else:
+            await websocket.send_json(
+                {"type": "error", "error_code": "BAD_MESSAGE", "message": "Send ping, subscribe or unsubscribe."}
+            )
+
+
+async def _send(websocket: WebSocket, connection: Connection) -> None:
+    while True:
+        message = await connection.queue.get()
+        if connection.overflowed:
+            await websocket.close(code=TRY_AGAIN_LATER, reason="too many unread events; reconnect")
+            return
+        await websocket.send_json(message)
+
+
+@router.websocket("/ws")
+async def events_socket(websocket: WebSocket, token: str | None = None) -> None:
+    user = await _authenticate(token or websocket.query_params.get("token"))
+    await websocket.accept()
+    if user is None:
+        # Accepted only to give the client a close code it can act on; nothing else is sent.
+        await websocket.close(code=POLICY_VIOLATION, reason="invalid or expired token")
+        return
+    hub = get_hub()
+    connection = Connection(user_id=user.id)
+    hub.register(connection)  # before the snapshot, so nothing falls between the two
+    try:
+        await websocket.send_json(await _snapshot(user))
+        receiver = asyncio.create_task(_receive(websocket, user, connection))
+        sender = asyncio.create_task(_send(websocket, connection))
+        done, pending = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
+        for task in done:
+            exc = task.exception()
+            if exc is not None and not isinstance(exc, (WebSocketDisconnect, RuntimeError)):
+                logger.warning("websocket for user %s ended: %s", user.id, type(exc).__name__)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unregister(connection)

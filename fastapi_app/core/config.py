@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     CELERY_BROKER_URL: str = ""
     CELERY_RESULT_BACKEND: str = ""
     REDIS_URL: str = ""
+    CELERY_QUEUE: str = "documents"
     CELERY_TASK_SOFT_TIME_LIMIT: int = 300
     CELERY_TASK_TIME_LIMIT: int = 360
     CELERY_TASK_ALWAYS_EAGER: bool = False
@@ -74,6 +75,14 @@ class Settings(BaseSettings):
     # A TrueType font with Hangul for PDF reports; empty = NanumGothic from fonts-nanum when present.
     REPORT_FONT_PATH: str = ""
 
+    # Webhooks: targets on private, loopback or link-local networks are refused unless allowed
+    # (tests and closed company networks); checked at save time and again before each send.
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: bool = False
+    WEBHOOK_TIMEOUT_SECONDS: float = 10.0
+    WEBHOOK_MAX_ATTEMPTS: int = 6
+    WEBHOOK_RETRY_BASE_SECONDS: float = 2.0
+    WEBHOOK_RETRY_MAX_SECONDS: float = 600.0
+
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     LOG_DIR: Path = PROJECT_ROOT / "logs"
@@ -82,6 +91,12 @@ class Settings(BaseSettings):
     LOG_RETENTION_DAYS: int = 14
 
     FLOWER_BASIC_AUTH: str = "admin:password123"
+
+    # Shared directory for prometheus_client's multiprocess mode (API workers and Celery children
+    # on one host). Empty = per-process metrics. Must be emptied before the processes start.
+    PROMETHEUS_MULTIPROC_DIR: str = ""
+    # When set, each Celery worker also serves its host's metrics on this port (workers on other hosts).
+    WORKER_METRICS_PORT: int = 0
 
     FIRST_SUPERUSER_PASSWORD: str = ""
 

@@ -163,6 +163,11 @@ class SummaryTooLarge(BadRequest):
     message = "Too many documents for one summary; narrow the filter."
 
 
+class InvalidCallbackUrl(BadRequest):
+    error_code = "INVALID_CALLBACK_URL"
+    message = "The webhook URL is not allowed."
+
+
 class RateLimited(AppError):
     status_code = 429
     error_code = "RATE_LIMITED"

@@ -9,8 +9,10 @@ from fastapi_app.models.document import (
 )
 from fastapi_app.models.event import DocumentEvent
 from fastapi_app.models.user import RefreshToken, User
+from fastapi_app.models.webhook import DeliveryState, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "DeliveryState",
     "Document",
     "DocumentEvent",
     "DocumentStatus",
@@ -21,4 +23,6 @@ __all__ = [
     "RefreshToken",
     "Report",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -70,6 +70,8 @@ class Document(TimestampMixin, Base):
     processing_started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     processing_ms: Mapped[int | None] = mapped_column(Integer)
+    # Webhook target for this upload's final events; overrides the owner's webhook_url.
+    callback_url: Mapped[str | None] = mapped_column(Text)
 
 
 class ProcessingAttempt(Base):

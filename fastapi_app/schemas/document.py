@@ -93,3 +93,23 @@ class StatsSummary(BaseModel):
     success_rate: float | None = Field(description="completed / (completed + failed)")
     last_24h: dict[str, int]
     recent: list[DocumentOut]
+
+
+class EventOut(BaseModel):
+    """One entry of a document's processing timeline (the same fields the WebSocket sends)."""
+
+    type: str
+    event_id: int
+    document_id: uuid.UUID
+    run: int
+    status: str
+    stage: str
+    progress: int
+    message: str
+    error_code: str | None = None
+    timestamp: datetime
+    current_page: int | None = None
+    total_pages: int | None = None
+    current_sheet: int | None = None
+    total_sheets: int | None = None
+    processing_ms: int | None = None

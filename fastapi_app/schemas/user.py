@@ -20,6 +20,9 @@ class UserUpdate(BaseModel):
     full_name: str | None = Field(default=None, max_length=200)
     current_password: str | None = Field(default=None, max_length=128)
     new_password: str | None = Field(default=None, min_length=8, max_length=128)
+    webhook_url: str | None = Field(
+        default=None, max_length=2048, description="Default webhook target; empty string or null removes it"
+    )
 
     @model_validator(mode="after")
     def _password_change_needs_current(self) -> UserUpdate:
@@ -37,6 +40,7 @@ class UserOut(BaseModel):
     full_name: str | None
     is_active: bool
     is_superuser: bool
+    webhook_url: str | None = None
     created_at: datetime
     updated_at: datetime
 

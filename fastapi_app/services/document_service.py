@@ -22,13 +22,25 @@ from fastapi_app.core.errors import (
     ValidationFailed,
 )
 from fastapi_app.core.logging import request_id_var
+from fastapi_app.core.metrics import record_upload
 from fastapi_app.core.security import encrypt_secret
 from fastapi_app.db.hooks import on_commit
-from fastapi_app.models import Document, DocumentStatus, ExtractionRecord, ProcessingStage, Report, User
+from fastapi_app.models import (
+    Document,
+    DocumentEvent,
+    DocumentStatus,
+    ExtractionRecord,
+    ProcessingStage,
+    Report,
+    User,
+)
+from fastapi_app.realtime.events import PROCESSING
+from fastapi_app.realtime.publisher import record_event
 from fastapi_app.services.filetypes import detect_type, sanitize_filename
 from fastapi_app.services.report_service import delete_cached
 from fastapi_app.services.storage import get_storage
 from fastapi_app.services.uploads import receive_multipart_upload
+from fastapi_app.services.webhook_service import validate_target_url
 from fastapi_app.tasks.dispatch import enqueue_processing
 
 FILE_FAMILIES = ("excel", "pdf", "image")
@@ -51,6 +63,9 @@ async def upload(session: AsyncSession, request: Request, owner: User, settings:
             )
         if received.size == 0:
             raise EmptyFile()
+        callback_url = await validate_target_url(
+            received.fields.get("callback_url"), settings, field_name="callback_url"
+        )
         filename = sanitize_filename(received.filename)
         detected = await anyio.to_thread.run_sync(detect_type, temp_path, filename, claimed)
 
@@ -85,17 +100,27 @@ async def upload(session: AsyncSession, request: Request, owner: User, settings:
             duplicate_of_id=duplicate_of,
             current_run=1,
             request_id=request_id_var.get(),
+            callback_url=callback_url,
         )
         session.add(document)
         await session.flush()
+        _queued_event(session, document, "Uploaded; waiting for a worker")
         _enqueue_after_commit(session, document)
         await session.commit()
         committed = True
+        record_upload(document.file_type)
         return document
     finally:
         temp_path.unlink(missing_ok=True)
         if stored_name is not None and not committed:
             storage.delete(stored_name)
+
+
+def _queued_event(session: AsyncSession, document: Document, message: str) -> None:
+    record_event(
+        session, document_id=document.id, owner_id=document.owner_id, run=document.current_run,
+        event_type=PROCESSING, status=DocumentStatus.PENDING, stage=ProcessingStage.QUEUED, progress=0, message=message,
+    )  # fmt: skip
 
 
 def _enqueue_after_commit(session: AsyncSession, document: Document) -> None:
@@ -187,6 +212,7 @@ async def reprocess(session: AsyncSession, owner: User, document_id: uuid.UUID, 
     document.completed_at = None
     document.processing_ms = None
     document.request_id = request_id_var.get()
+    _queued_event(session, document, "Queued again for reprocessing")
     _enqueue_after_commit(session, document)
     await session.commit()
     return document
@@ -212,6 +238,12 @@ async def get_extraction(session: AsyncSession, owner: User, document_id: uuid.U
 async def list_reports(session: AsyncSession, owner: User, document_id: uuid.UUID) -> list[Report]:
     await get_owned(session, owner, document_id)
     query = select(Report).where(Report.document_id == document_id).order_by(Report.version.desc())
+    return list((await session.scalars(query)).all())
+
+
+async def list_events(session: AsyncSession, owner: User, document_id: uuid.UUID) -> list[DocumentEvent]:
+    await get_owned(session, owner, document_id)
+    query = select(DocumentEvent).where(DocumentEvent.document_id == document_id).order_by(DocumentEvent.id)
     return list((await session.scalars(query)).all())
 
 

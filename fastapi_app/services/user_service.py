@@ -6,10 +6,12 @@ import anyio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastapi_app.core.config import get_settings
 from fastapi_app.core.errors import EmailTaken, UserNotFound, WrongPassword
 from fastapi_app.core.security import hash_password, verify_password
 from fastapi_app.models import User
 from fastapi_app.schemas.user import UserUpdate
+from fastapi_app.services.webhook_service import validate_target_url
 
 
 async def update_profile(session: AsyncSession, user: User, data: UserUpdate) -> User:
@@ -21,6 +23,8 @@ async def update_profile(session: AsyncSession, user: User, data: UserUpdate) ->
         user.email = email
     if "full_name" in data.model_fields_set:
         user.full_name = data.full_name
+    if "webhook_url" in data.model_fields_set:
+        user.webhook_url = await validate_target_url(data.webhook_url, get_settings(), field_name="webhook_url")
     if data.new_password is not None:
         ok = await anyio.to_thread.run_sync(verify_password, data.current_password or "", user.hashed_password)
         if not ok:

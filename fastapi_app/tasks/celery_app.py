@@ -6,13 +6,19 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging, worker_process_init, worker_ready
+from celery.signals import (
+    setup_logging,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 
 from fastapi_app.core.config import get_settings
 
 settings = get_settings()
 
-celery_app = Celery("fastapi_app", include=["fastapi_app.tasks.document_tasks"])
+celery_app = Celery("fastapi_app", include=["fastapi_app.tasks.document_tasks", "fastapi_app.tasks.webhook_tasks"])
 
 _transport_options: dict[str, Any] = {}
 if settings.broker_kind == "redis":
@@ -46,7 +52,7 @@ celery_app.conf.update(
     task_send_sent_event=True,
     broker_connection_retry_on_startup=True,
     broker_transport_options=_transport_options,
-    task_default_queue="documents",
+    task_default_queue=settings.CELERY_QUEUE,
     task_always_eager=settings.CELERY_TASK_ALWAYS_EAGER,
     worker_hijack_root_logger=False,
     enable_utc=True,
@@ -75,6 +81,36 @@ def _recover_on_start(**_: Any) -> None:
     from fastapi_app.tasks.document_tasks import recover_stale_documents
 
     recover_stale_documents.delay()
+
+
+_heartbeat: Any = None
+
+
+@worker_ready.connect
+def _start_worker_metrics(sender: Any = None, **_: Any) -> None:
+    # Main process only (worker_ready is not sent in pool children): one heartbeat per worker.
+    global _heartbeat
+    from fastapi_app.core import metrics
+
+    current = get_settings()
+    hostname = getattr(sender, "hostname", None) or "worker"
+    _heartbeat = metrics.WorkerHeartbeat(hostname, _broker_url, current.broker_kind)
+    _heartbeat.start()
+    if current.WORKER_METRICS_PORT:
+        metrics.start_worker_metrics_server(current.WORKER_METRICS_PORT)
+
+
+@worker_shutdown.connect
+def _stop_worker_metrics(**_: Any) -> None:
+    if _heartbeat is not None:
+        _heartbeat.stop()
+
+
+@worker_process_shutdown.connect
+def _mark_metrics_process_dead(pid: int | None = None, **_: Any) -> None:
+    from fastapi_app.core.metrics import mark_process_dead
+
+    mark_process_dead(pid or os.getpid())
 
 
 app = celery_app  # `celery -A fastapi_app.tasks.celery_app` finds either name

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.logging import request_id_var
+from fastapi_app.core.metrics import record_processed
 from fastapi_app.db.session import sync_session_factory
 from fastapi_app.models import Document, DocumentStatus
 from fastapi_app.tasks.celery_app import celery_app
@@ -41,10 +44,25 @@ def _is_transient(exc: BaseException) -> bool:
 def process_document(self: Any, document_id: str, run: int, request_id: str | None = None) -> dict[str, str]:
     # The upload's request id joins this worker's log lines to the API's access line.
     token = request_id_var.set(request_id or f"task-{self.request.id}")
+    started = time.perf_counter()
     try:
-        return _process(self, document_id, run)
+        outcome = _process(self, document_id, run)
+        _record_metrics(document_id, outcome["status"], time.perf_counter() - started)
+        return outcome
     finally:
         request_id_var.reset(token)
+
+
+def _record_metrics(document_id: str, status: str, seconds: float) -> None:
+    # Only runs that ended count; skipped deliveries and retries (raised above) do not.
+    if status not in ("completed", "failed"):
+        return
+    try:
+        with sync_session_factory()() as session:
+            file_type = session.scalar(select(Document.file_type).where(Document.id == uuid.UUID(document_id)))
+        record_processed(file_type, status, seconds)
+    except Exception:  # metrics must never turn a finished run into a task error
+        logger.warning("could not record metrics for document %s", document_id, exc_info=True)
 
 
 def _process(self: Any, document_id: str, run: int) -> dict[str, str]:

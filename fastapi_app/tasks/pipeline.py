@@ -22,6 +22,8 @@ from fastapi_app.db.session import sync_session_factory
 from fastapi_app.extractors.base import ExtractionContext, ExtractionError, ExtractionResult
 from fastapi_app.extractors.engine import analyze_content, extract_content
 from fastapi_app.models import Document, DocumentStatus, ExtractionRecord, ProcessingAttempt, ProcessingStage, Report
+from fastapi_app.realtime.events import COMPLETED, FAILED, PROCESSING
+from fastapi_app.realtime.publisher import record_event
 from fastapi_app.reports.builder import build_report
 from fastapi_app.services.storage import get_storage
 
@@ -35,6 +37,13 @@ STAGE_PROGRESS = {
     ProcessingStage.REPORTING: 90,
 }
 EXTRACT_SPAN = (10, 78)
+STAGE_MESSAGES = {
+    ProcessingStage.READING: "Reading the file",
+    ProcessingStage.EXTRACTING: "Extracting text, tables and metadata",
+    ProcessingStage.OCR: "Recognising text (OCR)",
+    ProcessingStage.ANALYZING: "Finding key values and entities",
+    ProcessingStage.REPORTING: "Building the report",
+}
 PROGRESS_WRITE_INTERVAL_S = 0.5
 
 
@@ -68,6 +77,7 @@ class DocumentPipeline:
         self.settings = settings or get_settings()
         self.session_factory = sync_session_factory()
         self.attempt_id: uuid.UUID | None = None
+        self.owner_id: uuid.UUID | None = None
         self._last_progress_write = 0.0
 
     # --- entry point ---------------------------------------------------------------------
@@ -97,6 +107,7 @@ class DocumentPipeline:
             document = session.scalar(select(Document).where(Document.id == self.document_id).with_for_update())
             if document is None:
                 return Outcome("skipped", "document deleted")
+            self.owner_id = document.owner_id
             if document.current_run != self.run:
                 return Outcome("skipped", f"stale run {self.run}; current is {document.current_run}")
             if document.status in (DocumentStatus.COMPLETED, DocumentStatus.FAILED):
@@ -137,6 +148,7 @@ class DocumentPipeline:
             document.attempts = (previous or 0) + 1
             if lost_total >= self.settings.MAX_PROCESSING_ATTEMPTS:
                 self._mark_failed(
+                    session,
                     document,
                     "WORKER_LOST",
                     f"Processing was interrupted {lost_total} times (the worker stopped or crashed); "
@@ -158,6 +170,7 @@ class DocumentPipeline:
             document.progress = STAGE_PROGRESS[ProcessingStage.READING]
             document.processing_started_at = document.processing_started_at or now
             document.task_id = self.task_id
+            self._event(session, PROCESSING, ProcessingStage.READING, document.progress, "Processing started")
         logger.info("document %s run %s attempt claimed", self.document_id, self.run)
         return None
 
@@ -250,6 +263,10 @@ class DocumentPipeline:
             started_at = document.processing_started_at or now
             document.processing_ms = max(int((now - started_at).total_seconds() * 1000), 0)
             self._close_attempt(session, "completed")
+            self._event(
+                session, COMPLETED, ProcessingStage.DONE, 100, "Processing completed",
+                status=DocumentStatus.COMPLETED, details={"processing_ms": document.processing_ms},
+            )  # fmt: skip
         logger.info(
             "document %s run %s completed in %.0f ms",
             self.document_id,
@@ -263,7 +280,8 @@ class DocumentPipeline:
             document = session.scalar(select(Document).where(Document.id == self.document_id).with_for_update())
             if document is None or document.current_run != self.run:
                 return
-            self._mark_failed(document, error_code, message)
+            self.owner_id = document.owner_id
+            self._mark_failed(session, document, error_code, message)
             self._close_attempt(session, "failed", error_code, message)
         logger.warning("document %s run %s failed: %s", self.document_id, self.run, error_code)
 
@@ -274,8 +292,7 @@ class DocumentPipeline:
         with self.session_factory.begin() as session:
             self._close_attempt(session, "retry", "TRANSIENT_ERROR", message)
 
-    @staticmethod
-    def _mark_failed(document: Document, error_code: str, message: str) -> None:
+    def _mark_failed(self, session: Session, document: Document, error_code: str, message: str) -> None:
         now = datetime.now(UTC)
         document.status = DocumentStatus.FAILED
         document.error_code = error_code
@@ -283,6 +300,29 @@ class DocumentPipeline:
         document.completed_at = now
         started_at = document.processing_started_at
         document.processing_ms = int((now - started_at).total_seconds() * 1000) if started_at else None
+        self._event(
+            session, FAILED, document.stage, document.progress, message[:2000],
+            status=DocumentStatus.FAILED, error_code=error_code,
+        )  # fmt: skip
+
+    def _event(
+        self,
+        session: Session,
+        event_type: str,
+        stage: str,
+        progress: int,
+        message: str,
+        *,
+        status: str = DocumentStatus.PROCESSING,
+        error_code: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        if self.owner_id is None:
+            return
+        record_event(
+            session, document_id=self.document_id, owner_id=self.owner_id, run=self.run, event_type=event_type,
+            status=status, stage=stage, progress=progress, message=message, error_code=error_code, details=details,
+        )  # fmt: skip
 
     def _close_attempt(
         self, session: Session, outcome: str, error_code: str | None = None, message: str | None = None
@@ -304,13 +344,15 @@ class DocumentPipeline:
             raise StepFailed("DOCUMENT_DELETED", "The document was deleted during processing.")
         return document
 
-    def _set_stage(self, stage: ProcessingStage, progress: int) -> None:
+    def _set_stage(self, stage: ProcessingStage, progress: int, details: dict[str, Any] | None = None) -> None:
         with self.session_factory.begin() as session:
-            session.execute(
+            updated = session.execute(
                 update(Document)
                 .where(Document.id == self.document_id, Document.current_run == self.run)
                 .values(stage=stage, progress=progress, updated_at=datetime.now(UTC))
             )
+            if updated.rowcount:  # type: ignore[attr-defined]
+                self._event(session, PROCESSING, stage, progress, STAGE_MESSAGES.get(stage, stage), details=details)
         self._last_progress_write = time.monotonic()
 
     def _on_extract_progress(self, current: int, total: int, unit: str) -> None:
@@ -320,5 +362,6 @@ class DocumentPipeline:
         low, high = EXTRACT_SPAN
         progress = low + int((high - low) * (current / max(total, 1)))
         stage = ProcessingStage.OCR if unit == "ocr" else ProcessingStage.EXTRACTING
-        self._set_stage(stage, progress)
+        noun = "sheet" if unit == "sheet" else "page"
+        self._set_stage(stage, progress, {f"current_{noun}": current, f"total_{noun}s": total})
         logger.debug("document %s %s %s/%s", self.document_id, unit, current, total)

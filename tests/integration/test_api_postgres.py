@@ -88,8 +88,11 @@ async def test_duplicate_registration_and_profile_rules(api: httpx.AsyncClient) 
 
 
 async def test_upload_enqueues_one_task_after_commit(api: httpx.AsyncClient, inprocess_redis_url: str) -> None:
+    from fastapi_app.core.config import get_settings
+
+    queue = get_settings().CELERY_QUEUE
     client = redis.Redis.from_url(inprocess_redis_url)
-    client.delete("documents")
+    client.delete(queue)
     tokens = await _login(api, "enqueuer")
     r = await api.post(
         "/api/documents/upload",
@@ -98,7 +101,7 @@ async def test_upload_enqueues_one_task_after_commit(api: httpx.AsyncClient, inp
     )
     assert r.status_code == 202
     document_id = r.json()["data"]["id"]
-    messages = [json.loads(m) for m in client.lrange("documents", 0, -1)]
+    messages = [json.loads(m) for m in client.lrange(queue, 0, -1)]
     assert len(messages) == 1
     headers = messages[0]["headers"]
     assert headers["task"] == "documents.process"

@@ -79,9 +79,6 @@ def require_redis() -> str:
                 raise ConnectionError("no PONG")
     except Exception as exc:
         unavailable("Redis", f"{type(exc).__name__}: {exc}")
-    import redis
-
-    redis.Redis.from_url(url).flushdb()
     return url
 
 

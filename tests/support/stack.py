@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ class Stack:
     workdir: Path
     port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    api_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -41,11 +44,17 @@ class Stack:
     def migrate(self) -> None:
         subprocess.run([sys.executable, "init_db.py"], cwd=ROOT, env=self.env, check=True, capture_output=True)
 
-    def start_api(self) -> None:
+    def start_api(self, name: str = "uvicorn", port: int | None = None) -> int:
+        port = port or self.port
         self._spawn(
-            "uvicorn",
-            [sys.executable, "-m", "uvicorn", "fastapi_app.main:app", "--host", "127.0.0.1", "--port", str(self.port)],
+            name,
+            [sys.executable, "-m", "uvicorn", "fastapi_app.main:app", "--host", "127.0.0.1", "--port", str(port)],
         )
+        self.api_ports[name] = port
+        return port
+
+    def url(self, name: str = "uvicorn") -> str:
+        return f"http://127.0.0.1:{self.api_ports[name]}"
 
     def start_worker(self, name: str = "worker", concurrency: int = 2, extra: list[str] | None = None) -> None:
         self._spawn(
@@ -67,14 +76,18 @@ class Stack:
             ],
         )
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for name, proc in self.processes.items():
                 if proc.poll() is not None:
                     raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.output(name)}")
             try:
-                if httpx.get(f"{self.base_url}/health", timeout=2).status_code == 200 and self._workers_ready():
+                healthy = all(
+                    httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+                    for port in self.api_ports.values()
+                )
+                if healthy and self._workers_ready():
                     return
             except httpx.HTTPError:
                 pass
@@ -83,7 +96,9 @@ class Stack:
 
     def _workers_ready(self) -> bool:
         return all(
-            b"ready." in (self.workdir / f"{name}.out").read_bytes() for name in self.processes if name != "uvicorn"
+            b"ready." in (self.workdir / f"{name}.out").read_bytes()
+            for name in self.processes
+            if name not in self.api_ports
         )
 
     def output(self, name: str) -> str:
@@ -111,6 +126,15 @@ class Stack:
                 proc.wait(timeout=10)
 
 
+def fresh_metrics_dir(workdir: Path) -> Path:
+    """The stack's prometheus multiprocess directory, emptied: files left by processes of an earlier
+    run would be summed into this one's counters."""
+    path = workdir / "prometheus"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
 def stack_env(workdir: Path, **overrides: Any) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_", "REDIS_"))}
     env.update(
@@ -120,7 +144,14 @@ def stack_env(workdir: Path, **overrides: Any) -> dict[str, str]:
         LOG_DIR=str(workdir / "logs"),
         REPORTS_DIR=str(workdir / "reports"),
         PYTHONUNBUFFERED="1",
+        # A queue of this stack's own: test sessions sharing one Redis never take each other's tasks.
+        CELERY_QUEUE=f"documents-{uuid.uuid4().hex[:10]}",
         PYTHONPATH=str(ROOT),
+        # The API processes and the worker's children sum their metrics here (same host).
+        PROMETHEUS_MULTIPROC_DIR=str(fresh_metrics_dir(workdir)),
+        # Test webhook receivers listen on 127.0.0.1, and their retries must not take minutes.
+        WEBHOOK_ALLOW_PRIVATE_TARGETS="true",
+        WEBHOOK_RETRY_BASE_SECONDS="0.2",
     )
     env.update({k: str(v) for k, v in overrides.items()})
     return env

@@ -1,0 +1,47 @@
+"""The processing events: one shape for the WebSocket, webhooks, the timeline and Redis."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from fastapi_app.core.config import get_settings
+from fastapi_app.models import DocumentEvent
+
+PROCESSING, COMPLETED, FAILED = "document_processing", "document_completed", "document_failed"
+FINAL_EVENTS = frozenset({COMPLETED, FAILED})
+CHANNEL_PREFIX = "docproc:events:user:"
+
+
+def channel_for(owner_id: uuid.UUID | str) -> str:
+    return f"{CHANNEL_PREFIX}{owner_id}"
+
+
+def events_redis_url() -> str | None:
+    """Redis for pub/sub: REDIS_URL, else the broker when it is Redis; None with the embedded broker."""
+    settings = get_settings()
+    if settings.REDIS_URL:
+        return settings.REDIS_URL
+    return settings.broker_url if settings.broker_kind == "redis" else None
+
+
+def event_message(event: DocumentEvent) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "type": event.type,
+        "event_id": event.id,
+        "document_id": str(event.document_id),
+        "run": event.run,
+        "status": event.status,
+        "stage": event.stage,
+        "progress": event.progress,
+        "message": event.message,
+        "error_code": event.error_code,
+        "timestamp": event.created_at.isoformat(),
+    }
+    message.update(event.details or {})
+    return message
+
+
+def encode(message: dict[str, Any], owner_id: uuid.UUID | str) -> str:
+    return json.dumps({"owner_id": str(owner_id), "event": message}, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,86 @@
+"""Record events with the state change they describe, and broadcast them once committed.
+
+The row is written in the same transaction as the document update, so the timeline never shows
+a state the database does not have; the Redis broadcast happens after the commit, and a failed
+broadcast loses nothing: the API replays from the table.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from fastapi_app.db.hooks import on_commit
+from fastapi_app.models import DocumentEvent
+from fastapi_app.realtime import hooks
+from fastapi_app.realtime.events import FINAL_EVENTS, channel_for, encode, event_message, events_redis_url
+
+logger = logging.getLogger("fastapi_app.events")
+
+
+@lru_cache
+def _redis() -> Any:
+    url = events_redis_url()
+    if url is None:
+        return None
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1, health_check_interval=30)
+
+
+def broadcast(message: dict[str, Any], owner_id: uuid.UUID | str) -> None:
+    client = _redis()
+    if client is None:
+        return
+    try:
+        client.publish(channel_for(owner_id), encode(message, owner_id))
+    except Exception as exc:  # Redis down: the API's hub replays from document_events
+        logger.warning("event %s not broadcast (%s); clients catch up from the database", message["type"], exc)
+
+
+def _after_commit(event: DocumentEvent) -> None:
+    message = event_message(event)
+    broadcast(message, event.owner_id)
+    if event.type in FINAL_EVENTS:
+        try:
+            hooks.on_final_event({**message, "owner_id": str(event.owner_id)})
+        except Exception:
+            logger.exception("final-event hook failed for document %s", event.document_id)
+
+
+def record_event(
+    session: Session | AsyncSession,
+    *,
+    document_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    run: int,
+    event_type: str,
+    status: str,
+    stage: str,
+    progress: int,
+    message: str = "",
+    error_code: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> DocumentEvent:
+    event = DocumentEvent(
+        document_id=document_id,
+        owner_id=owner_id,
+        run=run,
+        type=event_type,
+        status=status,
+        stage=stage,
+        progress=progress,
+        message=message,
+        error_code=error_code,
+        details=details or {},
+        created_at=datetime.now(UTC),
+    )
+    session.add(event)
+    on_commit(session, lambda: _after_commit(event))
+    return event
