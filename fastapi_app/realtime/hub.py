@@ -28,7 +28,7 @@ from fastapi_app.realtime.events import CHANNEL_PREFIX, event_message, events_re
 
 logger = logging.getLogger("fastapi_app.realtime")
 
-POLL_INTERVAL_S = 0.2
+POLL_INTERVAL_S = 0.1
 QUEUE_SIZE = 1_000
 RECENT_IDS = 2_048
 REPLAY_WINDOW = timedelta(seconds=30)

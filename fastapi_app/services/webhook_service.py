@@ -23,6 +23,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import anyio
+import httpx
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -221,10 +222,9 @@ def classify(status_code: int | None, error: BaseException | None = None) -> Out
     """What one attempt's result means: 2xx done; timeouts, connection errors, 5xx and 429 are
     worth retrying; other answers (4xx, and 3xx since redirects are not followed) will not change."""
     if error is not None:
-        import httpx
-
         if isinstance(error, UnsafeUrl):
-            return "give_up"
+            # DNS trouble may pass; an address we refuse will not become acceptable by waiting.
+            return "retry" if error.reason == "unresolvable" else "give_up"
         if isinstance(error, (httpx.TimeoutException, httpx.TransportError, OSError)):
             return "retry"
         return "give_up"
@@ -287,15 +287,13 @@ def get_secret_sync(session: Session, user_id: uuid.UUID) -> str | None:
         value = decrypt_secret(current)
         if value is not None:
             return value
-    result = session.execute(
+    session.execute(
         update(User)
         .where(User.id == user_id, (User.webhook_secret.is_(None)) | (User.webhook_secret == current))
         .values(webhook_secret=encrypt_secret(new_secret()))
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    if result.rowcount == 0 and current is None:
-        return None  # the user is gone
     stored = session.scalar(select(User.webhook_secret).where(User.id == user_id))
     return decrypt_secret(stored) if stored else None
 

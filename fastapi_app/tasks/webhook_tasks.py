@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from sqlalchemy import update
@@ -99,7 +100,8 @@ def _deliver(task: Any, delivery_id: uuid.UUID, settings: Settings) -> dict[str,
         if secret is None:
             raise UnsafeUrl("no_secret", "The owner no longer exists.")
         # Checked again here, against the addresses we will connect to: DNS may have changed.
-        target = check_url(delivery.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_TARGETS, resolve=True)
+        allow_private = settings.WEBHOOK_ALLOW_PRIVATE_TARGETS
+        target = check_url(delivery.url, allow_private=allow_private, resolve=not allow_private)
         status_code, excerpt = _post(target, delivery, secret, settings)
     except Exception as exc:  # every failure is recorded on the attempt, then classified
         error = exc
@@ -177,8 +179,6 @@ def _post(target: Target, delivery: WebhookDelivery, secret: str, settings: Sett
 
 
 def _pinned(target: Target) -> tuple[str, str]:
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(target.url)
     address = target.addresses[0]
     host = f"[{address}]" if ":" in address else address

@@ -229,3 +229,20 @@ def test_only_infrastructure_errors_are_retried() -> None:
     assert not _is_transient(IntegrityError("INSERT", {}, Exception("duplicate key")))
     assert not _is_transient(CorruptFileError("bad file"))
     assert not _is_transient(ValueError("bug"))
+
+
+def test_json_log_lines_carry_the_request_id_and_no_secrets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import logging
+
+    from fastapi_app.core.logging import ContextFilter, JsonFormatter, request_id_var
+
+    record = logging.LogRecord("fastapi_app.test", logging.INFO, __file__, 1, "login password=hunter2 ok", None, None)
+    token = request_id_var.set("req-123")
+    try:
+        ContextFilter().filter(record)
+    finally:
+        request_id_var.reset(token)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "req-123" and line["level"] == "INFO" and line["logger"] == "fastapi_app.test"
+    assert "hunter2" not in line["message"]

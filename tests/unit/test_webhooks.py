@@ -242,6 +242,7 @@ def test_payload_is_the_public_event() -> None:
         (None, httpx.RemoteProtocolError("bad"), "retry"),
         (None, ConnectionResetError(), "retry"),
         (None, UnsafeUrl("loopback", "no"), "give_up"),
+        (None, UnsafeUrl("unresolvable", "DNS down"), "retry"),
         (None, ValueError("bug"), "give_up"),
     ],
 )
@@ -464,6 +465,31 @@ def test_delivery_refuses_private_target_without_retry(sqlite_db: Path) -> None:
     assert task.countdowns == [] and receiver.requests == []
     delivery = _delivery(delivery_id)
     assert delivery.state == "failed" and delivery.attempts[0].error.startswith("refused target (loopback)")
+
+
+def test_send_connects_to_the_checked_address() -> None:
+    from fastapi_app.services.webhook_service import Target
+    from fastapi_app.tasks.webhook_tasks import _pinned, _post
+
+    assert _pinned(Target("https://h.example.com/a?b=1", "https", "h.example.com", 443, ("93.184.216.34",))) == (
+        "https://93.184.216.34/a?b=1",
+        "h.example.com",
+    )
+    assert _pinned(Target("http://h.example.com:8080", "http", "h.example.com", 8080, ("2606:2800::1",))) == (
+        "http://[2606:2800::1]:8080/",
+        "h.example.com:8080",
+    )
+    # A name that "resolved" to the receiver's address: the request goes there, named as the host.
+    with Receiver() as receiver:
+        port = receiver.server.server_address[1]
+        target = Target(f"http://hooks.invalid:{port}/hook", "http", "hooks.invalid", port, ("127.0.0.1",))
+        delivery = SimpleNamespace(
+            id=uuid.uuid4(), url=target.url, event_type="document_completed", payload={"type": "x"}
+        )
+        status, excerpt = _post(target, delivery, "secret", Settings(WEBHOOK_ALLOW_PRIVATE_TARGETS=False))  # type: ignore[arg-type]
+    assert status == 200 and excerpt == '{"ok": true}'
+    headers = {k.lower(): v for k, v in receiver.requests[0]["headers"].items()}
+    assert headers["host"] == f"hooks.invalid:{port}" and receiver.requests[0]["path"] == "/hook"
 
 
 async def test_profile_and_upload_refuse_loopback_in_process(sqlite_db: Path) -> None:
