@@ -51,7 +51,7 @@ async def test_openapi_documents_every_error_shape(api: httpx.AsyncClient) -> No
                 assert ref.endswith("/ErrorResponse"), (path, code)
     upload = schema["paths"]["/api/documents/upload"]["post"]
     properties = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
-    assert set(properties) == {"file", "file_type", "password"}
+    assert set(properties) == {"file", "file_type", "password", "callback_url"}
 
 
 def test_every_error_code_is_in_the_readme() -> None:
