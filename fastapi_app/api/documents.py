@@ -190,9 +190,7 @@ def _report_summary(report: Any) -> ReportSummaryOut:
     )
 
 
-@router.get(
-    "/{document_id}/events", response_model=ApiResponse[list[EventOut]], responses=error_responses(401, 404)
-)
+@router.get("/{document_id}/events", response_model=ApiResponse[list[EventOut]], responses=error_responses(401, 404))
 async def list_events(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """The processing timeline: every event of every run, oldest first."""
     events = await document_service.list_events(session, user, document_id)

@@ -194,7 +194,7 @@ def test_redis_queue_depth_and_worker_heartbeats(monkeypatch: pytest.MonkeyPatch
     second.beat()
     # A worker that vanished without stopping: its key expired, its set entry did not.
     client.sadd(metrics.WORKERS_SET, "ghost@host")
-    collector = BrokerCollector()
+    collector = BrokerCollector(queue="documents")
     started = time.perf_counter()
     assert _gauges(collector) == {"celery_queue_depth": 3, "celery_workers": 2}
     assert time.perf_counter() - started < 0.05
@@ -209,7 +209,7 @@ def test_embedded_broker_queue_depth_and_heartbeat_files(monkeypatch: pytest.Mon
     broker = tmp_path / "broker.sqlite3"
     url = f"sqla+sqlite:///{broker}"
     _use_broker(monkeypatch, url)
-    collector = BrokerCollector()
+    collector = BrokerCollector(queue="documents")
     assert _gauges(collector) == {"celery_queue_depth": 0, "celery_workers": 0}  # nothing created yet
 
     with sqlite3.connect(broker) as conn:  # kombu's table layout
