@@ -76,6 +76,15 @@ info "Broker: $BROKER_DESC"
 "$VPY" init_db.py
 
 # 4. Processes
+# One Prometheus multiprocess directory for the API and the worker, so /metrics shows the worker's
+# document counters too; emptied only when nothing is running (stale files must not double-count).
+if [[ -z ${PROMETHEUS_MULTIPROC_DIR:-} && -z $(env_get PROMETHEUS_MULTIPROC_DIR "") ]]; then
+  export PROMETHEUS_MULTIPROC_DIR="$RUN_DIR/prometheus"
+  if ! pid_get uvicorn >/dev/null && ! pid_get celery >/dev/null; then
+    rm -rf "$PROMETHEUS_MULTIPROC_DIR"
+  fi
+  mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+fi
 start_bg uvicorn logs/uvicorn.out "$VPY" -m uvicorn fastapi_app.main:app --host "$HOST" --port "$PORT"
 touch logs/celery.out
 celery_log_start=0 # only look for the "ready." banner printed by a worker we start now

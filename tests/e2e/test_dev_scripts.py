@@ -81,6 +81,13 @@ def test_start_twice_then_stop(tmp_path: Path, redis_url: str) -> None:
         api.register_and_login()
         document_id = api.upload_bytes(small_text_pdf(), "dev.pdf").json()["data"]["id"]
         assert api.wait_for(document_id)["status"] == "completed"
+        # The API's /metrics includes the worker's counters (a shared multiprocess directory).
+        deadline = time.monotonic() + 10
+        while 'documents_processed_total{file_type="pdf",status="completed"} 1.0' not in (
+            metrics := httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        ):
+            assert time.monotonic() < deadline, metrics[-2000:]
+            time.sleep(0.2)
         assert (project / "data" / "app.sqlite3").exists()
         assert list((project / "media" / "documents").rglob("*.pdf"))
 
