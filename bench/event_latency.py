@@ -14,17 +14,15 @@ import argparse
 import asyncio
 import json
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import websockets
 
+from bench.stacks import running_stack
 from tests.support.client import ApiClient
 from tests.support.documents import small_text_pdf
-from tests.support.services import create_postgres_database, drop_postgres_database, require_redis
-from tests.support.stack import Stack, stack_env
+from tests.support.stack import Stack
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -56,31 +54,9 @@ async def measure(stack: Stack, documents: int) -> list[float]:
 
 
 def run_backend(backend: str, documents: int) -> list[float]:
-    workdir = Path(tempfile.mkdtemp(prefix=f"bench-events-{backend}-"))
-    postgres_url = None
-    if backend == "postgres":
-        postgres_url = create_postgres_database()
-        redis_url = require_redis()
-        env = stack_env(workdir, DATABASE_URL=postgres_url, CELERY_BROKER_URL=redis_url, REDIS_URL=redis_url)
-    else:
-        env = stack_env(
-            workdir,
-            DATABASE_URL=f"sqlite:///{workdir / 'app.sqlite3'}",
-            CELERY_BROKER_URL=f"sqla+sqlite:///{workdir / 'broker.sqlite3'}",
-            REDIS_URL="",
-        )
-    stack = Stack(env=env, workdir=workdir)
-    stack.migrate()
-    stack.start_api()
-    stack.start_worker(concurrency=1)
-    try:
-        stack.wait_ready()
+    with running_stack(backend) as stack:
         time.sleep(0.5)
         return asyncio.run(measure(stack, documents))
-    finally:
-        stack.stop()
-        if postgres_url:
-            drop_postgres_database(postgres_url)
 
 
 def main() -> None:

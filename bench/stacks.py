@@ -1,0 +1,40 @@
+"""The service as real processes for benchmarks: PostgreSQL + Redis, or the embedded defaults."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.support.services import create_postgres_database, drop_postgres_database, require_redis
+from tests.support.stack import Stack, stack_env
+
+
+@contextmanager
+def running_stack(backend: str, *, worker_concurrency: int = 1) -> Iterator[Stack]:
+    """uvicorn and one Celery worker, ready; `backend` is "postgres" (with Redis) or "embedded"."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{backend}-"))
+    postgres_url = None
+    if backend == "postgres":
+        postgres_url = create_postgres_database()
+        redis_url = require_redis()
+        env = stack_env(workdir, DATABASE_URL=postgres_url, CELERY_BROKER_URL=redis_url, REDIS_URL=redis_url)
+    else:
+        env = stack_env(
+            workdir,
+            DATABASE_URL=f"sqlite:///{workdir / 'app.sqlite3'}",
+            CELERY_BROKER_URL=f"sqla+sqlite:///{workdir / 'broker.sqlite3'}",
+            REDIS_URL="",
+        )
+    stack = Stack(env=env, workdir=workdir)
+    stack.migrate()
+    stack.start_api()
+    stack.start_worker(concurrency=worker_concurrency)
+    try:
+        stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop()
+        if postgres_url:
+            drop_postgres_database(postgres_url)
