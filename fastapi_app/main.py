@@ -16,6 +16,8 @@ from fastapi_app.core.config import get_settings
 from fastapi_app.core.logging import configure_logging
 from fastapi_app.core.metrics import MetricsMiddleware
 from fastapi_app.core.middleware import RequestContextMiddleware
+from fastapi_app.core.ratelimit import Limiter
+from fastapi_app.core.security_headers import SecurityHeadersMiddleware
 from fastapi_app.db.session import get_async_engine
 from fastapi_app.realtime.hub import get_hub
 from fastapi_app.services.storage import get_storage
@@ -54,6 +56,7 @@ def create_app() -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
     )
     install_error_handlers(app)
+    app.state.limiter = Limiter(settings)
     if settings.CORS_ORIGINS:
         app.add_middleware(
             CORSMiddleware,
@@ -63,6 +66,8 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Content-Disposition"],
         )
+    # Outside CORS so preflight answers carry the headers too.
+    app.add_middleware(SecurityHeadersMiddleware, trusted_proxies=settings.TRUSTED_PROXIES)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(MetricsMiddleware)  # outermost: times everything, including the request context
     app.include_router(health.router)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from fastapi_app.api.deps import SessionDep
+from fastapi_app.core.ratelimit import limit_login, limit_register
 from fastapi_app.schemas.common import ApiResponse, error_responses, ok
 from fastapi_app.schemas.user import RefreshRequest, TokenResponse, UserCreate, UserOut
 from fastapi_app.services import auth_service
@@ -17,14 +18,20 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiResponse[UserOut],
-    responses=error_responses(409, 422),
+    responses=error_responses(409, 422, 429),
+    dependencies=[Depends(limit_register)],
 )
 async def register(data: UserCreate, session: SessionDep) -> dict[str, object]:
     user = await auth_service.register(session, data)
     return ok(UserOut.model_validate(user), "User registered")
 
 
-@router.post("/login", response_model=TokenResponse, responses=error_responses(401, 403, 422))
+@router.post(
+    "/login",
+    response_model=TokenResponse,
+    responses=error_responses(401, 403, 422, 429),
+    dependencies=[Depends(limit_login)],
+)
 async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep) -> TokenResponse:
     """OAuth2 password flow: form fields `username` (or the email) and `password`."""
     user = await auth_service.authenticate(session, form.username, form.password)

@@ -5,11 +5,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
+import anyio
 from fastapi import APIRouter, Depends, Query, Request, status
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from fastapi_app.api.deps import CurrentUser, SessionDep, SettingsDep
 from fastapi_app.core.errors import BadRequest, DocumentNotFound
+from fastapi_app.core.ratelimit import limit_upload
 from fastapi_app.realtime.events import event_message
 from fastapi_app.reports.renderers.registry import FORMATS
 from fastapi_app.schemas.common import ApiResponse, PagedResponse, error_responses, ok
@@ -23,7 +26,7 @@ from fastapi_app.schemas.document import (
     StatsSummary,
 )
 from fastapi_app.services import document_service, report_service
-from fastapi_app.services.storage import get_storage
+from fastapi_app.services.storage import StoredFileMissing, get_storage
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
@@ -81,8 +84,9 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     "/upload",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ApiResponse[DocumentOut],
-    responses=error_responses(400, 401, 413, 415, 422),
+    responses=error_responses(400, 401, 413, 415, 422, 429),
     openapi_extra=_UPLOAD_BODY,
+    dependencies=[Depends(limit_upload)],
 )
 async def upload(request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """Upload a file; it is processed in the background. Poll the document or watch `/ws`."""
@@ -247,15 +251,25 @@ async def download_report(
 async def download(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> Response:
     """The original file, byte for byte, with its original name."""
     document = await document_service.get_owned(session, user, document_id)
-    path = get_storage().path_for(document.stored_name)
-    if not path.is_file():
-        raise BadRequest("The stored file is missing.", error_code="FILE_MISSING")
-    return FileResponse(
-        path,
-        media_type=document.mime_type,
-        headers={
-            "Content-Disposition": content_disposition(document.original_filename),
-            "X-Content-Type-Options": "nosniff",
-            "ETag": f'"{document.sha256}"',
-        },
+    storage = get_storage()
+    headers = {
+        "Content-Disposition": content_disposition(document.original_filename),
+        "X-Content-Type-Options": "nosniff",
+        "ETag": f'"{document.sha256}"',
+    }
+    path = storage.local_path(document.stored_name)
+    if path is not None:
+        if not path.is_file():
+            raise BadRequest("The stored file is missing.", error_code="FILE_MISSING")
+        return FileResponse(path, media_type=document.mime_type, headers=headers)
+    try:
+        # Opened before the response starts, so a missing object is still a clean error envelope.
+        body = await anyio.to_thread.run_sync(storage.stream, document.stored_name)
+    except StoredFileMissing:
+        raise BadRequest("The stored file is missing.", error_code="FILE_MISSING") from None
+    if body.size is not None:
+        headers["Content-Length"] = str(body.size)
+    # The background close covers a client that hangs up before the body is exhausted.
+    return StreamingResponse(
+        body, media_type=document.mime_type, headers=headers, background=BackgroundTask(body.close)
     )

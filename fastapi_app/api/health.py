@@ -36,11 +36,8 @@ def _check_broker() -> None:
 
 
 def _check_storage() -> None:
-    storage = get_storage()
-    storage.ensure_dirs()
-    probe = storage.tmp_dir / ".ready-probe"
-    probe.write_bytes(b"ok")
-    probe.unlink()
+    # Local: UPLOAD_DIR writable. S3: temp space writable and HeadBucket answers.
+    get_storage().check_ready()
 
 
 @router.get("/health/ready", responses={503: {"description": "A dependency is down; `data.checks` names it"}})

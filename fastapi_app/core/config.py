@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -56,12 +57,30 @@ class Settings(BaseSettings):
     CELERY_TASK_SOFT_TIME_LIMIT: int = 300
     CELERY_TASK_TIME_LIMIT: int = 360
     CELERY_TASK_ALWAYS_EAGER: bool = False
+    # A pool child is replaced after this many tasks: parsers and OCR fragment the heap.
+    CELERY_MAX_TASKS_PER_CHILD: int = 200
     MAX_PROCESSING_ATTEMPTS: int = 3
-    STALE_PROCESSING_MINUTES: int = 15
+    # A float so drills and tests can use seconds-scale thresholds (0.1 = 6 s).
+    STALE_PROCESSING_MINUTES: float = 15
+    # Celery beat runs the recovery sweep (documents.recover_stale) this often; one beat per deployment.
+    RECOVERY_SWEEP_SECONDS: float = 60
+    # KiB of resident memory after which a worker child is replaced once its task ends; 0 = never.
+    CELERY_WORKER_MAX_MEMORY_PER_CHILD: int = 0
 
     MAX_UPLOAD_SIZE: int = 10 * 1024 * 1024
     UPLOAD_DIR: Path = PROJECT_ROOT / "media" / "documents"
     UPLOAD_CHUNK_SIZE: int = 256 * 1024
+
+    # Where originals live. local = UPLOAD_DIR (one host, or a shared mount); s3 = an S3-compatible
+    # bucket, so workers on other hosts read the same uploads (UPLOAD_DIR then only holds temp files).
+    STORAGE_BACKEND: Literal["local", "s3"] = "local"
+    S3_BUCKET: str = ""
+    S3_PREFIX: str = ""
+    S3_ENDPOINT_URL: str = ""
+    S3_REGION: str = ""
+    # Empty = boto3's own chain (AWS_* variables, shared config, instance or task role).
+    S3_ACCESS_KEY_ID: str = ""
+    S3_SECRET_ACCESS_KEY: SecretStr = SecretStr("")
 
     MAX_PDF_PAGES: int = 500
     MAX_SPREADSHEET_CELLS: int = 2_000_000
@@ -84,6 +103,17 @@ class Settings(BaseSettings):
     WEBHOOK_RETRY_MAX_SECONDS: float = 600.0
 
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR networks).
+    TRUSTED_PROXIES: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+
+    # Rate limits ("<count>/<second|minute|hour|day>", the `limits` library's notation).
+    RATE_LIMITS_ENABLED: bool = True
+    RATE_LIMIT_STRATEGY: Literal["moving-window", "fixed-window", "sliding-window-counter"] = "moving-window"
+    RATE_LIMIT_LOGIN: str = "10/minute"
+    RATE_LIMIT_LOGIN_ACCOUNT: str = "10/minute"
+    RATE_LIMIT_REGISTER: str = "5/minute"
+    RATE_LIMIT_UPLOAD: str = "60/minute"
+    RATE_LIMIT_UPLOAD_IP: str = "120/minute"
 
     LOG_DIR: Path = PROJECT_ROOT / "logs"
     LOG_LEVEL: str = "INFO"
@@ -107,10 +137,46 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("TRUSTED_PROXIES", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [entry.strip() for entry in value.split(",") if entry.strip()]
+        return value
+
+    @field_validator("TRUSTED_PROXIES", mode="after")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry at startup
+        return value
+
+    @field_validator(
+        "RATE_LIMIT_LOGIN",
+        "RATE_LIMIT_LOGIN_ACCOUNT",
+        "RATE_LIMIT_REGISTER",
+        "RATE_LIMIT_UPLOAD",
+        "RATE_LIMIT_UPLOAD_IP",
+    )
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # a typo must stop the service at startup, not surface on the first login
+        return value
+
     @field_validator("UPLOAD_DIR", "LOG_DIR", "REPORTS_DIR", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value if value.is_absolute() else (PROJECT_ROOT / value).resolve()
+
+    @model_validator(mode="after")
+    def _storage_complete(self) -> Settings:
+        if self.STORAGE_BACKEND == "s3" and not self.S3_BUCKET.strip():
+            raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+        if bool(self.S3_ACCESS_KEY_ID) != bool(self.S3_SECRET_ACCESS_KEY.get_secret_value()):
+            raise ValueError("set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither")
+        return self
 
     @model_validator(mode="after")
     def _refuse_example_secrets(self) -> Settings:

@@ -70,7 +70,7 @@ async def upload(session: AsyncSession, request: Request, owner: User, settings:
         detected = await anyio.to_thread.run_sync(detect_type, temp_path, filename, claimed)
 
         stored_name = storage.new_stored_name(detected.extension)
-        await anyio.to_thread.run_sync(storage.commit_temp, temp_path, stored_name)
+        await anyio.to_thread.run_sync(storage.save_from_temp, temp_path, stored_name)
 
         warnings = list(detected.warnings)
         duplicate_of = await session.scalar(
@@ -113,7 +113,9 @@ async def upload(session: AsyncSession, request: Request, owner: User, settings:
     finally:
         temp_path.unlink(missing_ok=True)
         if stored_name is not None and not committed:
-            storage.delete(stored_name)
+            # Also after a failed or partial save. Shielded: a client that hangs up must not orphan the object.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(storage.delete_quietly, stored_name)
 
 
 def _queued_event(session: AsyncSession, document: Document, message: str) -> None:
@@ -189,9 +191,12 @@ async def delete(session: AsyncSession, owner: User, document_id: uuid.UUID) -> 
     document = await get_owned(session, owner, document_id)
     stored_name = document.stored_name
     await session.delete(document)
-    # The file goes only once the row is gone for good; a failed commit keeps both.
-    on_commit(session, lambda: (get_storage().delete(stored_name), delete_cached(document_id)))
     await session.commit()
+    # The file goes only once the row is gone for good (a failed commit raised above and keeps both);
+    # in a thread, since with S3 it is a network call.
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(get_storage().delete_quietly, stored_name)
+        await anyio.to_thread.run_sync(delete_cached, document_id)
 
 
 async def reprocess(session: AsyncSession, owner: User, document_id: uuid.UUID, settings: Settings) -> Document:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -45,6 +46,8 @@ celery_app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
+    # Recycle pool children regularly too: parser caches and heap fragmentation grow slowly.
+    worker_max_tasks_per_child=settings.CELERY_MAX_TASKS_PER_CHILD or None,
     task_soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
     task_time_limit=settings.CELERY_TASK_TIME_LIMIT,
     task_track_started=True,
@@ -57,6 +60,17 @@ celery_app.conf.update(
     worker_hijack_root_logger=False,
     enable_utc=True,
     timezone="UTC",
+    # Recycling a child is the only cure for native leaks (pdfium, tesseract); None = never.
+    worker_max_memory_per_child=settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD or None,
+    # The sweep is the safety net for messages lost with a dead worker or a restarted Redis (the broker's
+    # own redelivery waits for visibility_timeout, 15 min+). It is idempotent, but run one beat only.
+    beat_schedule={
+        "recover-stale-documents": {
+            "task": "documents.recover_stale",
+            "schedule": settings.RECOVERY_SWEEP_SECONDS,
+            "options": {"expires": settings.RECOVERY_SWEEP_SECONDS},
+        }
+    },
 )
 
 
@@ -74,6 +88,18 @@ def _fresh_connections_after_fork(**_: Any) -> None:
     from fastapi_app.db.session import get_sync_engine
 
     get_sync_engine().dispose(close=False)
+    _sweep_orphaned_copies()
+
+
+def _sweep_orphaned_copies() -> None:
+    # A child killed at the hard time limit never runs its `finally`; its replacement removes the
+    # copy. Older than two hard limits, no running task can still own it.
+    from fastapi_app.services.storage import get_storage
+
+    try:
+        get_storage().sweep_stale_temp(max_age_s=get_settings().CELERY_TASK_TIME_LIMIT * 2)
+    except Exception:  # housekeeping must never stop a worker from starting
+        logging.getLogger("fastapi_app.worker").warning("temp sweep failed", exc_info=True)
 
 
 @worker_ready.connect

@@ -18,6 +18,7 @@ from fastapi_app.core.logging import request_id_var
 from fastapi_app.core.metrics import record_processed
 from fastapi_app.db.session import sync_session_factory
 from fastapi_app.models import Document, DocumentStatus
+from fastapi_app.services.storage import StorageError, StoredFileMissing
 from fastapi_app.tasks.celery_app import celery_app
 from fastapi_app.tasks.dispatch import PROCESS_TASK, enqueue_processing
 from fastapi_app.tasks.pipeline import DocumentPipeline
@@ -31,6 +32,9 @@ def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, (OperationalError, InterfaceError)):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # An unreachable object store is an outage, not a bad file (a missing object is FILE_MISSING).
+    if isinstance(exc, StorageError) and not isinstance(exc, StoredFileMissing):
         return True
     try:
         from redis.exceptions import ConnectionError as RedisConnectionError

@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -25,7 +28,7 @@ from fastapi_app.models import Document, DocumentStatus, ExtractionRecord, Proce
 from fastapi_app.realtime.events import COMPLETED, FAILED, PROCESSING
 from fastapi_app.realtime.publisher import record_event
 from fastapi_app.reports.builder import build_report
-from fastapi_app.services.storage import get_storage
+from fastapi_app.services.storage import StoredFileMissing, get_storage
 
 logger = logging.getLogger("fastapi_app.pipeline")
 
@@ -87,8 +90,7 @@ class DocumentPipeline:
             return claimed
         started = time.perf_counter()
         try:
-            ctx = self._read()
-            result = self._extract(ctx)
+            result = self._read_and_extract()
             self._analyze(result)
             report = self._report(result)
             self._finish(result, report, started)
@@ -174,13 +176,21 @@ class DocumentPipeline:
         logger.info("document %s run %s attempt claimed", self.document_id, self.run)
         return None
 
-    def _read(self) -> ExtractionContext:
+    def _read_and_extract(self) -> ExtractionResult:
+        # The local copy lives only as long as the extractors need it.
+        with self._read() as ctx:
+            return self._extract(ctx)
+
+    @contextmanager
+    def _read(self) -> Iterator[ExtractionContext]:
+        """The extraction context on a local path; with S3 a temp copy, removed however the block
+        ends (extraction error, soft time limit)."""
         with self.session_factory() as session:
             document = self._load(session)
-            path = get_storage().path_for(document.stored_name)
+            stored_name = document.stored_name
             password = decrypt_secret(document.encrypted_password) if document.encrypted_password else None
             ctx = ExtractionContext(
-                path=path,
+                path=Path(stored_name),
                 mime_type=document.mime_type,
                 file_type=document.file_type,  # type: ignore[arg-type]
                 size_bytes=document.size_bytes,
@@ -195,10 +205,13 @@ class DocumentPipeline:
                 ocr_dpi=self.settings.OCR_DPI,
             )
             upload_warnings = list(document.upload_warnings or [])
-        if not path.is_file():
-            raise StepFailed("FILE_MISSING", "The stored file is missing; upload it again.")
         ctx.extra["upload_warnings"] = upload_warnings
-        return ctx
+        with ExitStack() as local_files:
+            try:
+                ctx.path = local_files.enter_context(get_storage().open_local(stored_name))
+            except StoredFileMissing:
+                raise StepFailed("FILE_MISSING", "The stored file is missing; upload it again.") from None
+            yield ctx
 
     def _extract(self, ctx: ExtractionContext) -> ExtractionResult:
         self._set_stage(ProcessingStage.EXTRACTING, STAGE_PROGRESS[ProcessingStage.EXTRACTING])

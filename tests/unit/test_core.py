@@ -229,6 +229,10 @@ def test_only_infrastructure_errors_are_retried() -> None:
     assert not _is_transient(IntegrityError("INSERT", {}, Exception("duplicate key")))
     assert not _is_transient(CorruptFileError("bad file"))
     assert not _is_transient(ValueError("bug"))
+    from fastapi_app.services.storage import StorageError, StoredFileMissing
+
+    assert _is_transient(StorageError("S3 unreachable"))
+    assert not _is_transient(StoredFileMissing("abc.pdf"))
 
 
 def test_json_log_lines_carry_the_request_id_and_no_secrets(tmp_path) -> None:  # type: ignore[no-untyped-def]
