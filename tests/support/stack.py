@@ -152,6 +152,15 @@ def stack_env(workdir: Path, **overrides: Any) -> dict[str, str]:
         # Test webhook receivers listen on 127.0.0.1, and their retries must not take minutes.
         WEBHOOK_ALLOW_PRIVATE_TARGETS="true",
         WEBHOOK_RETRY_BASE_SECONDS="0.2",
+        # Every test client comes from 127.0.0.1: per-address limits stay out of their way. The
+        # per-account login limit stays strict enough for tests/e2e/test_security.py to reach it.
+        RATE_LIMITS_ENABLED="true",
+        RATE_LIMIT_LOGIN="100000/minute",
+        RATE_LIMIT_LOGIN_ACCOUNT="20/minute",
+        RATE_LIMIT_REGISTER="100000/minute",
+        RATE_LIMIT_UPLOAD="100000/minute",
+        RATE_LIMIT_UPLOAD_IP="100000/minute",
+        CORS_ORIGINS="https://app.example.com",
     )
     env.update({k: str(v) for k, v in overrides.items()})
     return env

@@ -1,0 +1,285 @@
+"""A small production-shaped cluster on 127.0.0.1: N uvicorn instances behind a real nginx, N Celery
+workers, Celery beat (the recovery sweep), PostgreSQL and Redis. Everything runs as plain processes,
+so the drills can kill -9 any one of them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.services import free_port
+from tests.support.stack import Stack, stack_env
+
+ROOT = Path(__file__).resolve().parents[2]
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def loopback_nginx_conf(workdir: Path, listen: int, upstreams: list[int]) -> str:
+    """nginx.conf's proxy behaviour for loopback instances: a static upstream (no Docker DNS here)
+    with max_fails=1 fail_timeout=5s so a dead instance is skipped after its first refused connection,
+    and every path (pid, temp, logs) inside workdir so it runs without root and beside other runs."""
+    servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in upstreams)
+    temp = "\n".join(
+        f"    {kind}_temp_path {workdir / ('nginx-' + kind)};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    # As root, nginx's workers would run as nobody and could not write the body temp files under the
+    # (0700) pytest directory: uploads would fail with nginx's own 500.
+    user = "user root;" if os.geteuid() == 0 else ""
+    return f"""daemon off;
+{user}
+worker_processes 1;
+pid {workdir / "nginx.pid"};
+error_log {workdir / "nginx-error.log"} warn;
+events {{ worker_connections 1024; }}
+http {{
+{temp}
+    access_log {workdir / "nginx-access.log"};
+    map $http_x_request_id $req_id {{ default $http_x_request_id; "" $request_id; }}
+    map $http_upgrade $connection_upgrade {{ default upgrade; "" close; }}
+    upstream web {{
+{servers}
+        keepalive 16;
+    }}
+    server {{
+        listen 127.0.0.1:{listen};
+        client_max_body_size 11m;
+        proxy_http_version 1.1;
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Request-ID $req_id;
+        proxy_set_header Connection "";
+        proxy_connect_timeout 2s;
+        proxy_read_timeout 60s;
+        proxy_next_upstream error timeout;
+        proxy_next_upstream_tries 3;
+        location /ws {{
+            proxy_pass http://web;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_read_timeout 3600s;
+        }}
+        location / {{ proxy_pass http://web; }}
+    }}
+}}
+"""
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server of this cluster's own, so restarting it disturbs no other test session."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is required"
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: _redis_ping(self.port), 10, "private redis did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+def _redis_ping(port: int) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(port=port, socket_connect_timeout=0.2).ping())
+    except redis.RedisError:
+        return False
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL server of its own (initdb + pg_ctl as the postgres user: initdb refuses root), so a
+    drill can stop it without touching the machine's shared server."""
+
+    port: int = field(default_factory=free_port)
+    datadir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dp-pg-")))
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _bin(self, name: str) -> str:
+        found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+        assert found, f"{name} not found under /usr/lib/postgresql"
+        return str(found[-1])
+
+    def _as_postgres(self, *args: str) -> None:
+        prefix = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
+        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=60)
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.datadir, "postgres", "postgres")
+        self._as_postgres(self._bin("initdb"), "-D", str(self.datadir / "data"), "-U", "postgres", "--auth=trust")
+        self.start()
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        data = str(self.datadir / "data")
+        self._as_postgres(
+            self._bin("pg_ctl"), "-D", data, "-o", options, "-l", str(self.datadir / "log"), "-w", "start"
+        )
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._as_postgres(self._bin("pg_ctl"), "-D", str(self.datadir / "data"), "-m", "fast", "-w", "stop")
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.datadir, ignore_errors=True)
+
+
+def wait_for(check: Any, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(message)
+
+
+@dataclass
+class Cluster:
+    stack: Stack
+    nginx_port: int = field(default_factory=free_port)
+    apis: list[str] = field(default_factory=list)
+    workers: list[str] = field(default_factory=list)
+    nginx: subprocess.Popen[bytes] | None = None
+
+    @property
+    def workdir(self) -> Path:
+        return self.stack.workdir
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.nginx_port}"
+
+    def start(self, n_api: int = 3, n_workers: int = 3, beat: bool = True) -> None:
+        self.stack.migrate()
+        for i in range(n_api):
+            name = f"api-{i}"
+            self.stack.start_api(name, free_port())
+            self.apis.append(name)
+        for i in range(n_workers):
+            self.start_worker(f"worker-{i}")
+        if beat:
+            schedule = self.workdir / "celerybeat-schedule"
+            self.stack._spawn(
+                "beat",
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "fastapi_app.tasks.celery_app",
+                    "beat",
+                    "--schedule",
+                    str(schedule),
+                ],
+            )
+        conf = self.workdir / "nginx.conf"
+        conf.write_text(
+            loopback_nginx_conf(self.workdir, self.nginx_port, [self.stack.api_ports[n] for n in self.apis])
+        )
+        log = (self.workdir / "nginx.out").open("wb")
+        self.nginx = subprocess.Popen(
+            [NGINX, "-p", str(self.workdir), "-c", str(conf)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_ready()
+
+    def start_worker(self, name: str) -> None:
+        if name not in self.workers:
+            self.workers.append(name)
+        self.stack.start_worker(name, concurrency=1)
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        # beat never prints "ready.", so Stack.wait_ready must not wait for it.
+        beat = self.stack.processes.pop("beat", None)
+        try:
+            self.stack.wait_ready(timeout)
+        finally:
+            if beat is not None:
+                self.stack.processes["beat"] = beat
+        wait_for(self._nginx_up, 20, "nginx did not answer:\n" + self.output("nginx"))
+
+    def _nginx_up(self) -> bool:
+        try:
+            return httpx.get(f"{self.base_url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def worker_for(self, hostname: str) -> str:
+        """The process name of the worker whose Celery hostname this is (`name-pid@host`)."""
+        return next(name for name in self.workers if hostname.startswith(f"{name}-"))
+
+    def kill(self, name: str) -> None:
+        self.stack.kill(name, signal.SIGKILL)
+
+    def output(self, name: str) -> str:
+        path = self.workdir / f"{name}.out"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.nginx and self.nginx.poll() is None:
+            self.nginx.terminate()
+            self.nginx.wait(10)
+        self.stack.stop()
+
+
+def cluster_env(workdir: Path, database_url: str, redis_url: str, **overrides: Any) -> dict[str, str]:
+    return stack_env(
+        workdir,
+        DATABASE_URL=database_url,
+        CELERY_BROKER_URL=redis_url,
+        REDIS_URL=redis_url,
+        # Seconds-scale recovery: a sweep every 2 s re-queues what has made no progress for 12 s.
+        RECOVERY_SWEEP_SECONDS="2",
+        STALE_PROCESSING_MINUTES="0.2",
+        # The drills hammer one account from one address; rate limits are not what they test.
+        RATE_LIMITS_ENABLED="false",
+        **overrides,
+    )
+
+
+@contextlib.contextmanager
+def running_cluster(
+    workdir: Path, database_url: str, redis_url: str, n_api: int = 3, n_workers: int = 3, **overrides: Any
+) -> Iterator[Cluster]:
+    cluster = Cluster(Stack(env=cluster_env(workdir, database_url, redis_url, **overrides), workdir=workdir))
+    try:
+        cluster.start(n_api, n_workers)
+        yield cluster
+    finally:
+        cluster.stop()
+        if os.environ.get("DEBUG_STACK"):
+            for name in cluster.stack.processes:
+                print(f"==== {name}\n{cluster.output(name)}")
