@@ -104,7 +104,11 @@ async def list_documents(
         Literal["pending", "processing", "completed", "failed"] | None, Query(alias="status")
     ] = None,
     file_type: Literal["excel", "pdf", "image"] | None = None,
-    search: Annotated[str | None, Query(max_length=255, description="Part of the file name")] = None,
+    # No file name holds a NUL (we strip control characters on upload) and PostgreSQL cannot
+    # compare text containing one: refused as invalid input instead of reaching the database.
+    search: Annotated[
+        str | None, Query(max_length=255, pattern=r"^[^\x00]*$", description="Part of the file name")
+    ] = None,
     date_from: Annotated[datetime | None, Query(description="Uploaded at or after (ISO 8601)")] = None,
     date_to: Annotated[datetime | None, Query(description="Uploaded at or before (ISO 8601)")] = None,
     sort: SortField = "-created_at",
