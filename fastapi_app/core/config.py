@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # Celery beat runs the recovery sweep (documents.recover_stale) this often; one beat per deployment.
     RECOVERY_SWEEP_SECONDS: float = 60
     # KiB of resident memory after which a worker child is replaced once its task ends; 0 = never.
-    CELERY_WORKER_MAX_MEMORY_PER_CHILD: int = 0
+    CELERY_WORKER_MAX_MEMORY_PER_CHILD: int = 750_000
 
     MAX_UPLOAD_SIZE: int = 10 * 1024 * 1024
     UPLOAD_DIR: Path = PROJECT_ROOT / "media" / "documents"
