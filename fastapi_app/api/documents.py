@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from fastapi_app.api.deps import CurrentUser, SessionDep, SettingsDep
+from fastapi_app.api.deps import AccessClaims, CurrentUser, SessionDep, SettingsDep, check_account
 from fastapi_app.core.errors import BadRequest, DocumentNotFound
 from fastapi_app.core.ratelimit import limit_upload
 from fastapi_app.realtime.events import event_message
@@ -96,7 +96,8 @@ async def upload(request: Request, user: CurrentUser, session: SessionDep, setti
 
 @router.get("/", response_model=PagedResponse[DocumentOut], responses=error_responses(401, 422))
 async def list_documents(
-    user: CurrentUser,
+    request: Request,
+    claims: AccessClaims,
     session: SessionDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -112,10 +113,10 @@ async def list_documents(
     date_from: Annotated[datetime | None, Query(description="Uploaded at or after (ISO 8601)")] = None,
     date_to: Annotated[datetime | None, Query(description="Uploaded at or before (ISO 8601)")] = None,
     sort: SortField = "-created_at",
-) -> dict[str, Any]:
-    items, total, total_pages = await document_service.list_documents(
+) -> Response:
+    listed = await document_service.list_documents(
         session,
-        user,
+        claims.subject,
         page=page,
         page_size=page_size,
         status=status_filter,
@@ -124,16 +125,22 @@ async def list_documents(
         date_from=date_from,
         date_to=date_to,
         sort=sort,
+        active_owner_only=True,
     )
-    return {
-        "success": True,
-        "message": "OK",
-        "data": [DocumentOut.model_validate(d) for d in items],
-        "total": total,
-        "page": page,
-        "page_size": page_size,
-        "total_pages": total_pages,
-    }
+    if listed is None:
+        await check_account(session, claims)  # raises the 401 (account gone) or 403 (disabled)
+        raise AssertionError("unreachable: the account check passed but the listing query did not")
+    request.state.user_id = str(claims.subject)
+    items, total, total_pages = listed
+    return _json(
+        PagedResponse[DocumentOut](
+            data=[DocumentOut.model_validate(d) for d in items],
+            total=total,
+            page=page,
+            page_size=page_size,
+            total_pages=total_pages,
+        )
+    )
 
 
 @router.get("/stats/summary", response_model=ApiResponse[StatsSummary], responses=error_responses(401))
@@ -143,10 +150,26 @@ async def stats_summary(user: CurrentUser, session: SessionDep) -> dict[str, Any
     return ok(summary)
 
 
+def _json(model: ApiResponse[Any] | PagedResponse[Any]) -> Response:
+    # Serialised once here: a returned dict would be validated against response_model again (every
+    # field of every document a second time) before being dumped. response_model stays for the OpenAPI.
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
 @router.get("/{document_id}", response_model=ApiResponse[DocumentOut], responses=error_responses(401, 404))
-async def get_document(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    document = await document_service.get_owned(session, user, document_id)
-    return ok(DocumentOut.model_validate(document))
+async def get_document(
+    request: Request, document_id: DocumentId, claims: AccessClaims, session: SessionDep
+) -> Response:
+    # The account check rides on the document query (the hottest read): one round trip, not two. And one
+    # SELECT needs no transaction: autocommit saves the BEGIN and ROLLBACK round trips (the session is
+    # untouched so far, so this is the connection's first use; the pool resets the level on return).
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    document = await document_service.find_for_active_owner(session, claims.subject, document_id)
+    if document is None:
+        await check_account(session, claims)  # a deleted or disabled account gets its 401/403, not a 404
+        raise DocumentNotFound()
+    request.state.user_id = str(claims.subject)
+    return _json(ApiResponse[DocumentOut](data=DocumentOut.model_validate(document)))
 
 
 @router.delete("/{document_id}", response_model=ApiResponse[None], responses=error_responses(401, 404))

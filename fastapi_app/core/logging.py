@@ -5,9 +5,11 @@ Every line carries the request id, so the API line and the worker lines of one u
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import logging.handlers
+import queue
 import re
 from contextvars import ContextVar
 from pathlib import Path
@@ -70,6 +72,32 @@ def _file_handler(handler: logging.Handler, settings: Settings, level: int | str
     return handler
 
 
+_access_listener: logging.handlers.QueueListener | None = None
+
+
+def _queued(handler: logging.Handler) -> logging.Handler:
+    """One access line per request: the write, flush and rotation check happen on a listener thread, not on
+    the event loop (a synchronous file write per request was ~9 % of the loop's time on /health)."""
+    global _access_listener
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _access_listener = logging.handlers.QueueListener(records, handler)
+    _access_listener.start()
+    return logging.handlers.QueueHandler(records)
+
+
+def _stop_access_listener() -> None:
+    # Drains the queue: the last requests' lines reach the file on reconfiguration and at exit.
+    global _access_listener
+    if _access_listener is not None:
+        _access_listener.stop()
+        for handler in _access_listener.handlers:
+            handler.close()
+        _access_listener = None
+
+
+atexit.register(_stop_access_listener)
+
+
 def configure_logging(settings: Settings, *, process: str = "api") -> None:
     """Idempotent: safe to call from the API, each Celery child and scripts."""
     log_dir: Path = settings.LOG_DIR
@@ -111,6 +139,7 @@ def configure_logging(settings: Settings, *, process: str = "api") -> None:
     access.setLevel(logging.INFO)
     for handler in list(access.handlers):
         access.removeHandler(handler)
+    _stop_access_listener()
     if process == "api":
         access_handler = logging.handlers.TimedRotatingFileHandler(
             log_dir / "access.log",
@@ -120,7 +149,7 @@ def configure_logging(settings: Settings, *, process: str = "api") -> None:
             delay=True,
         )
         access_handler.setFormatter(logging.Formatter("%(message)s"))
-        access.addHandler(access_handler)
+        access.addHandler(_queued(access_handler))
     # uvicorn's own access lines would duplicate ours.
     logging.getLogger("uvicorn.access").disabled = True
     root._fastapi_app_configured = process  # type: ignore[attr-defined]

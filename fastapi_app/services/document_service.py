@@ -137,6 +137,17 @@ async def get_owned(session: AsyncSession, owner: User, document_id: uuid.UUID) 
     return document
 
 
+async def find_for_active_owner(session: AsyncSession, owner_id: uuid.UUID, document_id: uuid.UUID) -> Document | None:
+    """The document if `owner_id` owns it *and* that account still exists and is active, in one query: the
+    read path of a token's request, without a separate account lookup. None says nothing about which
+    condition failed; the caller checks the account then (the rare path)."""
+    return await session.scalar(
+        select(Document)
+        .join(User, User.id == Document.owner_id)
+        .where(Document.id == document_id, Document.owner_id == owner_id, User.is_active.is_(True))
+    )
+
+
 def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -152,7 +163,7 @@ _SORTS = {
 
 async def list_documents(
     session: AsyncSession,
-    owner: User,
+    owner: User | uuid.UUID,
     *,
     page: int,
     page_size: int,
@@ -162,8 +173,13 @@ async def list_documents(
     date_from: datetime | None = None,
     date_to: datetime | None = None,
     sort: str = "-created_at",
-) -> tuple[list[Document], int, int]:
-    conditions = [Document.owner_id == owner.id]
+    active_owner_only: bool = False,
+) -> tuple[list[Document], int, int] | None:
+    """A page, the total and the number of pages. With `active_owner_only` (an owner id from a token whose
+    account was not looked up yet), None when the account is gone or disabled: checked in the count's
+    query, which saves the request a round trip."""
+    owner_id = owner if isinstance(owner, uuid.UUID) else owner.id
+    conditions = [Document.owner_id == owner_id]
     if status:
         conditions.append(Document.status == status)
     if file_type:
@@ -176,7 +192,16 @@ async def list_documents(
         conditions.append(Document.created_at <= date_to)
     where = and_(*conditions)
 
-    total = int(await session.scalar(select(func.count()).select_from(Document).where(where)) or 0)
+    count = select(func.count()).select_from(Document).where(where)
+    if active_owner_only:
+        row = (
+            await session.execute(select(count.scalar_subquery()).where(User.id == owner_id, User.is_active.is_(True)))
+        ).first()
+        if row is None:
+            return None
+        total = int(row[0] or 0)
+    else:
+        total = int(await session.scalar(count) or 0)
     column = _SORTS[sort.lstrip("-")]
     order = column.desc() if sort.startswith("-") else column.asc()
     query: Select[tuple[Document]] = (

@@ -50,27 +50,30 @@ def process_document(self: Any, document_id: str, run: int, request_id: str | No
     token = request_id_var.set(request_id or f"task-{self.request.id}")
     started = time.perf_counter()
     try:
-        outcome = _process(self, document_id, run)
-        _record_metrics(document_id, outcome["status"], time.perf_counter() - started)
+        pipeline = DocumentPipeline(document_id, run, task_id=self.request.id, worker=self.request.hostname)
+        outcome = _process(self, pipeline, document_id, run)
+        _record_metrics(document_id, outcome["status"], time.perf_counter() - started, pipeline.file_type)
         return outcome
     finally:
         request_id_var.reset(token)
 
 
-def _record_metrics(document_id: str, status: str, seconds: float) -> None:
+def _record_metrics(document_id: str, status: str, seconds: float, file_type: str | None = None) -> None:
     # Only runs that ended count; skipped deliveries and retries (raised above) do not.
     if status not in ("completed", "failed"):
         return
     try:
-        with sync_session_factory()() as session:
-            file_type = session.scalar(select(Document.file_type).where(Document.id == uuid.UUID(document_id)))
+        # The pipeline knows the type once it has read the row; only runs that failed before that
+        # (e.g. WORKER_LOST at claim) cost a query.
+        if file_type is None:
+            with sync_session_factory()() as session:
+                file_type = session.scalar(select(Document.file_type).where(Document.id == uuid.UUID(document_id)))
         record_processed(file_type, status, seconds)
     except Exception:  # metrics must never turn a finished run into a task error
         logger.warning("could not record metrics for document %s", document_id, exc_info=True)
 
 
-def _process(self: Any, document_id: str, run: int) -> dict[str, str]:
-    pipeline = DocumentPipeline(document_id, run, task_id=self.request.id, worker=self.request.hostname)
+def _process(self: Any, pipeline: DocumentPipeline, document_id: str, run: int) -> dict[str, str]:
     try:
         outcome = pipeline.execute()
     except SoftTimeLimitExceeded:

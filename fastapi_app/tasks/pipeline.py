@@ -81,6 +81,10 @@ class DocumentPipeline:
         self.session_factory = sync_session_factory()
         self.attempt_id: uuid.UUID | None = None
         self.owner_id: uuid.UUID | None = None
+        self.file_type: str | None = None
+        # The row as `_read` loaded it: the report needs only columns fixed at upload (file name,
+        # upload time), so reloading it in a session of its own would cost a round trip per document.
+        self._loaded: Document | None = None
         self._last_progress_write = 0.0
 
     # --- entry point ---------------------------------------------------------------------
@@ -187,6 +191,8 @@ class DocumentPipeline:
         ends (extraction error, soft time limit)."""
         with self.session_factory() as session:
             document = self._load(session)
+            self.file_type = document.file_type
+            self._loaded = document
             stored_name = document.stored_name
             password = decrypt_secret(document.encrypted_password) if document.encrypted_password else None
             ctx = ExtractionContext(
@@ -226,9 +232,11 @@ class DocumentPipeline:
 
     def _report(self, result: ExtractionResult) -> dict[str, Any]:
         self._set_stage(ProcessingStage.REPORTING, STAGE_PROGRESS[ProcessingStage.REPORTING])
+        if self._loaded is not None:
+            # A document deleted meanwhile still fails DOCUMENT_DELETED: `_finish` loads it for update.
+            return build_report(self._loaded, result, version=self.run)
         with self.session_factory() as session:
-            document = self._load(session)
-            return build_report(document, result, version=self.run)
+            return build_report(self._load(session), result, version=self.run)
 
     def _finish(self, result: ExtractionResult, report: dict[str, Any], started: float) -> None:
         with self.session_factory.begin() as session:
