@@ -17,7 +17,14 @@ from fastapi_app.models import User
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
 
 SessionDep = Annotated[AsyncSession, Depends(get_async_session)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def _settings() -> Settings:
+    # async: a plain-function dependency would run in the thread pool on every request.
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 

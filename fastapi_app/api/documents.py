@@ -31,7 +31,8 @@ from fastapi_app.services.storage import StoredFileMissing, get_storage
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
 
-def _document_id(document_id: str) -> uuid.UUID:
+async def _document_id(document_id: str) -> uuid.UUID:
+    # async: FastAPI runs a plain-function dependency in the thread pool, a hop on every request.
     # Anything that is not one of our ids is simply not found: no hint about the id format.
     try:
         return uuid.UUID(document_id)

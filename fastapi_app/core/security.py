@@ -6,6 +6,7 @@ import base64
 import hashlib
 import secrets
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -78,7 +79,7 @@ def create_token(user_id: uuid.UUID, token_type: TokenType, *, family: str | Non
     return token, claims
 
 
-def decode_token(token: str, expected_type: TokenType) -> TokenClaims:
+def _decode_token_uncached(token: str, expected_type: TokenType) -> TokenClaims:
     settings = get_settings()
     try:
         payload = jwt.decode(
@@ -105,6 +106,28 @@ def decode_token(token: str, expected_type: TokenType) -> TokenClaims:
         expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
         family=payload.get("fam"),
     )
+
+
+_VERIFIED: OrderedDict[tuple[str, str], TokenClaims] = OrderedDict()
+_VERIFIED_MAX = 10_000
+
+
+def decode_token(token: str, expected_type: TokenType) -> TokenClaims:
+    """Verify a token, remembering the result: a client sends the same token on every request, and
+    the signature of an unchanged string stays valid. Expiry is re-checked on every call."""
+    key = (token, expected_type)
+    claims = _VERIFIED.get(key)
+    if claims is not None:
+        leeway = timedelta(seconds=get_settings().JWT_LEEWAY_SECONDS)
+        if claims.expires_at + leeway > datetime.now(UTC):
+            _VERIFIED.move_to_end(key)
+            return claims
+        _VERIFIED.pop(key, None)
+    claims = _decode_token_uncached(token, expected_type)  # raises for anything invalid: never cached
+    _VERIFIED[key] = claims
+    if len(_VERIFIED) > _VERIFIED_MAX:
+        _VERIFIED.popitem(last=False)
+    return claims
 
 
 # --- secrets at rest (document passwords) ---------------------------------------------------
