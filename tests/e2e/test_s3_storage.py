@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.client import ApiClient
 from tests.support.documents import corrupt_pdf, korean_invoice_xlsx, small_text_pdf
-from tests.support.services import free_port
+from tests.support.s3 import moto_s3_server, s3_client
 from tests.support.stack import Stack, stack_env
 
 pytestmark = pytest.mark.e2e
@@ -25,24 +25,12 @@ GENERATED_KEY = re.compile(rf"^{PREFIX}[0-9a-f]{{32}}\.(pdf|xlsx)$")
 
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_s3_server() as endpoint:
+        yield endpoint
 
 
 def _s3(endpoint: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-        aws_secret_access_key="fake-secret-for-moto",
-    )  # fmt: skip
+    return s3_client(endpoint, "testing", "fake-secret-for-moto")
 
 
 def _s3_env(workdir: Path, postgres_url: str, redis_url: str, endpoint: str, bucket: str) -> dict[str, str]:

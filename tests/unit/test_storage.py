@@ -20,6 +20,7 @@ from fastapi_app.services.storage import (
     StoredFileMissing,
 )
 from tests.support.documents import corrupt_pdf, small_text_pdf
+from tests.support.s3 import moto_s3_server, s3_client
 from tests.support.services import free_port
 
 CREDENTIALS = {"access_key_id": "testing", "secret_access_key": "testing"}
@@ -27,27 +28,12 @@ CREDENTIALS = {"access_key_id": "testing", "secret_access_key": "testing"}
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_s3_server() as endpoint:
+        yield endpoint
 
 
 def _admin(endpoint: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return s3_client(endpoint)
 
 
 @pytest.fixture
