@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from fastapi_app.api.deps import AccessClaims, CurrentUser, SessionDep, SettingsDep, check_account
+from fastapi_app.api.deps import AccessClaims, CurrentUser, SessionDep, SettingsDep, check_token_account
 from fastapi_app.core.errors import BadRequest, DocumentNotFound
 from fastapi_app.core.ratelimit import limit_upload
 from fastapi_app.realtime.events import event_message
@@ -31,13 +31,17 @@ from fastapi_app.services.storage import StoredFileMissing, get_storage
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
 
-async def _document_id(document_id: str) -> uuid.UUID:
-    # async: FastAPI runs a plain-function dependency in the thread pool, a hop on every request.
+def parse_document_id(document_id: str) -> uuid.UUID:
     # Anything that is not one of our ids is simply not found: no hint about the id format.
     try:
         return uuid.UUID(document_id)
     except ValueError:
         raise DocumentNotFound() from None
+
+
+async def _document_id(document_id: str) -> uuid.UUID:
+    # async: FastAPI runs a plain-function dependency in the thread pool, a hop on every request.
+    return parse_document_id(document_id)
 
 
 DocumentId = Annotated[uuid.UUID, Depends(_document_id)]
@@ -99,7 +103,6 @@ async def upload(request: Request, user: CurrentUser, session: SessionDep, setti
 async def list_documents(
     request: Request,
     claims: AccessClaims,
-    session: SessionDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     status_filter: Annotated[
@@ -116,7 +119,6 @@ async def list_documents(
     sort: SortField = "-created_at",
 ) -> Response:
     listed = await document_service.list_documents(
-        session,
         claims.subject,
         page=page,
         page_size=page_size,
@@ -126,20 +128,16 @@ async def list_documents(
         date_from=date_from,
         date_to=date_to,
         sort=sort,
-        active_owner_only=True,
     )
     if listed is None:
-        await check_account(session, claims)  # raises the 401 (account gone) or 403 (disabled)
+        await check_token_account(claims)  # raises the 401 (account gone) or 403 (disabled)
         raise AssertionError("unreachable: the account check passed but the listing query did not")
     request.state.user_id = str(claims.subject)
-    items, total, total_pages = listed
+    rows, total, total_pages = listed
     return _json(
-        PagedResponse[DocumentOut](
-            data=[DocumentOut.model_validate(d) for d in items],
-            total=total,
-            page=page,
-            page_size=page_size,
-            total_pages=total_pages,
+        # The whole envelope from the rows in one call into pydantic-core, no Python loop over the items.
+        PagedResponse[DocumentOut].model_validate(
+            {"data": rows, "total": total, "page": page, "page_size": page_size, "total_pages": total_pages}
         )
     )
 
@@ -158,19 +156,15 @@ def _json(model: ApiResponse[Any] | PagedResponse[Any]) -> Response:
 
 
 @router.get("/{document_id}", response_model=ApiResponse[DocumentOut], responses=error_responses(401, 404))
-async def get_document(
-    request: Request, document_id: DocumentId, claims: AccessClaims, session: SessionDep
-) -> Response:
-    # The account check rides on the document query (the hottest read): one round trip, not two. And one
-    # SELECT needs no transaction: autocommit saves the BEGIN and ROLLBACK round trips (the session is
-    # untouched so far, so this is the connection's first use; the pool resets the level on return).
-    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    document = await document_service.find_for_active_owner(session, claims.subject, document_id)
-    if document is None:
-        await check_account(session, claims)  # a deleted or disabled account gets its 401/403, not a 404
+async def get_document(request: Request, document_id: str, claims: AccessClaims) -> Response:
+    # The hottest read: no ORM session, and the account check rides on the document query (one round
+    # trip, not two); see fastapi_app/db/reads.py.
+    row = await document_service.find_for_active_owner(claims.subject, parse_document_id(document_id))
+    if row is None:
+        await check_token_account(claims)  # a deleted or disabled account gets its 401/403, not a 404
         raise DocumentNotFound()
     request.state.user_id = str(claims.subject)
-    return _json(ApiResponse[DocumentOut](data=DocumentOut.model_validate(document)))
+    return _json(ApiResponse[DocumentOut].model_validate({"data": row}))
 
 
 @router.delete("/{document_id}", response_model=ApiResponse[None], responses=error_responses(401, 404))

@@ -82,7 +82,14 @@ def _queued(handler: logging.Handler) -> logging.Handler:
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     _access_listener = logging.handlers.QueueListener(records, handler)
     _access_listener.start()
-    return logging.handlers.QueueHandler(records)
+    return _InProcessQueueHandler(records)
+
+
+class _InProcessQueueHandler(logging.handlers.QueueHandler):
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # The stock prepare() formats the message on the caller's thread (so the record could be pickled
+        # to another process). This queue never leaves the process: the listener thread formats instead.
+        return record
 
 
 def _stop_access_listener() -> None:

@@ -1,4 +1,4 @@
-"""Prometheus metrics: definitions, the request-timing middleware and the gauges read at scrape time.
+"""Prometheus metrics: definitions, request timing (called by core/middleware.py) and the gauges read at scrape time.
 
 Counters and histograms live in prometheus_client. With PROMETHEUS_MULTIPROC_DIR set, every process
 (uvicorn/gunicorn workers, Celery prefork children) writes its values to files in that directory and
@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from fastapi_app.core.config import get_settings
 
@@ -142,33 +142,6 @@ def observe_request(method: str | None, route: str, status: int, seconds: float)
         _request_children[key] = children
     children[0].observe(seconds)
     children[1].inc()
-
-
-class MetricsMiddleware:
-    """Pure ASGI: times each HTTP request and labels it with the route template the router chose
-    (Starlette stores the route in the shared scope dict, readable once the app has run)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # a WebSocket's duration is its lifetime: not a request latency
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 0
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            # No response started means the exception went up to the server error handler: a 500.
-            observe_request(scope.get("method"), route_template(scope), status or 500, time.perf_counter() - started)
 
 
 # --- documents -------------------------------------------------------------------------------

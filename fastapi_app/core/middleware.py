@@ -1,4 +1,9 @@
-"""Pure ASGI middleware (no BaseHTTPMiddleware overhead): request id and the access log."""
+"""The one request middleware (pure ASGI): request id, access log, metrics and security headers.
+
+These were four layers once (BaseHTTPMiddleware, then three pure ASGI classes). Each layer is a
+coroutine call and a `send` wrapper per message, which the profile of the hottest read showed as a
+tenth of its CPU time; one layer does all four jobs with one wrapper.
+"""
 
 from __future__ import annotations
 
@@ -11,28 +16,48 @@ from datetime import UTC, datetime
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapi_app.core.logging import ACCESS_LOGGER, request_id_var
+from fastapi_app.core.metrics import observe_request, route_template
+from fastapi_app.core.ratelimit import IpNetwork, parse_networks
+from fastapi_app.core.security_headers import security_headers_for
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 access_logger = logging.getLogger(ACCESS_LOGGER)
 
 
-class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            incoming = value.decode("latin-1")
+            return incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    return uuid.uuid4().hex
+
+
+class RequestLifecycleMiddleware:
+    def __init__(self, app: ASGIApp, trusted_proxies: list[str] | None = None) -> None:
         self.app = app
+        self.trusted: tuple[IpNetwork, ...] = parse_networks(trusted_proxies or [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        kind = scope["type"]
+        if kind == "websocket":
+            # A WebSocket gets its request id (its logs carry it); its lifetime is no request latency.
+            request_id = _request_id(scope)
+            scope.setdefault("state", {})["request_id"] = request_id
+            token = request_id_var.set(request_id)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                request_id_var.reset(token)
+            return
+        if kind != "http":
             await self.app(scope, receive, send)
             return
-        incoming = ""
-        for name, value in scope.get("headers", []):
-            if name == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+        started = time.perf_counter()
+        request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
-        started = time.perf_counter()
+        extra = (*security_headers_for(scope, self.trusted), (b"x-request-id", request_id.encode()))
         status = 0
         sent_bytes = 0
 
@@ -40,8 +65,9 @@ class RequestContextMiddleware:
             nonlocal status, sent_bytes
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}  # a handler's own value always wins
+                headers.extend(item for item in extra if item[0] not in present)
                 message["headers"] = headers
             elif message["type"] == "http.response.body":
                 sent_bytes += len(message.get("body", b""))
@@ -50,20 +76,20 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            if scope["type"] == "http":
-                duration_ms = (time.perf_counter() - started) * 1000
-                client = scope.get("client") or ("-", 0)
-                path = scope.get("path", "")
-                # Query strings may hold tokens (?token= on the WebSocket): log the path only.
-                access_logger.info(
-                    '%s %s "%s %s" %s %s %s %.2f',
-                    datetime.now(UTC).isoformat(timespec="milliseconds"),
-                    client[0],
-                    scope.get("method", "-"),
-                    path,
-                    status or 500,
-                    sent_bytes,
-                    request_id,
-                    duration_ms,
-                )
+            duration = time.perf_counter() - started
+            # No response started means the exception went up to the server error handler: a 500.
+            observe_request(scope.get("method"), route_template(scope), status or 500, duration)
+            client = scope.get("client") or ("-", 0)
+            # Query strings may hold tokens (?token= on the WebSocket): log the path only.
+            access_logger.info(
+                '%s %s "%s %s" %s %s %s %.2f',
+                datetime.now(UTC).isoformat(timespec="milliseconds"),
+                client[0],
+                scope.get("method", "-"),
+                scope.get("path", ""),
+                status or 500,
+                sent_bytes,
+                request_id,
+                duration * 1000,
+            )
             request_id_var.reset(token)

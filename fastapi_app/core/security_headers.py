@@ -1,11 +1,10 @@
-"""Security headers on every HTTP response: pure ASGI, headers built once, no per-request parsing
-beyond one scan of the response's own headers (a handler's own value always wins)."""
+"""Security headers on every HTTP response: built once, chosen per request by path and scheme."""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-from fastapi_app.core.ratelimit import IpNetwork, header, ip_in, parse_networks
+from fastapi_app.core.ratelimit import IpNetwork, header, ip_in
 
 # API responses are data, never documents: nothing may load, and nothing may frame them.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -30,32 +29,15 @@ _DOCS = (*_COMMON, (b"content-security-policy", DOCS_CSP.encode()))
 _HSTS = ((b"strict-transport-security", HSTS.encode()),)
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, trusted_proxies: list[str] | None = None) -> None:
-        self.app = app
-        self.trusted: tuple[IpNetwork, ...] = parse_networks(trusted_proxies or [])
+def _https(scope: Scope, trusted: tuple[IpNetwork, ...]) -> bool:
+    if scope.get("scheme") == "https":
+        return True
+    # Behind a TLS-terminating proxy the hop to us is plain http: believe its word, but only its.
+    peer = (scope.get("client") or ("", 0))[0]
+    return ip_in(peer, trusted) and (header(scope, b"x-forwarded-proto") or "").lower() == "https"
 
-    def _https(self, scope: Scope) -> bool:
-        if scope.get("scheme") == "https":
-            return True
-        # Behind a TLS-terminating proxy the hop to us is plain http: believe its word, but only its.
-        peer = (scope.get("client") or ("", 0))[0]
-        return ip_in(peer, self.trusted) and (header(scope, b"x-forwarded-proto") or "").lower() == "https"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        extra = _DOCS if scope.get("path") in DOCS_PATHS else _API
-        if self._https(scope):
-            extra = (*extra, *_HSTS)
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(item for item in extra if item[0] not in present)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_wrapper)
+def security_headers_for(scope: Scope, trusted: tuple[IpNetwork, ...]) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers an HTTP response to this request gets (added by RequestLifecycleMiddleware)."""
+    extra = _DOCS if scope.get("path") in DOCS_PATHS else _API
+    return (*extra, *_HSTS) if _https(scope, trusted) else extra

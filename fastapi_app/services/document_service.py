@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
@@ -24,6 +25,7 @@ from fastapi_app.core.errors import (
 from fastapi_app.core.logging import request_id_var
 from fastapi_app.core.metrics import record_upload
 from fastapi_app.core.security import encrypt_secret
+from fastapi_app.db import reads
 from fastapi_app.db.hooks import on_commit
 from fastapi_app.models import (
     Document,
@@ -43,6 +45,7 @@ from fastapi_app.services.uploads import receive_multipart_upload
 from fastapi_app.services.webhook_service import validate_target_url
 from fastapi_app.tasks.dispatch import enqueue_processing
 
+Row = Mapping[str, Any]
 FILE_FAMILIES = ("excel", "pdf", "image")
 
 
@@ -137,15 +140,39 @@ async def get_owned(session: AsyncSession, owner: User, document_id: uuid.UUID) 
     return document
 
 
-async def find_for_active_owner(session: AsyncSession, owner_id: uuid.UUID, document_id: uuid.UUID) -> Document | None:
-    """The document if `owner_id` owns it *and* that account still exists and is active, in one query: the
-    read path of a token's request, without a separate account lookup. None says nothing about which
-    condition failed; the caller checks the account then (the rare path)."""
-    return await session.scalar(
-        select(Document)
-        .join(User, User.id == Document.owner_id)
-        .where(Document.id == document_id, Document.owner_id == owner_id, User.is_active.is_(True))
+_DOCUMENTS = Document.__table__
+_USERS = User.__table__
+# What DocumentOut shows: the hot reads fetch these columns and nothing else (never the password).
+PUBLIC_COLUMNS = tuple(
+    _DOCUMENTS.c[name]
+    for name in (
+        "id", "original_filename", "file_type", "mime_type", "size_bytes", "sha256", "status", "stage",
+        "progress", "error_code", "error_message", "upload_warnings", "duplicate_of_id", "current_run",
+        "attempts", "queued_at", "processing_started_at", "completed_at", "processing_ms", "created_at",
+        "updated_at",
     )
+)  # fmt: skip
+_OWNED_BY_ACTIVE = and_(
+    _USERS.c.id == _DOCUMENTS.c.owner_id, _DOCUMENTS.c.owner_id == bindparam("owner_id"), _USERS.c.is_active.is_(True)
+)
+
+
+def _document_for_active_owner() -> Select[Any]:
+    return (
+        select(*PUBLIC_COLUMNS)
+        .select_from(_DOCUMENTS.join(_USERS, _USERS.c.id == _DOCUMENTS.c.owner_id))
+        .where(_OWNED_BY_ACTIVE, _DOCUMENTS.c.id == bindparam("document_id"))
+    )
+
+
+async def find_for_active_owner(owner_id: uuid.UUID, document_id: uuid.UUID) -> Row | None:
+    """The document's public columns if `owner_id` owns it *and* that account still exists and is active,
+    in one query: the read path of a token's request, without a separate account lookup. None says
+    nothing about which condition failed; the caller checks the account then (the rare path)."""
+    rows = await reads.fetch(
+        "document-for-active-owner", _document_for_active_owner, {"owner_id": owner_id, "document_id": document_id}
+    )
+    return dict(rows[0]) if rows else None
 
 
 def _escape_like(value: str) -> str:
@@ -153,17 +180,64 @@ def _escape_like(value: str) -> str:
 
 
 _SORTS = {
-    "created_at": Document.created_at,
-    "original_filename": Document.original_filename,
-    "size_bytes": Document.size_bytes,
-    "status": Document.status,
-    "completed_at": Document.completed_at,
+    "created_at": _DOCUMENTS.c.created_at,
+    "original_filename": _DOCUMENTS.c.original_filename,
+    "size_bytes": _DOCUMENTS.c.size_bytes,
+    "status": _DOCUMENTS.c.status,
+    "completed_at": _DOCUMENTS.c.completed_at,
+}
+_LIST_FILTERS = {
+    "status": lambda: _DOCUMENTS.c.status == bindparam("status"),
+    "file_type": lambda: _DOCUMENTS.c.file_type == bindparam("file_type"),
+    "search": lambda: _DOCUMENTS.c.original_filename.ilike(bindparam("search"), escape="\\"),
+    "date_from": lambda: _DOCUMENTS.c.created_at >= bindparam("date_from"),
+    "date_to": lambda: _DOCUMENTS.c.created_at <= bindparam("date_to"),
 }
 
 
+def _list_where(filters: tuple[str, ...]) -> Any:
+    return and_(_OWNED_BY_ACTIVE, *(_LIST_FILTERS[name]() for name in filters))
+
+
+def _list_page(filters: tuple[str, ...], sort: str) -> Callable[[], Select[Any]]:
+    def build() -> Select[Any]:
+        column = _SORTS[sort.lstrip("-")]
+        order = column.desc() if sort.startswith("-") else column.asc()
+        # The total rides on the page's rows (a window count): one round trip instead of two.
+        return (
+            select(*PUBLIC_COLUMNS, func.count().over().label("total_count"))
+            .select_from(_DOCUMENTS.join(_USERS, _USERS.c.id == _DOCUMENTS.c.owner_id))
+            .where(_list_where(filters))
+            .order_by(order, _DOCUMENTS.c.id)
+            .limit(bindparam("limit"))
+            .offset(bindparam("offset"))
+        )
+
+    return build
+
+
+def _list_count(filters: tuple[str, ...]) -> Callable[[], Select[Any]]:
+    def build() -> Select[Any]:
+        # A row only while the account is active: no row tells the caller to check the account.
+        counted = (
+            select(func.count())
+            .select_from(_DOCUMENTS)
+            .where(and_(_DOCUMENTS.c.owner_id == bindparam("owner_id"), *(_LIST_FILTERS[name]() for name in filters)))
+        )
+        return select(counted.scalar_subquery().label("total_count")).where(
+            _USERS.c.id == bindparam("owner_id"), _USERS.c.is_active.is_(True)
+        )
+
+    return build
+
+
+def _as_utc(value: datetime) -> datetime:
+    # A naive query date (?date_from=2026-03-01T00:00:00) is UTC, never the server's local time.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 async def list_documents(
-    session: AsyncSession,
-    owner: User | uuid.UUID,
+    owner_id: uuid.UUID,
     *,
     page: int,
     page_size: int,
@@ -173,43 +247,34 @@ async def list_documents(
     date_from: datetime | None = None,
     date_to: datetime | None = None,
     sort: str = "-created_at",
-    active_owner_only: bool = False,
-) -> tuple[list[Document], int, int] | None:
-    """A page, the total and the number of pages. With `active_owner_only` (an owner id from a token whose
-    account was not looked up yet), None when the account is gone or disabled: checked in the count's
-    query, which saves the request a round trip."""
-    owner_id = owner if isinstance(owner, uuid.UUID) else owner.id
-    conditions = [Document.owner_id == owner_id]
+) -> tuple[list[Row], int, int] | None:
+    """A page of documents (their public columns), the total and the number of pages; None when the
+    account behind `owner_id` (from a token, not looked up yet) is gone or disabled."""
+    params: dict[str, Any] = {"owner_id": owner_id, "limit": page_size, "offset": (page - 1) * page_size}
     if status:
-        conditions.append(Document.status == status)
+        params["status"] = status
     if file_type:
-        conditions.append(Document.file_type == file_type)
+        params["file_type"] = file_type
     if search:
-        conditions.append(Document.original_filename.ilike(f"%{_escape_like(search)}%", escape="\\"))
+        params["search"] = f"%{_escape_like(search)}%"
     if date_from:
-        conditions.append(Document.created_at >= date_from)
+        params["date_from"] = _as_utc(date_from)
     if date_to:
-        conditions.append(Document.created_at <= date_to)
-    where = and_(*conditions)
-
-    count = select(func.count()).select_from(Document).where(where)
-    if active_owner_only:
-        row = (
-            await session.execute(select(count.scalar_subquery()).where(User.id == owner_id, User.is_active.is_(True)))
-        ).first()
-        if row is None:
-            return None
-        total = int(row[0] or 0)
+        params["date_to"] = _as_utc(date_to)
+    if sort.lstrip("-") not in _SORTS:
+        raise ValidationFailed(f"Unknown sort field: {sort}")
+    filters = tuple(name for name in _LIST_FILTERS if name in params)
+    rows = await reads.fetch(("documents-page", filters, sort), _list_page(filters, sort), params)
+    if rows:
+        total = int(rows[0]["total_count"])
     else:
-        total = int(await session.scalar(count) or 0)
-    column = _SORTS[sort.lstrip("-")]
-    order = column.desc() if sort.startswith("-") else column.asc()
-    query: Select[tuple[Document]] = (
-        select(Document).where(where).order_by(order, Document.id).offset((page - 1) * page_size).limit(page_size)
-    )
-    items = list((await session.scalars(query)).all())
+        # An empty page: no documents, a page past the end, or an account that is gone or disabled.
+        counted = await reads.fetch(("documents-count", filters), _list_count(filters), params)
+        if not counted:
+            return None
+        total = int(counted[0]["total_count"] or 0)
     total_pages = math.ceil(total / page_size) if total else 0
-    return items, total, total_pages
+    return [dict(row) for row in rows], total, total_pages
 
 
 async def delete(session: AsyncSession, owner: User, document_id: uuid.UUID) -> None:

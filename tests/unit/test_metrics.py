@@ -19,7 +19,8 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from fastapi_app.core import metrics
-from fastapi_app.core.metrics import UNMATCHED_ROUTE, BrokerCollector, MetricsMiddleware, WorkerHeartbeat
+from fastapi_app.core.metrics import UNMATCHED_ROUTE, BrokerCollector, WorkerHeartbeat
+from fastapi_app.core.middleware import RequestLifecycleMiddleware
 from tests.support.stack import ROOT
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.I)
@@ -52,7 +53,7 @@ def probe_client() -> TestClient:
         raise RuntimeError("boom")
 
     app = FastAPI()
-    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestLifecycleMiddleware)
     app.include_router(router)
     return TestClient(app, raise_server_exceptions=False)
 

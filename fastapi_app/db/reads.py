@@ -1,0 +1,155 @@
+"""The hottest reads, run without the ORM.
+
+Clients poll a document by id and the list page far more often than they do anything else. Those
+queries are SQLAlchemy Core statements with named bind parameters (one definition, in the service
+layer), compiled once per statement shape. On PostgreSQL they run on a raw asyncpg pool: no ORM
+session, no identity map, no greenlet hop and no pre-ping round trip, which the profile showed to be
+most of a request's CPU time. On SQLite (the embedded default) the same statement runs through the
+async SQLAlchemy engine, so both backends answer from one query definition.
+
+Rows come back as mappings keyed by column label, ready for a pydantic model's `model_validate`.
+A lost connection (PostgreSQL restarted) is retried once on a fresh connection; a database that
+stays unreachable becomes the 503 `SERVICE_UNAVAILABLE` every other path gives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Executable, make_url
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+
+from fastapi_app.core.config import get_settings
+from fastapi_app.core.errors import ServiceUnavailable
+from fastapi_app.db.session import get_async_engine
+
+logger = logging.getLogger("fastapi_app.db.reads")
+
+Row = Mapping[str, Any]
+CONNECT_TIMEOUT_S = 5.0
+_PG_DIALECT = PGDialect_asyncpg(paramstyle="numeric_dollar")
+_compiled: dict[Hashable, tuple[str, tuple[str, ...]]] = {}
+
+
+def _compile_for_asyncpg(key: Hashable, build: Callable[[], Executable]) -> tuple[str, tuple[str, ...]]:
+    """SQL text with $n placeholders and the bind-parameter names in their order; once per shape."""
+    found = _compiled.get(key)
+    if found is None:
+        compiled = build().compile(dialect=_PG_DIALECT)
+        names = tuple(compiled.positiontup or ())
+        found = (compiled.string, names)
+        _compiled[key] = found
+    return found
+
+
+class _AsyncpgReader:
+    """One pool per event loop (the test suite and the server each run their own loop)."""
+
+    def __init__(self, dsn: str, max_size: int) -> None:
+        self.dsn = dsn
+        self.max_size = max_size
+        self._pools: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._lock: asyncio.Lock | None = None
+
+    async def _init_connection(self, connection: Any) -> None:
+        # JSON columns as Python values, as SQLAlchemy's JSON type would give them.
+        for type_name in ("json", "jsonb"):
+            await connection.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+    @staticmethod
+    async def _keep_session_state(connection: Any) -> None:
+        """asyncpg resets a connection on its way back to the pool (advisory locks, cursors, LISTEN,
+        settings): a round trip per query. These reads are single SELECTs that change none of that."""
+
+    async def pool(self) -> Any:
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is not None:
+            return pool
+        # min_size 0: connections open on demand, so a database that is down at start-up does not
+        # stop the API from starting (it answers 503 until the database is back).
+        pool = asyncpg.create_pool(
+            self.dsn,
+            min_size=0,
+            max_size=self.max_size,
+            timeout=CONNECT_TIMEOUT_S,
+            init=self._init_connection,
+            reset=self._keep_session_state,
+            max_inactive_connection_lifetime=300,
+        )
+        await pool
+        for stale_loop in [other for other in self._pools if other.is_closed()]:
+            del self._pools[stale_loop]
+        self._pools[loop] = pool
+        return pool
+
+    async def fetch(self, key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
+        sql, names = _compile_for_asyncpg(key, build)
+        args = [params[name] for name in names]
+        pool = await self.pool()
+        for attempt in (1, 2):
+            try:
+                return await pool.fetch(sql, *args)
+            except (asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError) as exc:
+                raise _unavailable(exc) from exc
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+                if attempt == 1 and not isinstance(exc, ConnectionRefusedError):
+                    # Pooled connections outlived a database restart: drop them all, retry once.
+                    pool.expire_connections()
+                    continue
+                raise _unavailable(exc) from exc
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        pools, self._pools = list(self._pools.items()), {}
+        for loop, pool in pools:
+            if loop is asyncio.get_running_loop():
+                await pool.close()
+
+
+def _unavailable(exc: BaseException) -> ServiceUnavailable:
+    logger.error("database unavailable for a read: %s: %s", type(exc).__name__, exc)
+    return ServiceUnavailable("The database is unavailable; retry shortly.", headers={"Retry-After": "5"})
+
+
+class _EngineReader:
+    """SQLite (and any non-PostgreSQL URL): the same statements through the async engine."""
+
+    async def fetch(self, key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
+        async with get_async_engine().connect() as connection:
+            result = await connection.execute(build(), dict(params))
+            return result.mappings().all()
+
+    async def close(self) -> None:
+        return None
+
+
+_reader: tuple[str, _AsyncpgReader | _EngineReader] | None = None
+
+
+def get_reader() -> _AsyncpgReader | _EngineReader:
+    global _reader
+    settings = get_settings()
+    if _reader is None or _reader[0] != settings.DATABASE_URL:
+        if settings.is_sqlite:
+            reader: _AsyncpgReader | _EngineReader = _EngineReader()
+        else:
+            url = make_url(settings.DATABASE_URL).set(drivername="postgresql")
+            reader = _AsyncpgReader(url.render_as_string(hide_password=False), settings.DB_POOL_SIZE)
+        _reader = (settings.DATABASE_URL, reader)
+    return _reader[1]
+
+
+async def fetch(key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
+    """Rows of the statement `build()` (called once per `key` and backend) with `params` bound by name."""
+    return await get_reader().fetch(key, build, params)
+
+
+async def close_reader() -> None:
+    if _reader is not None:
+        await _reader[1].close()
