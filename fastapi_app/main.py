@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,6 +37,11 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     get_storage().ensure_dirs()
     hub = get_hub()
     await hub.start()
+    # Everything loaded so far (the app, its models and routes, the libraries) lives as long as the
+    # process: move it out of the collector's reach. Full collections then scan only what requests
+    # allocate, instead of pausing the event loop for the whole heap (seen as p99 spikes under load).
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:

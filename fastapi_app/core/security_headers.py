@@ -33,8 +33,10 @@ def _https(scope: Scope, trusted: tuple[IpNetwork, ...]) -> bool:
     if scope.get("scheme") == "https":
         return True
     # Behind a TLS-terminating proxy the hop to us is plain http: believe its word, but only its.
-    peer = (scope.get("client") or ("", 0))[0]
-    return ip_in(peer, trusted) and (header(scope, b"x-forwarded-proto") or "").lower() == "https"
+    # The header first: parsing the peer's address is the dearer test, and most requests lack the header.
+    if (header(scope, b"x-forwarded-proto") or "").lower() != "https":
+        return False
+    return ip_in((scope.get("client") or ("", 0))[0], trusted)
 
 
 def security_headers_for(scope: Scope, trusted: tuple[IpNetwork, ...]) -> tuple[tuple[bytes, bytes], ...]:
