@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from fastapi_app import __version__
@@ -15,7 +14,7 @@ from fastapi_app.api import auth, documents, health, metrics, reports, users, we
 from fastapi_app.api.errors import install_error_handlers
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.logging import configure_logging
-from fastapi_app.core.middleware import RequestLifecycleMiddleware
+from fastapi_app.core.middleware import BrowserCORSMiddleware, RequestLifecycleMiddleware
 from fastapi_app.core.ratelimit import Limiter
 from fastapi_app.db.reads import close_reader
 from fastapi_app.db.session import get_async_engine
@@ -65,7 +64,7 @@ def create_app() -> FastAPI:
     app.state.limiter = Limiter(settings)
     if settings.CORS_ORIGINS:
         app.add_middleware(
-            CORSMiddleware,
+            BrowserCORSMiddleware,
             allow_origins=settings.CORS_ORIGINS,
             allow_credentials=True,
             allow_methods=["*"],
@@ -73,7 +72,9 @@ def create_app() -> FastAPI:
             expose_headers=["X-Request-ID", "Content-Disposition"],
         )
     # Outermost of ours: it times everything, and preflight answers from CORS carry its headers too.
-    app.add_middleware(RequestLifecycleMiddleware, trusted_proxies=settings.TRUSTED_PROXIES)
+    app.add_middleware(
+        RequestLifecycleMiddleware, trusted_proxies=settings.TRUSTED_PROXIES, vary_origin=bool(settings.CORS_ORIGINS)
+    )
     # Routes are matched in order and the prefixes never overlap: the most requested router goes first.
     app.include_router(documents.router)
     app.include_router(health.router)

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     DATABASE_URL: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'app.sqlite3'}"
     DB_POOL_SIZE: int = 10
     DB_MAX_OVERFLOW: int = 20
+    DB_READ_POOL_SIZE: int = Field(default=20, ge=1)
     DB_ECHO: bool = False
 
     SECRET_KEY: str = "change-me"

@@ -12,6 +12,7 @@ import logging.handlers
 import queue
 import re
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,13 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             payload["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False)
+
+
+class AccessFormatter(logging.Formatter):
+    """ISO 8601 UTC with milliseconds; runs on the access log's listener thread, not the event loop."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
 
 def _formatter(settings: Settings) -> logging.Formatter:
@@ -155,7 +163,7 @@ def configure_logging(settings: Settings, *, process: str = "api") -> None:
             encoding="utf-8",
             delay=True,
         )
-        access_handler.setFormatter(logging.Formatter("%(message)s"))
+        access_handler.setFormatter(AccessFormatter("%(asctime)s %(message)s"))
         access.addHandler(_queued(access_handler))
     # uvicorn's own access lines would duplicate ours.
     logging.getLogger("uvicorn.access").disabled = True

@@ -11,8 +11,9 @@ import logging
 import re
 import time
 import uuid
-from datetime import UTC, datetime
+from typing import Any
 
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapi_app.core.logging import ACCESS_LOGGER, request_id_var
@@ -22,6 +23,8 @@ from fastapi_app.core.security_headers import security_headers_for
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 access_logger = logging.getLogger(ACCESS_LOGGER)
+# After the time (added by the access log's formatter): client "METHOD path" status bytes request-id ms
+ACCESS_LINE = '%s "%s %s" %s %s %s %.2f'
 
 
 def _request_id(scope: Scope) -> str:
@@ -33,9 +36,12 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestLifecycleMiddleware:
-    def __init__(self, app: ASGIApp, trusted_proxies: list[str] | None = None) -> None:
+    def __init__(self, app: ASGIApp, trusted_proxies: list[str] | None = None, *, vary_origin: bool = False) -> None:
         self.app = app
         self.trusted: tuple[IpNetwork, ...] = parse_networks(trusted_proxies or [])
+        # With CORS on, an answer depends on the Origin header even when the request had none (see
+        # BrowserCORSMiddleware): caches must know.
+        self.vary: tuple[tuple[bytes, bytes], ...] = ((b"vary", b"Origin"),) if vary_origin else ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -57,7 +63,7 @@ class RequestLifecycleMiddleware:
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
-        extra = (*security_headers_for(scope, self.trusted), (b"x-request-id", request_id.encode()))
+        extra = (*security_headers_for(scope, self.trusted), *self.vary, (b"x-request-id", request_id.encode()))
         status = 0
         sent_bytes = 0
 
@@ -79,17 +85,43 @@ class RequestLifecycleMiddleware:
             duration = time.perf_counter() - started
             # No response started means the exception went up to the server error handler: a 500.
             observe_request(scope.get("method"), route_template(scope), status or 500, duration)
-            client = scope.get("client") or ("-", 0)
-            # Query strings may hold tokens (?token= on the WebSocket): log the path only.
-            access_logger.info(
-                '%s %s "%s %s" %s %s %s %.2f',
-                datetime.now(UTC).isoformat(timespec="milliseconds"),
-                client[0],
-                scope.get("method", "-"),
-                scope.get("path", ""),
-                status or 500,
-                sent_bytes,
-                request_id,
-                duration * 1000,
-            )
+            if access_logger.isEnabledFor(logging.INFO):
+                client = scope.get("client") or ("-", 0)
+                # The record is made directly: Logger.info would walk the stack to find its caller, which
+                # an access line never shows. Query strings may hold tokens (?token=): the path only.
+                access_logger.handle(
+                    access_logger.makeRecord(
+                        ACCESS_LOGGER,
+                        logging.INFO,
+                        __file__,
+                        0,
+                        ACCESS_LINE,
+                        (
+                            client[0],
+                            scope.get("method", "-"),
+                            scope.get("path", ""),
+                            status or 500,
+                            sent_bytes,
+                            request_id,
+                            duration * 1000,
+                        ),
+                        None,
+                    )
+                )
             request_id_var.reset(token)
+
+
+class BrowserCORSMiddleware:
+    """Starlette's CORSMiddleware, for the requests it has something to do with: those with an Origin
+    header (browsers). Others, API clients and scripts, skip it and its `send` wrapper; the only thing
+    it gave them was `Vary: Origin`, which RequestLifecycleMiddleware adds instead (vary_origin)."""
+
+    def __init__(self, app: ASGIApp, **cors_options: Any) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(app, **cors_options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and any(name == b"origin" for name, _ in scope["headers"]):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

@@ -110,6 +110,19 @@ async def test_cors_preflight_only_for_configured_origins(cors_app: FastAPI) -> 
         assert "access-control-allow-origin" not in simple.headers
 
 
+async def test_cors_simple_requests_and_vary_with_and_without_origin(cors_app: FastAPI) -> None:
+    async with _client(cors_app) as client:
+        browser = await client.get("/health", headers={"Origin": "https://app.example.com"})
+        assert browser.headers["access-control-allow-origin"] == "https://app.example.com"
+        assert browser.headers.get_list("vary") == ["Origin"]
+        assert "x-request-id" in browser.headers["access-control-expose-headers"].lower()
+        # No Origin (a script): no CORS headers, but a cache must still know the answer varies by Origin.
+        script = await client.get("/health")
+        assert "access-control-allow-origin" not in script.headers
+        assert script.headers.get_list("vary") == ["Origin"]
+        assert script.headers["x-content-type-options"] == "nosniff"
+
+
 def _scope(peer: str, xff: str | None = None) -> dict[str, object]:
     headers = [(b"x-forwarded-for", xff.encode())] if xff is not None else []
     return {"type": "http", "client": (peer, 1), "headers": headers}
