@@ -284,8 +284,11 @@ def _run(stack: Stack, token: str, doc_id: str, args: argparse.Namespace) -> Non
     bench = Bench(stack, token, doc_id, args)
     api_pid = stack.processes["uvicorn"].pid
     if args.profile:
-        get = (f"/api/documents/{doc_id}", "auth.lua")
-        path, script = get if args.profile_target == "get" else ("/health", None)
+        path, script = {
+            "get": (f"/api/documents/{doc_id}", "auth.lua"),
+            "list": ("/api/documents/", "list.lua"),
+            "health": ("/health", None),
+        }[args.profile_target]
         run_wrk(stack.base_url + path, script, 64, 2, bench.env)
         spy_format = "flamegraph" if args.profile.suffix == ".svg" else "raw"
         # --gil: samples only while Python code runs, so idle pool threads don't drown the picture.
@@ -334,7 +337,7 @@ def main() -> None:
         type=Path,
         help="py-spy profile of one run (.svg: flame graph, else collapsed stacks), then exit",
     )
-    parser.add_argument("--profile-target", choices=["get", "health"], default="get")
+    parser.add_argument("--profile-target", choices=["get", "list", "health"], default="get")
     args = parser.parse_args()
 
     with running_stack("postgres") as stack:

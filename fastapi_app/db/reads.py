@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
+import orjson
 from sqlalchemy import Executable, make_url
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
@@ -58,7 +59,7 @@ class _AsyncpgReader:
     async def _init_connection(self, connection: Any) -> None:
         # JSON columns as Python values, as SQLAlchemy's JSON type would give them.
         for type_name in ("json", "jsonb"):
-            await connection.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+            await connection.set_type_codec(type_name, encoder=json.dumps, decoder=orjson.loads, schema="pg_catalog")
 
     @staticmethod
     async def _keep_session_state(connection: Any) -> None:

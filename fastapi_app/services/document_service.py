@@ -38,6 +38,7 @@ from fastapi_app.models import (
 )
 from fastapi_app.realtime.events import PROCESSING
 from fastapi_app.realtime.publisher import record_event
+from fastapi_app.schemas.document import DOCUMENT_OUT_FIELDS
 from fastapi_app.services.filetypes import detect_type, sanitize_filename
 from fastapi_app.services.report_service import delete_cached
 from fastapi_app.services.storage import get_storage
@@ -143,15 +144,7 @@ async def get_owned(session: AsyncSession, owner: User, document_id: uuid.UUID) 
 _DOCUMENTS = Document.__table__
 _USERS = User.__table__
 # What DocumentOut shows: the hot reads fetch these columns and nothing else (never the password).
-PUBLIC_COLUMNS = tuple(
-    _DOCUMENTS.c[name]
-    for name in (
-        "id", "original_filename", "file_type", "mime_type", "size_bytes", "sha256", "status", "stage",
-        "progress", "error_code", "error_message", "upload_warnings", "duplicate_of_id", "current_run",
-        "attempts", "queued_at", "processing_started_at", "completed_at", "processing_ms", "created_at",
-        "updated_at",
-    )
-)  # fmt: skip
+PUBLIC_COLUMNS = tuple(_DOCUMENTS.c[name] for name in DOCUMENT_OUT_FIELDS)
 _OWNED_BY_ACTIVE = and_(
     _USERS.c.id == _DOCUMENTS.c.owner_id, _DOCUMENTS.c.owner_id == bindparam("owner_id"), _USERS.c.is_active.is_(True)
 )
@@ -172,7 +165,7 @@ async def find_for_active_owner(owner_id: uuid.UUID, document_id: uuid.UUID) -> 
     rows = await reads.fetch(
         "document-for-active-owner", _document_for_active_owner, {"owner_id": owner_id, "document_id": document_id}
     )
-    return dict(rows[0]) if rows else None
+    return rows[0] if rows else None
 
 
 def _escape_like(value: str) -> str:
@@ -274,7 +267,7 @@ async def list_documents(
             return None
         total = int(counted[0]["total_count"] or 0)
     total_pages = math.ceil(total / page_size) if total else 0
-    return [dict(row) for row in rows], total, total_pages
+    return list(rows), total, total_pages
 
 
 async def delete(session: AsyncSession, owner: User, document_id: uuid.UUID) -> None:

@@ -147,3 +147,66 @@ async def test_superuser_created_by_command_sees_other_users(api: httpx.AsyncCli
     chief_id = (await api.get("/api/users/me", headers=chief_headers)).json()["data"]["id"]
     hidden = await api.get(f"/api/users/{chief_id}", headers={"Authorization": f"Bearer {regular['access_token']}"})
     assert hidden.status_code == 404 and hidden.json()["error_code"] == "USER_NOT_FOUND"
+
+
+async def test_hot_reads_on_the_asyncpg_pool(api: httpx.AsyncClient, postgres_app_env: str) -> None:
+    """The document and the list page come from raw asyncpg (fastapi_app/db/reads.py) and orjson: the
+    same documents, filters, totals and JSON bytes the schema defines, and the same account checks."""
+    from sqlalchemy import text
+
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.schemas.common import ApiResponse, PagedResponse
+    from fastapi_app.schemas.document import DocumentOut
+
+    tokens = await _login(api, "hotreader")
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    names = ["견적서_100%.pdf", "plain_a.pdf", "plainXa.pdf"]
+    ids = []
+    for name in names:
+        r = await api.post("/api/documents/upload", files={"file": (name, small_text_pdf())}, headers=auth)
+        assert r.status_code == 202, r.text
+        ids.append(r.json()["data"]["id"])
+
+    one = await api.get(f"/api/documents/{ids[1]}", headers=auth)
+    assert one.status_code == 200
+    # Byte for byte what pydantic writes for the response model: a round trip changes nothing.
+    assert ApiResponse[DocumentOut].model_validate_json(one.content).model_dump_json().encode() == one.content
+    doc = one.json()["data"]
+    assert doc["original_filename"] == "plain_a.pdf" and doc["status"] == "pending"
+    # The same content uploaded again: flagged, and the warning is in the hot read too.
+    assert doc["duplicate_of_id"] == ids[0]
+    assert [w["code"] for w in doc["upload_warnings"]] == ["DUPLICATE_UPLOAD"]
+    assert doc["created_at"].endswith("Z")
+    assert "encrypted_password" not in doc and "stored_name" not in doc
+
+    page = await api.get("/api/documents/", params={"page_size": 2, "sort": "original_filename"}, headers=auth)
+    assert PagedResponse[DocumentOut].model_validate_json(page.content).model_dump_json().encode() == page.content
+    body = page.json()
+    assert (body["total"], body["total_pages"], body["page"]) == (3, 2, 1)
+    assert [d["original_filename"] for d in body["data"]] == sorted(names)[:2]
+    # A page past the end is empty but still knows the total (the count query's path).
+    past = (await api.get("/api/documents/", params={"page": 5, "page_size": 2}, headers=auth)).json()
+    assert (past["data"], past["total"], past["total_pages"]) == ([], 3, 2)
+    # LIKE wildcards in a search are literal characters.
+    found = (await api.get("/api/documents/", params={"search": "_a"}, headers=auth)).json()
+    assert [d["original_filename"] for d in found["data"]] == ["plain_a.pdf"]
+    found = (await api.get("/api/documents/", params={"search": "100%"}, headers=auth)).json()
+    assert [d["original_filename"] for d in found["data"]] == ["견적서_100%.pdf"]
+    # A naive date is UTC; a future bound finds nothing, a past one everything.
+    later = (await api.get("/api/documents/", params={"date_from": "2999-01-01T00:00:00"}, headers=auth)).json()
+    assert later["total"] == 0
+    earlier = (await api.get("/api/documents/", params={"date_from": "2000-01-01T00:00:00"}, headers=auth)).json()
+    assert earlier["total"] == 3
+    assert (await api.get(f"/api/documents/{ids[0][:-1]}0", headers=auth)).json()["error_code"] == "DOCUMENT_NOT_FOUND"
+
+    with sync_session_factory()() as session:
+        session.execute(text("UPDATE users SET is_active = false WHERE username = 'hotreader'"))
+        session.commit()
+    disabled_one = await api.get(f"/api/documents/{ids[1]}", headers=auth)
+    disabled_list = await api.get("/api/documents/", headers=auth)
+    assert disabled_one.status_code == disabled_list.status_code == 403
+    with sync_session_factory()() as session:
+        session.execute(text("DELETE FROM users WHERE username = 'hotreader'"))
+        session.commit()
+    gone = await api.get(f"/api/documents/{ids[1]}", headers=auth)
+    assert gone.status_code == 401 and gone.json()["error_code"] == "INVALID_TOKEN"
