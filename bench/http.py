@@ -88,7 +88,7 @@ def parse_wrk(output: str) -> WrkRun:
 
 
 def run_wrk(url: str, script: str | None, connections: int, duration: int, env: dict[str, str]) -> WrkRun:
-    args = [WRK, "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
+    args = [WRK, f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency"]
     if script:
         args += ["-s", str(LUA / script)]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True, env={**os.environ, **env})
@@ -288,8 +288,10 @@ def _run(stack: Stack, token: str, doc_id: str, args: argparse.Namespace) -> Non
             "get": (f"/api/documents/{doc_id}", "auth.lua"),
             "list": ("/api/documents/", "list.lua"),
             "health": ("/health", None),
+            "upload": ("/api/documents/upload", "upload.lua"),
         }[args.profile_target]
-        run_wrk(stack.base_url + path, script, 64, 2, bench.env)
+        conns = 8 if args.profile_target == "upload" else 64
+        run_wrk(stack.base_url + path, script, conns, 2, bench.env)
         spy_format = "flamegraph" if args.profile.suffix == ".svg" else "raw"
         # --gil: samples only while Python code runs, so idle pool threads don't drown the picture.
         spy = subprocess.Popen(
@@ -310,7 +312,7 @@ def _run(stack: Stack, token: str, doc_id: str, args: argparse.Namespace) -> Non
             ]
         )
         time.sleep(1)
-        print(run_wrk(stack.base_url + path, script, 64, args.duration, bench.env))
+        print(run_wrk(stack.base_url + path, script, conns, args.duration, bench.env))
         spy.wait()
         return
     print("one uvicorn process:", file=sys.stderr)
@@ -337,7 +339,7 @@ def main() -> None:
         type=Path,
         help="py-spy profile of one run (.svg: flame graph, else collapsed stacks), then exit",
     )
-    parser.add_argument("--profile-target", choices=["get", "list", "health"], default="get")
+    parser.add_argument("--profile-target", choices=["get", "list", "health", "upload"], default="get")
     args = parser.parse_args()
 
     with running_stack("postgres") as stack:

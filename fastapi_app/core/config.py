@@ -70,7 +70,7 @@ class Settings(BaseSettings):
 
     MAX_UPLOAD_SIZE: int = 10 * 1024 * 1024
     UPLOAD_DIR: Path = PROJECT_ROOT / "media" / "documents"
-    UPLOAD_CHUNK_SIZE: int = 256 * 1024
+    UPLOAD_CHUNK_SIZE: int = 1024 * 1024
 
     # Where originals live. local = UPLOAD_DIR (one host, or a shared mount); s3 = an S3-compatible
     # bucket, so workers on other hosts read the same uploads (UPLOAD_DIR then only holds temp files).

@@ -26,6 +26,7 @@ from fastapi_app.core.logging import request_id_var
 from fastapi_app.core.metrics import record_upload
 from fastapi_app.core.security import encrypt_secret
 from fastapi_app.db import reads
+from fastapi_app.db.base import new_id
 from fastapi_app.db.hooks import on_commit
 from fastapi_app.models import (
     Document,
@@ -39,7 +40,7 @@ from fastapi_app.models import (
 from fastapi_app.realtime.events import PROCESSING
 from fastapi_app.realtime.publisher import record_event
 from fastapi_app.schemas.document import DOCUMENT_OUT_FIELDS
-from fastapi_app.services.filetypes import detect_type, sanitize_filename
+from fastapi_app.services.filetypes import DetectedType, detect_type, sanitize_filename
 from fastapi_app.services.report_service import delete_cached
 from fastapi_app.services.storage import get_storage
 from fastapi_app.services.uploads import receive_multipart_upload
@@ -71,10 +72,17 @@ async def upload(session: AsyncSession, request: Request, owner: User, settings:
             received.fields.get("callback_url"), settings, field_name="callback_url"
         )
         filename = sanitize_filename(received.filename)
-        detected = await anyio.to_thread.run_sync(detect_type, temp_path, filename, claimed)
+        stored_name = None
 
-        stored_name = storage.new_stored_name(detected.extension)
-        await anyio.to_thread.run_sync(storage.save_from_temp, temp_path, stored_name)
+        def detect_and_store() -> DetectedType:
+            # One trip to a worker thread for both: sniff the bytes, then move them into place.
+            nonlocal stored_name
+            detected = detect_type(temp_path, filename, claimed)
+            stored_name = storage.new_stored_name(detected.extension)
+            storage.save_from_temp(temp_path, stored_name)
+            return detected
+
+        detected = await anyio.to_thread.run_sync(detect_and_store)
 
         warnings = list(detected.warnings)
         duplicate_of = await session.scalar(
@@ -89,6 +97,7 @@ async def upload(session: AsyncSession, request: Request, owner: User, settings:
             )
         password = received.fields.get("password") or None
         document = Document(
+            id=new_id(),  # known before the INSERT, so the document and its first event go in one flush
             owner_id=owner.id,
             original_filename=filename,
             stored_name=stored_name,
@@ -107,7 +116,6 @@ async def upload(session: AsyncSession, request: Request, owner: User, settings:
             callback_url=callback_url,
         )
         session.add(document)
-        await session.flush()
         _queued_event(session, document, "Uploaded; waiting for a worker")
         _enqueue_after_commit(session, document)
         await session.commit()

@@ -40,7 +40,8 @@ class _Receiver:
         self.upload = ReceivedUpload(temp_path=temp_path)
         self.max_size = max_size
         self.hasher = hashlib.sha256()
-        self.pending = bytearray()
+        self.pending: list[bytes] = []
+        self.pending_size = 0
         self._headers: dict[bytes, bytes] = {}
         self._header_field = b""
         self._header_value = b""
@@ -84,7 +85,8 @@ class _Receiver:
             if self.upload.size > self.max_size:
                 raise _TooLarge()
             self.hasher.update(chunk)
-            self.pending += chunk
+            self.pending.append(chunk)
+            self.pending_size += len(chunk)
         elif self._part_name is not None:
             self._field_value += chunk
             if len(self._field_value) > MAX_FIELD_BYTES:
@@ -97,6 +99,10 @@ class _Receiver:
         elif self._part_name and self._part_name not in self.upload.fields:
             self.upload.fields[self._part_name] = self._field_value.decode("utf-8", "replace")
 
+    def take_pending(self) -> list[bytes]:
+        chunks, self.pending, self.pending_size = self.pending, [], 0
+        return chunks
+
     def callbacks(self) -> Any:
         return {
             "on_part_begin": self.on_part_begin,
@@ -107,6 +113,36 @@ class _Receiver:
             "on_header_end": self.on_header_end,
             "on_headers_finished": self.on_headers_finished,
         }
+
+
+class _FileSink:
+    """The temp file, written from a worker thread. Every method is one trip to the thread pool, so the
+    file is opened by the first write and finish() writes, syncs and closes at once: a 1 MiB upload
+    costs one or two trips instead of seven (open, each 256 KiB, the rest, fsync, close)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: Any = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._fh is not None
+
+    def write(self, chunks: list[bytes]) -> None:
+        if self._fh is None:
+            self._fh = self.path.open("wb")
+        self._fh.writelines(chunks)
+
+    def finish(self, chunks: list[bytes]) -> None:
+        self.write(chunks)
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self.close()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            fh, self._fh = self._fh, None
+            fh.close()
 
 
 async def receive_multipart_upload(
@@ -125,22 +161,15 @@ async def receive_multipart_upload(
 
     receiver = _Receiver(temp_path, max_size)
     parser = MultipartParser(params[b"boundary"], receiver.callbacks())
-    fh = await anyio.to_thread.run_sync(lambda: temp_path.open("wb"))
+    sink = _FileSink(temp_path)
     try:
         async for chunk in request.stream():
             parser.write(chunk)
-            if len(receiver.pending) >= flush_bytes:
-                data, receiver.pending = bytes(receiver.pending), bytearray()
-                await anyio.to_thread.run_sync(fh.write, data)
+            if receiver.pending_size >= flush_bytes:
+                await anyio.to_thread.run_sync(sink.write, receiver.take_pending())
         parser.finalize()
-        if receiver.pending:
-            await anyio.to_thread.run_sync(fh.write, bytes(receiver.pending))
-
-        def _sync_to_disk() -> None:
-            fh.flush()
-            os.fsync(fh.fileno())
-
-        await anyio.to_thread.run_sync(_sync_to_disk)
+        # The rest, the flush and the fsync in one trip to a thread: the 202 promises the bytes are on disk.
+        await anyio.to_thread.run_sync(sink.finish, receiver.take_pending())
     except _TooLarge:
         raise FileTooLarge(
             f"The file is larger than the upload limit of {max_size} bytes.",
@@ -153,7 +182,8 @@ async def receive_multipart_upload(
             "The client disconnected before the upload finished.", error_code="UPLOAD_INCOMPLETE"
         ) from None
     finally:
-        await anyio.to_thread.run_sync(fh.close)
+        if sink.is_open:  # only after a failure: finish() closes
+            await anyio.to_thread.run_sync(sink.close)
 
     upload = receiver.upload
     upload.sha256 = receiver.hasher.hexdigest()
