@@ -59,6 +59,9 @@ def create_app() -> FastAPI:
         debug=settings.DEBUG,
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
+        # Our metrics are Prometheus (/metrics) and our logs our own; FastAPI's native OpenTelemetry
+        # would otherwise look for configured providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     app.state.limiter = Limiter(settings)

@@ -63,10 +63,8 @@ async def check_token_account(claims: TokenClaims) -> None:
         await check_account(session, claims)
 
 
-async def get_current_user(request: Request, session: SessionDep, claims: AccessClaims) -> User:
-    user = await check_account(session, claims)
-    request.state.user_id = str(user.id)
-    return user
+async def get_current_user(session: SessionDep, claims: AccessClaims) -> User:
+    return await check_account(session, claims)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

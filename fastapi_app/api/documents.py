@@ -103,7 +103,6 @@ async def upload(request: Request, user: CurrentUser, session: SessionDep, setti
 
 @router.get("/", response_model=PagedResponse[DocumentOut], responses=error_responses(401, 422))
 async def list_documents(
-    request: Request,
     claims: AccessClaims,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -134,7 +133,6 @@ async def list_documents(
     if listed is None:
         await check_token_account(claims)  # raises the 401 (account gone) or 403 (disabled)
         raise AssertionError("unreachable: the account check passed but the listing query did not")
-    request.state.user_id = str(claims.subject)
     rows, total, total_pages = listed
     body = document_envelope_json(
         [document_json_row(row) for row in rows],
@@ -154,14 +152,13 @@ async def stats_summary(user: CurrentUser, session: SessionDep) -> dict[str, Any
 
 
 @router.get("/{document_id}", response_model=ApiResponse[DocumentOut], responses=error_responses(401, 404))
-async def get_document(request: Request, document_id: str, claims: AccessClaims) -> Response:
+async def get_document(document_id: str, claims: AccessClaims) -> Response:
     # The hottest read: no ORM session, and the account check rides on the document query (one round
     # trip, not two); see fastapi_app/db/reads.py.
     row = await document_service.find_for_active_owner(claims.subject, parse_document_id(document_id))
     if row is None:
         await check_token_account(claims)  # a deleted or disabled account gets its 401/403, not a 404
         raise DocumentNotFound()
-    request.state.user_id = str(claims.subject)
     return Response(document_envelope_json(document_json_row(row)), media_type="application/json")
 
 
