@@ -9,8 +9,8 @@ import atexit
 import json
 import logging
 import logging.handlers
-import queue
 import re
+import threading
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,41 +80,91 @@ def _file_handler(handler: logging.Handler, settings: Settings, level: int | str
     return handler
 
 
-_access_listener: logging.handlers.QueueListener | None = None
+class AccessFileHandler(logging.handlers.TimedRotatingFileHandler):
+    """The access log file, rotated at midnight: written by BatchingHandler, flushed once per batch
+    instead of once per line (a write system call per request otherwise)."""
+
+    def flush(self) -> None:
+        pass  # called by emit() for every record; closing and rotating still flush the file itself
+
+    def flush_batch(self) -> None:
+        super().flush()
 
 
-def _queued(handler: logging.Handler) -> logging.Handler:
-    """One access line per request: the write, flush and rotation check happen on a listener thread, not on
-    the event loop (a synchronous file write per request was ~9 % of the loop's time on /health)."""
-    global _access_listener
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    _access_listener = logging.handlers.QueueListener(records, handler)
-    _access_listener.start()
-    return _InProcessQueueHandler(records)
+class BatchingHandler(logging.Handler):
+    """Access lines, written in batches by a background thread every `interval` seconds.
+
+    One line per request was first written on the event loop (a file write per request: ~9 % of the
+    loop's time on /health), then through a QueueHandler to a listener thread. That still woke the
+    thread for every request, and the hand-offs of the GIL between the two threads cost the hottest
+    read a fifth of its CPU time (measured: 0.44 ms per request with it, 0.35 without any access log).
+    Here the request only appends the record to a list; the writer wakes a few times a second, formats
+    and writes what accumulated. If the disk stalls, at most `capacity` records wait; the rest are
+    counted and the count is logged, never silently lost."""
+
+    def __init__(self, target: logging.Handler, *, interval: float = 0.2, capacity: int = 100_000) -> None:
+        super().__init__()
+        self.target = target
+        self.interval = interval
+        self.capacity = capacity
+        self._pending: list[logging.LogRecord] = []
+        self._dropped = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="access-log-writer", daemon=True)
+        self._thread.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self._pending) < self.capacity:
+            self._pending.append(record)  # atomic under the GIL; the writer swaps the list, never copies it
+        else:
+            self._dropped += 1
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.drain()
+        self.drain()
+
+    def drain(self) -> None:
+        # Records appended after the swap land in the new list; those before it are all in `batch`.
+        batch, self._pending = self._pending, []
+        dropped, self._dropped = self._dropped, 0
+        for record in batch:
+            self.target.handle(record)
+        if isinstance(self.target, AccessFileHandler):
+            self.target.flush_batch()
+        if dropped:
+            self.target.handle(
+                logging.makeLogRecord(
+                    {"name": ACCESS_LOGGER, "levelno": logging.WARNING, "levelname": "WARNING",
+                     "msg": "%d access lines dropped: the log writer fell behind", "args": (dropped,)}
+                )
+            )  # fmt: skip
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self.target.close()
+        super().close()
 
 
-class _InProcessQueueHandler(logging.handlers.QueueHandler):
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        # The stock prepare() formats the message on the caller's thread (so the record could be pickled
-        # to another process). This queue never leaves the process: the listener thread formats instead.
-        return record
+_access_handler: BatchingHandler | None = None
 
 
-def _stop_access_listener() -> None:
-    # Drains the queue: the last requests' lines reach the file on reconfiguration and at exit.
-    global _access_listener
-    if _access_listener is not None:
-        _access_listener.stop()
-        for handler in _access_listener.handlers:
-            handler.close()
-        _access_listener = None
+def _stop_access_writer() -> None:
+    # Writes what is pending: the last requests' lines reach the file on reconfiguration and at exit.
+    global _access_handler
+    if _access_handler is not None:
+        _access_handler.close()
+        _access_handler = None
 
 
-atexit.register(_stop_access_listener)
+atexit.register(_stop_access_writer)
 
 
 def configure_logging(settings: Settings, *, process: str = "api") -> None:
     """Idempotent: safe to call from the API, each Celery child and scripts."""
+    global _access_handler
     log_dir: Path = settings.LOG_DIR
     log_dir.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
@@ -154,9 +204,9 @@ def configure_logging(settings: Settings, *, process: str = "api") -> None:
     access.setLevel(logging.INFO)
     for handler in list(access.handlers):
         access.removeHandler(handler)
-    _stop_access_listener()
+    _stop_access_writer()
     if process == "api":
-        access_handler = logging.handlers.TimedRotatingFileHandler(
+        access_handler = AccessFileHandler(
             log_dir / "access.log",
             when="midnight",
             backupCount=settings.LOG_RETENTION_DAYS,
@@ -164,7 +214,8 @@ def configure_logging(settings: Settings, *, process: str = "api") -> None:
             delay=True,
         )
         access_handler.setFormatter(AccessFormatter("%(asctime)s %(message)s"))
-        access.addHandler(_queued(access_handler))
+        _access_handler = BatchingHandler(access_handler)
+        access.addHandler(_access_handler)
     # uvicorn's own access lines would duplicate ours.
     logging.getLogger("uvicorn.access").disabled = True
     root._fastapi_app_configured = process  # type: ignore[attr-defined]
