@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from fastapi_app.api.deps import AccessClaims, CurrentUser, SessionDep, SettingsDep, check_token_account
+from fastapi_app.api.deps import AccessClaims, ActiveAccount, CurrentUser, SessionDep, SettingsDep, check_token_account
 from fastapi_app.core.errors import BadRequest, DocumentNotFound
 from fastapi_app.core.ratelimit import limit_upload
 from fastapi_app.realtime.events import event_message
@@ -95,9 +95,11 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     openapi_extra=_UPLOAD_BODY,
     dependencies=[Depends(limit_upload)],
 )
-async def upload(request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+async def upload(
+    request: Request, account: ActiveAccount, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
     """Upload a file; it is processed in the background. Poll the document or watch `/ws`."""
-    document = await document_service.upload(session, request, user, settings)
+    document = await document_service.upload(session, request, account.subject, settings)
     return ok(DocumentOut.model_validate(document), "File uploaded; processing has started")
 
 

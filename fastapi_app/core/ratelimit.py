@@ -27,7 +27,7 @@ from limits.aio.strategies import (
 )
 from starlette.types import Scope
 
-from fastapi_app.api.deps import CurrentUser
+from fastapi_app.api.deps import ActiveAccount
 from fastapi_app.core.config import Settings, get_settings
 from fastapi_app.core.errors import RateLimited
 
@@ -168,6 +168,6 @@ async def limit_register(request: Request, limiter: LimiterDep) -> None:
     await limiter.hit("register", client_ip(request.scope, limiter.trusted))
 
 
-async def limit_upload(request: Request, limiter: LimiterDep, user: CurrentUser) -> None:
-    await limiter.hit("upload", str(user.id))
+async def limit_upload(request: Request, limiter: LimiterDep, account: ActiveAccount) -> None:
+    await limiter.hit("upload", str(account.subject))
     await limiter.hit("upload-ip", client_ip(request.scope, limiter.trusted))

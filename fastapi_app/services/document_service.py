@@ -51,7 +51,7 @@ Row = Mapping[str, Any]
 FILE_FAMILIES = ("excel", "pdf", "image")
 
 
-async def upload(session: AsyncSession, request: Request, owner: User, settings: Settings) -> Document:
+async def upload(session: AsyncSession, request: Request, owner_id: uuid.UUID, settings: Settings) -> Document:
     storage = get_storage()
     temp_path = storage.new_temp_path()
     stored_name: str | None = None
@@ -87,7 +87,7 @@ async def upload(session: AsyncSession, request: Request, owner: User, settings:
         warnings = list(detected.warnings)
         duplicate_of = await session.scalar(
             select(Document.id)
-            .where(Document.owner_id == owner.id, Document.sha256 == received.sha256)
+            .where(Document.owner_id == owner_id, Document.sha256 == received.sha256)
             .order_by(Document.created_at)
             .limit(1)
         )
@@ -98,7 +98,7 @@ async def upload(session: AsyncSession, request: Request, owner: User, settings:
         password = received.fields.get("password") or None
         document = Document(
             id=new_id(),  # known before the INSERT, so the document and its first event go in one flush
-            owner_id=owner.id,
+            owner_id=owner_id,
             original_filename=filename,
             stored_name=stored_name,
             file_type=detected.family,
