@@ -14,8 +14,10 @@ import uuid
 from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fastapi_app.api.errors import unhandled_error_handler
 from fastapi_app.core.logging import ACCESS_LOGGER, request_id_var
 from fastapi_app.core.metrics import observe_request, route_template
 from fastapi_app.core.ratelimit import IpNetwork, parse_networks
@@ -81,6 +83,14 @@ class RequestLifecycleMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            if status:  # the answer had started: nothing more can be sent; the server closes the connection
+                raise
+            # An error no handler took: answered here, so the envelope carries the request id (for the
+            # support ticket) and the security headers. Starlette's ServerErrorMiddleware, outside us,
+            # would send the same envelope without them. Logged with its traceback by the handler.
+            response = await unhandled_error_handler(Request(scope, receive), exc)
+            await response(scope, receive, send_wrapper)
         finally:
             duration = time.perf_counter() - started
             # No response started means the exception went up to the server error handler: a 500.

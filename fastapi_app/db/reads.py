@@ -55,6 +55,7 @@ class _AsyncpgReader:
         self.dsn = dsn
         self.max_size = max_size
         self._pools: dict[asyncio.AbstractEventLoop, tuple[Any, asyncio.Semaphore]] = {}
+        self._creating: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
     async def _init_connection(self, connection: Any) -> None:
         # JSON columns as Python values, as SQLAlchemy's JSON type would give them.
@@ -75,6 +76,14 @@ class _AsyncpgReader:
         found = self._pools.get(loop)
         if found is not None:
             return found
+        # The first requests after start-up arrive together: one of them creates the pool.
+        async with self._creating.setdefault(loop, asyncio.Lock()):
+            found = self._pools.get(loop)
+            if found is None:
+                found = await self._create_pool(loop)
+        return found
+
+    async def _create_pool(self, loop: asyncio.AbstractEventLoop) -> tuple[Any, asyncio.Semaphore]:
         # min_size 0: connections open on demand, so a database that is down at start-up does not
         # stop the API from starting (it answers 503 until the database is back).
         pool = asyncpg.create_pool(
@@ -89,6 +98,7 @@ class _AsyncpgReader:
         await pool
         for stale_loop in [other for other in self._pools if other.is_closed()]:
             del self._pools[stale_loop]
+            self._creating.pop(stale_loop, None)
         found = self._pools[loop] = (pool, asyncio.Semaphore(self.max_size))
         return found
 

@@ -210,3 +210,18 @@ async def test_hot_reads_on_the_asyncpg_pool(api: httpx.AsyncClient, postgres_ap
         session.commit()
     gone = await api.get(f"/api/documents/{ids[1]}", headers=auth)
     assert gone.status_code == 401 and gone.json()["error_code"] == "INVALID_TOKEN"
+
+
+async def test_concurrent_first_reads_share_one_pool(api: httpx.AsyncClient, postgres_app_env: str) -> None:
+    import asyncio
+
+    from fastapi_app.db import reads
+
+    tokens = await _login(api, "firstreader")
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    await reads.close_reader()
+    reads._reader = None  # as after start-up: no pool yet
+    answers = await asyncio.gather(*(api.get("/api/documents/", headers=auth) for _ in range(20)))
+    assert [a.status_code for a in answers] == [200] * 20
+    reader = reads.get_reader()
+    assert isinstance(reader, reads._AsyncpgReader) and len(reader._pools) == 1

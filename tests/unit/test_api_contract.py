@@ -83,3 +83,6 @@ async def test_unhandled_errors_are_envelopes_without_traces() -> None:
         "details": None,
     }
     assert "secret internals" not in r.text
+    # Answered inside our middleware: the request id to quote and the security headers, as on any answer.
+    assert len(r.headers["x-request-id"]) == 32
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
