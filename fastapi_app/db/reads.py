@@ -7,7 +7,7 @@ session, no identity map, no greenlet hop and no pre-ping round trip, which the 
 most of a request's CPU time. On SQLite (the embedded default) the same statement runs through the
 async SQLAlchemy engine, so both backends answer from one query definition.
 
-Rows come back as mappings keyed by column label, ready for a pydantic model's `model_validate`.
+Rows come back as sequences of the statement's columns in order (asyncpg Records, SQLAlchemy Rows).
 A lost connection (PostgreSQL restarted) is retried once on a fresh connection; a database that
 stays unreachable becomes the 503 `SERVICE_UNAVAILABLE` every other path gives.
 """
@@ -31,7 +31,7 @@ from fastapi_app.db.session import get_async_engine
 
 logger = logging.getLogger("fastapi_app.db.reads")
 
-Row = Mapping[str, Any]
+Row = Sequence[Any]
 CONNECT_TIMEOUT_S = 5.0
 _PG_DIALECT = PGDialect_asyncpg(paramstyle="numeric_dollar")
 _compiled: dict[Hashable, tuple[str, tuple[str, ...]]] = {}
@@ -138,7 +138,7 @@ class _EngineReader:
     async def fetch(self, key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
         async with get_async_engine().connect() as connection:
             result = await connection.execute(build(), dict(params))
-            return result.mappings().all()
+            return result.all()
 
     async def close(self) -> None:
         return None

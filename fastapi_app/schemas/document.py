@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -44,10 +44,12 @@ DOCUMENT_OUT_FIELDS = tuple(DocumentOut.model_fields)
 _ORJSON_OPTIONS = orjson.OPT_UTC_Z  # UTC as "Z", as pydantic writes it
 
 
-def document_json_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row holding (at least) DocumentOut's fields, as the dict `document_envelope_json` renders: the
-    fields in the model's order, and each upload warning reduced to the model's keys, as validation would."""
-    out = {name: row[name] for name in DOCUMENT_OUT_FIELDS}
+def document_json_row(row: Sequence[Any]) -> dict[str, Any]:
+    """A database row whose first values are DocumentOut's fields in the model's order (the hot reads
+    select `document_service.PUBLIC_COLUMNS`, tested to be exactly that), as the dict that
+    `document_envelope_json` renders; each upload warning reduced to the model's keys, as validation
+    would. Values are taken by position: by name it was 5 % of the list page's CPU."""
+    out = dict(zip(DOCUMENT_OUT_FIELDS, row, strict=False))
     if out["upload_warnings"]:
         out["upload_warnings"] = [{"code": w["code"], "message": w["message"]} for w in out["upload_warnings"]]
     return out

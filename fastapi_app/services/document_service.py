@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,7 +47,7 @@ from fastapi_app.services.uploads import receive_multipart_upload
 from fastapi_app.services.webhook_service import validate_target_url
 from fastapi_app.tasks.dispatch import enqueue_processing
 
-Row = Mapping[str, Any]
+Row = Sequence[Any]
 FILE_FAMILIES = ("excel", "pdf", "image")
 
 
@@ -267,13 +267,13 @@ async def list_documents(
     filters = tuple(name for name in _LIST_FILTERS if name in params)
     rows = await reads.fetch(("documents-page", filters, sort), _list_page(filters, sort), params)
     if rows:
-        total = int(rows[0]["total_count"])
+        total = int(rows[0][len(PUBLIC_COLUMNS)])  # the window count, after the public columns
     else:
         # An empty page: no documents, a page past the end, or an account that is gone or disabled.
         counted = await reads.fetch(("documents-count", filters), _list_count(filters), params)
         if not counted:
             return None
-        total = int(counted[0]["total_count"] or 0)
+        total = int(counted[0][0] or 0)
     total_pages = math.ceil(total / page_size) if total else 0
     return list(rows), total, total_pages
 
