@@ -85,34 +85,52 @@ def bench_stack(workers: int, **env_overrides: str) -> Iterator[Stack]:
         drop_postgres_database(postgres_url)
 
 
-def text_corpus(count: int) -> list[tuple[str, bytes]]:
-    pdf = small_text_pdf()
-    return [(f"text-{index}.pdf", pdf) for index in range(count)]
+Files = list[tuple[str, bytes]]
+SHEETS = ("invoice_kv.xlsx", "sales_multisheet.xlsx", "date1904.xlsx")
 
 
-def mixed_corpus(count: int, ocr_images: int, image_names: tuple[str, ...]) -> list[tuple[str, bytes]]:
-    """About 60 % one-page text PDFs, 15 % Korean invoice PDFs (tables), 25 % workbooks, plus
-    `ocr_images` images, spread through the queue so no stretch of the run is all one kind."""
-    pdf = small_text_pdf()
-    invoice = korean_invoice_pdf()
-    sheets = [(path.name, path.read_bytes()) for path in (SAMPLES / "sheets").glob("*.xlsx")
-              if path.name in ("invoice_kv.xlsx", "sales_multisheet.xlsx", "date1904.xlsx")]  # fmt: skip
-    images = [(name, (SAMPLES / "images" / name).read_bytes()) for name in image_names]
-    items: list[tuple[str, bytes]] = []
-    plain = count - ocr_images
-    for index in range(plain):
-        slot = index % 20
-        if slot < 12:
-            items.append((f"text-{index}.pdf", pdf))
-        elif slot < 15:
-            items.append((f"invoice-{index}.pdf", invoice))
-        else:
-            name, content = sheets[index % len(sheets)]
-            items.append((f"{index}-{name}", content))
+def sample_files(folder: str, names: tuple[str, ...]) -> Files:
+    return [(name, (SAMPLES / folder / name).read_bytes()) for name in names]
+
+
+def cycled_corpus(count: int, cycle: list[tuple[int, Files]]) -> Files:
+    """`count` documents repeating a cycle of slots: each (slots, files) entry fills that many slots of
+    the cycle, taking its files in turn, so no stretch of the queue is all one kind."""
+    period = sum(slots for slots, _ in cycle)
+    taken = [0] * len(cycle)
+    items: Files = []
+    for index in range(count):
+        slot = index % period
+        for entry, (slots, files) in enumerate(cycle):
+            if slot < slots:
+                name, content = files[taken[entry] % len(files)]
+                taken[entry] += 1
+                items.append((f"{index}-{name}", content))
+                break
+            slot -= slots
+    return items
+
+
+def text_corpus(count: int) -> Files:
+    return cycled_corpus(count, [(1, [("text.pdf", small_text_pdf())])])
+
+
+def mixed_corpus(count: int, ocr_images: int, image_names: tuple[str, ...]) -> Files:
+    """Per 20: 12 one-page text PDFs, 3 Korean invoice PDFs (tables), 5 workbooks; plus `ocr_images`
+    images spread evenly through the queue."""
+    items = cycled_corpus(
+        count - ocr_images,
+        [
+            (12, [("text.pdf", small_text_pdf())]),
+            (3, [("invoice.pdf", korean_invoice_pdf())]),
+            (5, sample_files("sheets", SHEETS)),
+        ],
+    )
+    images = sample_files("images", image_names)
     step = max(1, len(items) // max(ocr_images, 1))
     for index in range(ocr_images):
         name, content = images[index % len(images)]
-        items.insert(min(len(items), step * index + step // 2), (f"{index}-{name}", content))
+        items.insert(min(len(items), step * index + step // 2), (f"ocr{index}-{name}", content))
     return items
 
 

@@ -19,7 +19,7 @@ import argparse
 import time
 from pathlib import Path
 
-from bench.pipeline_throughput import SAMPLES, bench_stack, count_done
+from bench.pipeline_throughput import SHEETS, Files, bench_stack, count_done, cycled_corpus, sample_files
 from tests.support.client import ApiClient
 from tests.support.documents import korean_invoice_pdf, small_text_pdf
 
@@ -40,27 +40,17 @@ def children(pid: int) -> list[int]:
     return pids
 
 
-def corpus(count: int) -> list[tuple[str, bytes]]:
-    """Repeats a 20-item cycle: 11 text PDFs, 3 invoice PDFs, 5 workbooks, 1 photo."""
-    pdf = small_text_pdf()
-    invoice = korean_invoice_pdf()
-    sheets = [(name, (SAMPLES / "sheets" / name).read_bytes())
-              for name in ("invoice_kv.xlsx", "sales_multisheet.xlsx", "date1904.xlsx")]  # fmt: skip
-    photos = [(name, (SAMPLES / "images" / name).read_bytes()) for name in ("photo_gps_seoul.jpg", "photo_bad_gps.jpg")]
-    items: list[tuple[str, bytes]] = []
-    for index in range(count):
-        slot = index % 20
-        if slot < 11:
-            items.append((f"text-{index}.pdf", pdf))
-        elif slot < 14:
-            items.append((f"invoice-{index}.pdf", invoice))
-        elif slot < 19:
-            name, content = sheets[index % len(sheets)]
-            items.append((f"{index}-{name}", content))
-        else:
-            name, content = photos[index % len(photos)]
-            items.append((f"{index}-{name}", content))
-    return items
+def corpus(count: int) -> Files:
+    """Per 20: 11 text PDFs, 3 invoice PDFs, 5 workbooks, 1 photo."""
+    return cycled_corpus(
+        count,
+        [
+            (11, [("text.pdf", small_text_pdf())]),
+            (3, [("invoice.pdf", korean_invoice_pdf())]),
+            (5, sample_files("sheets", SHEETS)),
+            (1, sample_files("images", ("photo_gps_seoul.jpg", "photo_bad_gps.jpg"))),
+        ],
+    )
 
 
 def main() -> None:

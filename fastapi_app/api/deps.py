@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_app.core.config import Settings, get_settings
 from fastapi_app.core.errors import InactiveUser, InvalidToken, NotAuthenticated
 from fastapi_app.core.security import TokenClaims, decode_token
-from fastapi_app.db import reads
 from fastapi_app.db.session import async_session_factory, get_async_session
 from fastapi_app.models import User
+from fastapi_app.services import user_service
 
 
 class AccessTokenBearer(OAuth2PasswordBearer):
@@ -65,16 +64,10 @@ async def check_token_account(claims: TokenClaims) -> None:
         await check_account(session, claims)
 
 
-def _active_account() -> Select[Any]:
-    users = User.__table__
-    return select(users.c.id).where(users.c.id == bindparam("user_id"), users.c.is_active.is_(True))
-
-
 async def get_active_account(claims: AccessClaims) -> TokenClaims:
-    """The verified token of an account that exists and is active, checked on the hot-read path (raw
-    asyncpg, fastapi_app/db/reads.py) instead of loading the User through the ORM: for routes that need
-    only the account's id, such as the upload."""
-    if not await reads.fetch("active-account", _active_account, {"user_id": claims.subject}):
+    """The verified token of an account that exists and is active, without loading the User through the
+    ORM: for routes that need only the account's id, such as the upload."""
+    if not await user_service.is_active_account(claims.subject):
         await check_token_account(claims)  # raises the 401 (account gone) or 403 (disabled)
     return claims
 

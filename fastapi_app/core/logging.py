@@ -102,7 +102,7 @@ class BatchingHandler(logging.Handler):
     and writes what accumulated. If the disk stalls, at most `capacity` records wait; the rest are
     counted and the count is logged, never silently lost."""
 
-    def __init__(self, target: logging.Handler, *, interval: float = 0.2, capacity: int = 100_000) -> None:
+    def __init__(self, target: AccessFileHandler, *, interval: float = 0.2, capacity: int = 100_000) -> None:
         super().__init__()
         self.target = target
         self.interval = interval
@@ -130,8 +130,6 @@ class BatchingHandler(logging.Handler):
         dropped, self._dropped = self._dropped, 0
         for record in batch:
             self.target.handle(record)
-        if isinstance(self.target, AccessFileHandler):
-            self.target.flush_batch()
         if dropped:
             self.target.handle(
                 logging.makeLogRecord(
@@ -139,6 +137,7 @@ class BatchingHandler(logging.Handler):
                      "msg": "%d access lines dropped: the log writer fell behind", "args": (dropped,)}
                 )
             )  # fmt: skip
+        self.target.flush_batch()
 
     def close(self) -> None:
         self._stop.set()

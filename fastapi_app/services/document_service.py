@@ -72,7 +72,6 @@ async def upload(session: AsyncSession, request: Request, owner_id: uuid.UUID, s
             received.fields.get("callback_url"), settings, field_name="callback_url"
         )
         filename = sanitize_filename(received.filename)
-        stored_name = None
 
         def detect_and_store() -> DetectedType:
             # One trip to a worker thread for both: sniff the bytes, then move them into place.

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import anyio
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.errors import EmailTaken, UserNotFound, WrongPassword
 from fastapi_app.core.security import hash_password, verify_password
+from fastapi_app.db import reads
 from fastapi_app.models import User
 from fastapi_app.schemas.user import UserUpdate
 from fastapi_app.services.webhook_service import validate_target_url
@@ -43,3 +45,14 @@ async def get_visible_user(session: AsyncSession, viewer: User, user_id: uuid.UU
     if user is None:
         raise UserNotFound()
     return user
+
+
+def _active_account() -> Select[Any]:
+    users = User.__table__
+    return select(users.c.id).where(users.c.id == bindparam("user_id"), users.c.is_active.is_(True))
+
+
+async def is_active_account(user_id: uuid.UUID) -> bool:
+    """Whether the account exists and is active, on the hot-read path (raw asyncpg on PostgreSQL,
+    fastapi_app/db/reads.py) instead of loading the User through the ORM session."""
+    return bool(await reads.fetch("active-account", _active_account, {"user_id": user_id}))

@@ -250,3 +250,25 @@ def test_json_log_lines_carry_the_request_id_and_no_secrets(tmp_path) -> None:  
     line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "req-123" and line["level"] == "INFO" and line["logger"] == "fastapi_app.test"
     assert "hunter2" not in line["message"]
+
+
+def test_access_log_batches_are_written_and_overflow_is_counted(tmp_path: Path) -> None:
+    import logging
+
+    from fastapi_app.core.logging import ACCESS_LOGGER, AccessFileHandler, BatchingHandler
+
+    target = AccessFileHandler(tmp_path / "access.log", when="midnight", delay=True)
+    target.setFormatter(logging.Formatter("%(message)s"))
+    handler = BatchingHandler(target, interval=3600, capacity=2)  # the writer never wakes on its own here
+    for number in range(3):
+        handler.handle(logging.makeLogRecord({"name": ACCESS_LOGGER, "msg": "line %d", "args": (number,)}))
+    assert not (tmp_path / "access.log").exists() or (tmp_path / "access.log").read_text() == ""
+    handler.drain()
+    assert (tmp_path / "access.log").read_text().splitlines() == [
+        "line 0",
+        "line 1",
+        "1 access lines dropped: the log writer fell behind",
+    ]
+    handler.handle(logging.makeLogRecord({"name": ACCESS_LOGGER, "msg": "at exit"}))
+    handler.close()  # what is pending reaches the file on close
+    assert (tmp_path / "access.log").read_text().splitlines()[-1] == "at exit"
