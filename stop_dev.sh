@@ -12,8 +12,4 @@ case ${1:-} in
   -h | --help) usage; exit 0 ;;
   *) usage >&2; die "unknown argument: $1" ;;
 esac
-stopped=0
-for name in flower celery uvicorn redis; do
-  if stop_proc "$name"; then stopped=$((stopped + 1)); fi
-done
-((stopped > 0)) || info "Nothing was running."
+stop_all flower celery uvicorn redis

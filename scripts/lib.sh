@@ -229,6 +229,14 @@ stop_proc() {
   rm -f "$(pid_file "$name")"
   info "Stopped $name (pid $pid)"
 }
+# stop_all NAME...: stop_proc each, in order; says so when none of them was running.
+stop_all() {
+  local name stopped=0
+  for name in "$@"; do
+    if stop_proc "$name"; then stopped=$((stopped + 1)); fi
+  done
+  ((stopped > 0)) || info "Nothing was running."
+}
 # flower_cmd AUTH: set FLOWER_CMD to the Flower command line.
 # shellcheck disable=SC2034  # FLOWER_CMD is read by the callers
 flower_cmd() {
