@@ -120,7 +120,7 @@ def measure(kind: str, tasks: int) -> list[float]:
     stack = Stack(env=env, workdir=workdir)
     try:
         stack.migrate()
-        stack._spawn(
+        stack.spawn(
             "worker",
             [sys.executable, "-m", "celery", "-A", "bench.celery_overhead", "worker", "--loglevel=INFO",
              "--concurrency=1", "-n", f"bench-{kind}-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],

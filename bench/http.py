@@ -41,6 +41,33 @@ LUA = ROOT / "bench" / "wrk"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 SEED_PDF = ROOT / "tests" / "samples" / "pdf" / "korean_invoice.pdf"
 SEED_DOCUMENTS = 30
+LIST_QUERY = "?page=1&page_size=20&status=completed&file_type=pdf"
+LABELS = {
+    "health": "GET /health",
+    "get": "GET /api/documents/{id}",
+    "list": "list page (20, filters)",
+    "upload": "upload 1 MiB PDF",
+}
+# The prototypes of bench/prototypes.py each target is compared with, and the issue's figures for them
+# (req/s on this machine when the issue was written): the target divided by the prototype's figure is
+# the ratio a same-run measurement is held to. The list page's target (1,000) came without a prototype
+# figure, so it stays absolute; its prototype is measured for context.
+BASELINES: dict[str, list[tuple[str, str]]] = {
+    "health": [("plain JSON GET", "/plain")],
+    "get": [
+        ("FastAPI + PyJWT + SQLAlchemy async", "/sqlalchemy/documents/{id}"),
+        ("FastAPI + PyJWT + raw asyncpg", "/asyncpg/documents/{id}"),
+    ],
+    "list": [("FastAPI + PyJWT + SQLAlchemy async", "/sqlalchemy/documents/" + LIST_QUERY)],
+    "upload": [("bare streaming upload", "/upload")],
+}
+TARGETS = {"get": 2500.0, "list": 1000.0, "upload": 350.0}
+ISSUE_BASELINES = {
+    ("get", "FastAPI + PyJWT + SQLAlchemy async"): 1500.0,
+    ("get", "FastAPI + PyJWT + raw asyncpg"): 3500.0,
+    ("upload", "bare streaming upload"): 362.0,
+    ("health", "plain JSON GET"): 13500.0,
+}
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
@@ -61,6 +88,10 @@ class Row:
     connections: int
     runs: list[WrkRun] = field(default_factory=list)
     peak_rss_mib: float = 0.0
+    baseline_for: Row | None = None  # a prototype's row: the service's row it is the baseline of
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in self.runs)
 
     def cell(self, attr: str, fmt: str) -> str:
         values = [getattr(r, attr) for r in self.runs]
@@ -196,11 +227,11 @@ def nginx_in_front(workdir: Path, ports: list[int]) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
-def _wait_healthy(url: str, timeout: float = 60) -> None:
+def _wait_healthy(url: str, timeout: float = 60, path: str = "/health") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -225,10 +256,14 @@ class Bench:
         all_targets = [
             ("health", "/health", None, 64),
             ("get", f"/api/documents/{self.doc_id}", "auth.lua", 64),
-            ("list", "/api/documents/", "list.lua", 64),
+            ("list", "/api/documents/" + LIST_QUERY, "auth.lua", 64),
             ("upload", "/api/documents/upload", "upload.lua", 8),
         ]
         return [t for t in all_targets if t[0] in self.args.only]
+
+    def baselines(self, key: str) -> list[tuple[str, str]]:
+        """(label, path) of the prototypes (bench/prototypes.py) a target is compared with."""
+        return [(label, path.format(id=self.doc_id)) for label, path in BASELINES.get(key, [])]
 
     def _drop_uploaded_files(self) -> None:
         # ~350 MiB per second of upload benchmark: keep the disk from filling up across runs.
@@ -236,28 +271,37 @@ class Bench:
             if path.is_file() and path not in self.seeded:
                 path.unlink(missing_ok=True)
 
-    def measure(self, setup: str, base_url: str, pids: list[int]) -> None:
-        labels = {
-            "health": "GET /health",
-            "get": "GET /api/documents/{id}",
-            "list": "list page (20, filters)",
-            "upload": "upload 1 MiB PDF",
-        }
+    def measure(self, setup: str, base_url: str, pids: list[int], prototypes: tuple[str, int] | None = None) -> None:
+        """Each target `--runs` times; with `prototypes` (their base URL and pid), each run of a target is
+        followed by one run of each of its baselines, so both see the same minutes of this machine."""
         for key, path, script, conns in self.targets():
-            row = Row(setup, labels[key], conns)
-            url = base_url + path
-            run_wrk(url, script, conns, 2, self.env)  # warm-up: pools, caches, JIT-free but lazy imports
-            with RssSampler(pids) as rss:
+            row = Row(setup, LABELS[key], conns)
+            candidates = [(row, base_url + path, pids)]
+            if prototypes is not None:
+                for label, proto_path in self.baselines(key):
+                    baseline = Row(f"baseline: {label}", LABELS[key], conns, baseline_for=row)
+                    candidates.append((baseline, prototypes[0] + proto_path, [prototypes[1]]))
+            for _, url, _ in candidates:
+                run_wrk(url, script, conns, 2, self.env)  # warm-up: pools, caches, lazy imports
+            samplers = [RssSampler(candidate_pids) for _, _, candidate_pids in candidates]
+            for sampler in samplers:
+                sampler.__enter__()
+            try:
                 for _ in range(self.args.runs):
-                    cpu_before = cpu_seconds(pids)
-                    run = run_wrk(url, script, conns, self.args.duration, self.env)
-                    run.cpu_ms = (cpu_seconds(pids) - cpu_before) * 1000 / max(run.requests, 1)
-                    row.runs.append(run)
-                    if key == "upload":
-                        self._drop_uploaded_files()
-                    print(f"  {setup} {key}: {row.runs[-1]}", file=sys.stderr)
-            row.peak_rss_mib = rss.peak_kib / 1024
-            self.rows.append(row)
+                    for target_row, url, candidate_pids in candidates:
+                        cpu_before = cpu_seconds(candidate_pids)
+                        run = run_wrk(url, script, conns, self.args.duration, self.env)
+                        run.cpu_ms = (cpu_seconds(candidate_pids) - cpu_before) * 1000 / max(run.requests, 1)
+                        target_row.runs.append(run)
+                        if key == "upload":
+                            self._drop_uploaded_files()
+                        print(f"  {target_row.setup} {key}: {run}", file=sys.stderr)
+            finally:
+                for sampler in samplers:
+                    sampler.__exit__()
+            for (target_row, _, _), sampler in zip(candidates, samplers, strict=True):
+                target_row.peak_rss_mib = sampler.peak_kib / 1024
+                self.rows.append(target_row)
         self._drop_uploaded_files()
 
     def table(self) -> str:
@@ -274,6 +318,33 @@ class Bench:
             )
         return "\n".join(lines)
 
+    def ratio_table(self) -> str:
+        """Each target against its same-run baselines: the service's median req/s over the prototype's,
+        beside the ratio the issue's figures ask for (its target over its prototype figure)."""
+        lines = [
+            "| target | baseline (same run) | service req/s | baseline req/s | ratio | target ratio | holds |",
+            "|---|---|---:|---:|---:|---:|---|",
+        ]
+        for row in self.rows:
+            ours = row.baseline_for
+            if ours is None:
+                continue
+            key = next(k for k, label in LABELS.items() if label == ours.target)
+            label = row.setup.removeprefix("baseline: ")
+            ratio = ours.median("rps") / row.median("rps")
+            issue_figure = ISSUE_BASELINES.get((key, label))
+            if issue_figure is not None and key in TARGETS:
+                wanted = TARGETS[key] / issue_figure
+                verdict = "yes" if ratio >= wanted else "no"
+                wanted_cell = f"{wanted:.2f} ({TARGETS[key]:,.0f} / {issue_figure:,.0f})"
+            else:
+                wanted_cell, verdict = "–", "–"
+            lines.append(
+                f"| {ours.target} | {label} | {ours.median('rps'):,.0f} | {row.median('rps'):,.0f} | "
+                f"{ratio:.2f} | {wanted_cell} | {verdict} |"
+            )
+        return "\n".join(lines)
+
 
 def _drop_queued_tasks(stack: Stack) -> None:
     # Every benchmark upload left a task in this run's private queue, with no worker to take it.
@@ -286,7 +357,7 @@ def _run(stack: Stack, token: str, doc_id: str, args: argparse.Namespace) -> Non
     if args.profile:
         path, script = {
             "get": (f"/api/documents/{doc_id}", "auth.lua"),
-            "list": ("/api/documents/", "list.lua"),
+            "list": ("/api/documents/" + LIST_QUERY, "auth.lua"),
             "health": ("/health", None),
             "upload": ("/api/documents/upload", "upload.lua"),
         }[args.profile_target]
@@ -315,8 +386,17 @@ def _run(stack: Stack, token: str, doc_id: str, args: argparse.Namespace) -> Non
         print(run_wrk(stack.base_url + path, script, conns, args.duration, bench.env))
         spy.wait()
         return
-    print("one uvicorn process:", file=sys.stderr)
-    bench.measure("1 × uvicorn", stack.base_url, [api_pid])
+    print("one uvicorn process, and the prototypes (bench/prototypes.py) as same-run baselines:", file=sys.stderr)
+    proto_port = free_port()
+    prototypes = stack.spawn(
+        "prototypes",
+        [sys.executable, "-m", "uvicorn", "bench.prototypes:app", "--host", "127.0.0.1", "--port", str(proto_port),
+         "--log-level", "warning"],
+    )  # fmt: skip
+    proto_url = f"http://127.0.0.1:{proto_port}"
+    _wait_healthy(proto_url, path="/plain")
+    bench.measure("1 × uvicorn", stack.base_url, [api_pid], prototypes=(proto_url, prototypes.pid))
+    stack.kill("prototypes", signal.SIGTERM)
     if not args.no_nginx:
         port = stack.start_api("uvicorn2", free_port())
         _wait_healthy(f"http://127.0.0.1:{port}")
@@ -326,6 +406,8 @@ def _run(stack: Stack, token: str, doc_id: str, args: argparse.Namespace) -> Non
             print("nginx + two uvicorn processes:", file=sys.stderr)
             bench.measure("nginx → 2 × uvicorn", url, pids)
     print(bench.table())
+    print()
+    print(bench.ratio_table())
 
 
 def main() -> None:

@@ -7,7 +7,6 @@ fh:close()
 
 local boundary = "wrkbench0f5c2a9e7d13"
 wrk.method = "POST"
-wrk.path = "/api/documents/upload"
 wrk.headers["Authorization"] = "Bearer " .. assert(os.getenv("BENCH_TOKEN"), "BENCH_TOKEN is not set")
 wrk.headers["Content-Type"] = "multipart/form-data; boundary=" .. boundary
 wrk.body = "--" .. boundary .. "\r\n"

@@ -95,12 +95,12 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     openapi_extra=_UPLOAD_BODY,
     dependencies=[Depends(limit_upload)],
 )
-async def upload(
-    request: Request, account: ActiveAccount, session: SessionDep, settings: SettingsDep
-) -> dict[str, Any]:
+async def upload(request: Request, account: ActiveAccount, settings: SettingsDep) -> Response:
     """Upload a file; it is processed in the background. Poll the document or watch `/ws`."""
-    document = await document_service.upload(session, request, account.subject, settings)
-    return ok(DocumentOut.model_validate(document), "File uploaded; processing has started")
+    document = await document_service.upload(request, account.subject, settings)
+    row = document_json_row([document[column.key] for column in document_service.PUBLIC_COLUMNS])
+    body = document_envelope_json(row, message="File uploaded; processing has started")
+    return Response(body, status_code=status.HTTP_202_ACCEPTED, media_type="application/json")
 
 
 @router.get("/", response_model=PagedResponse[DocumentOut], responses=error_responses(401, 422))
@@ -156,7 +156,7 @@ async def stats_summary(user: CurrentUser, session: SessionDep) -> dict[str, Any
 @router.get("/{document_id}", response_model=ApiResponse[DocumentOut], responses=error_responses(401, 404))
 async def get_document(document_id: str, claims: AccessClaims) -> Response:
     # The hottest read: no ORM session, and the account check rides on the document query (one round
-    # trip, not two); see fastapi_app/db/reads.py.
+    # trip, not two); see fastapi_app/db/direct.py.
     row = await document_service.find_for_active_owner(claims.subject, parse_document_id(document_id))
     if row is None:
         await check_token_account(claims)  # a deleted or disabled account gets its 401/403, not a 404

@@ -145,7 +145,8 @@ class Limiter:
             )
 
 
-def get_limiter(request: Request) -> Limiter:
+async def get_limiter(request: Request) -> Limiter:
+    # async: FastAPI runs a plain-function dependency in the thread pool, a hop on every upload and login.
     limiter: Limiter | None = getattr(request.app.state, "limiter", None)
     if limiter is None:
         limiter = request.app.state.limiter = Limiter(get_settings())

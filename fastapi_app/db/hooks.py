@@ -6,7 +6,7 @@ Used to enqueue Celery tasks only once the row they refer to is visible to the w
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,14 +22,18 @@ def on_commit(session: Session | AsyncSession, callback: Callable[[], None]) -> 
     target.info.setdefault(_KEY, []).append(callback)
 
 
-@event.listens_for(Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
-    callbacks = session.info.pop(_KEY, [])
+def run_after_commit(callbacks: Iterable[Callable[[], None]]) -> None:
+    """Run each callback of a committed transaction; one that fails is logged and the others still run."""
     for callback in callbacks:
         try:
             callback()
         except Exception:  # a failed enqueue must not turn a committed upload into a 500
             logger.exception("after-commit callback failed; the recovery sweep will re-queue")
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    run_after_commit(session.info.pop(_KEY, []))
 
 
 @event.listens_for(Session, "after_rollback")

@@ -44,7 +44,8 @@ def broadcast(message: dict[str, Any], owner_id: uuid.UUID | str) -> None:
         logger.warning("event %s not broadcast (%s); clients catch up from the database", message["type"], exc)
 
 
-def _after_commit(event: DocumentEvent) -> None:
+def announce(event: DocumentEvent) -> None:
+    """Broadcast a committed event, and run the final-event hooks (webhooks) for a final one."""
     message = event_message(event)
     broadcast(message, event.owner_id)
     if event.type in FINAL_EVENTS:
@@ -82,5 +83,5 @@ def record_event(
         created_at=datetime.now(UTC),
     )
     session.add(event)
-    on_commit(session, lambda: _after_commit(event))
+    on_commit(session, lambda: announce(event))
     return event

@@ -55,13 +55,13 @@ def document_json_row(row: Sequence[Any]) -> dict[str, Any]:
     return out
 
 
-def document_envelope_json(data: dict[str, Any] | list[dict[str, Any]], **page: int) -> bytes:
+def document_envelope_json(data: dict[str, Any] | list[dict[str, Any]], message: str = "OK", **page: int) -> bytes:
     """The envelope ApiResponse[DocumentOut] (one row) or PagedResponse[DocumentOut] (a list and the page
     fields) around rows from `document_json_row`, serialised by orjson: byte for byte what pydantic would
     write (tests/unit/test_document_json.py) in a ninth of the time (20 documents: 20 µs instead of 178).
-    For the hottest reads only, whose rows come straight from the database with exactly these columns."""
+    For the hottest paths only (the reads and the upload), whose rows hold exactly these columns."""
     return orjson.dumps(
-        {"success": True, "message": "OK", "data": data, **page}, default=_uuid_subclass, option=_ORJSON_OPTIONS
+        {"success": True, "message": message, "data": data, **page}, default=_uuid_subclass, option=_ORJSON_OPTIONS
     )
 
 

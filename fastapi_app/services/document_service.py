@@ -25,9 +25,8 @@ from fastapi_app.core.errors import (
 from fastapi_app.core.logging import request_id_var
 from fastapi_app.core.metrics import record_upload
 from fastapi_app.core.security import encrypt_secret
-from fastapi_app.db import reads
-from fastapi_app.db.base import new_id
-from fastapi_app.db.hooks import on_commit
+from fastapi_app.db import direct
+from fastapi_app.db.hooks import on_commit, run_after_commit
 from fastapi_app.models import (
     Document,
     DocumentEvent,
@@ -38,7 +37,7 @@ from fastapi_app.models import (
     User,
 )
 from fastapi_app.realtime.events import PROCESSING
-from fastapi_app.realtime.publisher import record_event
+from fastapi_app.realtime.publisher import announce, record_event
 from fastapi_app.schemas.document import DOCUMENT_OUT_FIELDS
 from fastapi_app.services.filetypes import DetectedType, detect_type, sanitize_filename
 from fastapi_app.services.report_service import delete_cached
@@ -51,7 +50,10 @@ Row = Sequence[Any]
 FILE_FAMILIES = ("excel", "pdf", "image")
 
 
-async def upload(session: AsyncSession, request: Request, owner_id: uuid.UUID, settings: Settings) -> Document:
+async def upload(request: Request, owner_id: uuid.UUID, settings: Settings) -> dict[str, Any]:
+    """Receive, check and store the file, then write the document and its first event in one transaction
+    (Core statements on the raw pool, see fastapi_app/db/direct.py: the ORM's unit of work was a third
+    of an upload's CPU time) and enqueue it once committed. Returns the document's column values."""
     storage = get_storage()
     temp_path = storage.new_temp_path()
     stored_name: str | None = None
@@ -83,43 +85,34 @@ async def upload(session: AsyncSession, request: Request, owner_id: uuid.UUID, s
 
         detected = await anyio.to_thread.run_sync(detect_and_store)
 
-        warnings = list(detected.warnings)
-        duplicate_of = await session.scalar(
-            select(Document.id)
-            .where(Document.owner_id == owner_id, Document.sha256 == received.sha256)
-            .order_by(Document.created_at)
-            .limit(1)
-        )
-        if duplicate_of is not None:
-            warnings.append(
-                {"code": "DUPLICATE_UPLOAD", "message": f"The same content was uploaded before as {duplicate_of}."}
-            )
         password = received.fields.get("password") or None
-        document = Document(
-            id=new_id(),  # known before the INSERT, so the document and its first event go in one flush
-            owner_id=owner_id,
-            original_filename=filename,
-            stored_name=stored_name,
-            file_type=detected.family,
-            mime_type=detected.mime_type,
-            size_bytes=received.size,
-            sha256=received.sha256,
-            status=DocumentStatus.PENDING,
-            stage=ProcessingStage.QUEUED,
-            progress=0,
-            encrypted_password=encrypt_secret(password) if password else None,
-            upload_warnings=warnings,
-            duplicate_of_id=duplicate_of,
-            current_run=1,
-            request_id=request_id_var.get(),
-            callback_url=callback_url,
+        document = direct.insert_values(
+            _DOCUMENTS,
+            {
+                "owner_id": owner_id,
+                "original_filename": filename,
+                "stored_name": stored_name,
+                "file_type": str(detected.family),
+                "mime_type": detected.mime_type,
+                "size_bytes": received.size,
+                "sha256": received.sha256,
+                "encrypted_password": encrypt_secret(password) if password else None,
+                "upload_warnings": detected.warnings,
+                "request_id": request_id_var.get(),
+                "callback_url": callback_url,
+            },
         )
-        session.add(document)
-        _queued_event(session, document, "Uploaded; waiting for a worker")
-        _enqueue_after_commit(session, document)
-        await session.commit()
+        event = direct.insert_values(_EVENTS, _queued_event_values(document, "Uploaded; waiting for a worker"))
+        event["id"] = await direct.transaction(lambda statements: _insert_upload(statements, document, event))
         committed = True
-        record_upload(document.file_type)
+        # Only now can the worker see the row; a failed enqueue leaves it to the recovery sweep.
+        run_after_commit(
+            [
+                lambda: enqueue_processing(str(document["id"]), 1, request_id=document["request_id"]),
+                lambda: announce(DocumentEvent(**event)),
+            ]
+        )
+        record_upload(document["file_type"])
         return document
     finally:
         temp_path.unlink(missing_ok=True)
@@ -127,6 +120,40 @@ async def upload(session: AsyncSession, request: Request, owner_id: uuid.UUID, s
             # Also after a failed or partial save. Shielded: a client that hangs up must not orphan the object.
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(storage.delete_quietly, stored_name)
+
+
+async def _insert_upload(statements: direct.Statements, document: dict[str, Any], event: dict[str, Any]) -> int:
+    """The upload's writes: the duplicate check, the document and its first event; the event's id.
+    Safe to run again (the transaction is retried once on a stale connection)."""
+    duplicates = await statements.fetch(
+        "upload-duplicate-of",
+        _first_with_checksum,
+        {"owner_id": document["owner_id"], "sha256": document["sha256"], "limit": 1},
+    )
+    if duplicates:
+        document["duplicate_of_id"] = duplicate_of = duplicates[0][0]
+        notice = {"code": "DUPLICATE_UPLOAD", "message": f"The same content was uploaded before as {duplicate_of}."}
+        document["upload_warnings"] = [*document["upload_warnings"], notice]
+    await statements.fetch("upload-insert-document", _INSERT_DOCUMENT, document)
+    inserted = await statements.fetch("upload-insert-event", _INSERT_EVENT, event)
+    return int(inserted[0][0])
+
+
+def _first_with_checksum() -> Select[Any]:
+    return (
+        select(_DOCUMENTS.c.id)
+        .where(_DOCUMENTS.c.owner_id == bindparam("owner_id"), _DOCUMENTS.c.sha256 == bindparam("sha256"))
+        .order_by(_DOCUMENTS.c.created_at)
+        .limit(bindparam("limit"))
+    )
+
+
+def _queued_event_values(document: dict[str, Any], message: str) -> dict[str, Any]:
+    return {
+        "document_id": document["id"], "owner_id": document["owner_id"], "run": document["current_run"],
+        "type": PROCESSING, "status": str(DocumentStatus.PENDING), "stage": str(ProcessingStage.QUEUED),
+        "progress": 0, "message": message,
+    }  # fmt: skip
 
 
 def _queued_event(session: AsyncSession, document: Document, message: str) -> None:
@@ -152,6 +179,11 @@ _DOCUMENTS = Document.__table__
 _USERS = User.__table__
 # What DocumentOut shows: the hot reads fetch these columns and nothing else (never the password).
 PUBLIC_COLUMNS = tuple(_DOCUMENTS.c[name] for name in DOCUMENT_OUT_FIELDS)
+_EVENTS = DocumentEvent.__table__
+_INSERT_DOCUMENT = direct.insert_statement(_DOCUMENTS, [column.key for column in _DOCUMENTS.c])
+_INSERT_EVENT = direct.insert_statement(
+    _EVENTS, [column.key for column in _EVENTS.c if column is not _EVENTS.c.id], returning=["id"]
+)
 _OWNED_BY_ACTIVE = and_(
     _USERS.c.id == _DOCUMENTS.c.owner_id, _DOCUMENTS.c.owner_id == bindparam("owner_id"), _USERS.c.is_active.is_(True)
 )
@@ -169,7 +201,7 @@ async def find_for_active_owner(owner_id: uuid.UUID, document_id: uuid.UUID) -> 
     """The document's public columns if `owner_id` owns it *and* that account still exists and is active,
     in one query: the read path of a token's request, without a separate account lookup. None says
     nothing about which condition failed; the caller checks the account then (the rare path)."""
-    rows = await reads.fetch(
+    rows = await direct.fetch(
         "document-for-active-owner", _document_for_active_owner, {"owner_id": owner_id, "document_id": document_id}
     )
     return rows[0] if rows else None
@@ -264,12 +296,12 @@ async def list_documents(
     if sort.lstrip("-") not in _SORTS:
         raise ValidationFailed(f"Unknown sort field: {sort}")
     filters = tuple(name for name in _LIST_FILTERS if name in params)
-    rows = await reads.fetch(("documents-page", filters, sort), _list_page(filters, sort), params)
+    rows = await direct.fetch(("documents-page", filters, sort), _list_page(filters, sort), params)
     if rows:
         total = int(rows[0][len(PUBLIC_COLUMNS)])  # the window count, after the public columns
     else:
         # An empty page: no documents, a page past the end, or an account that is gone or disabled.
-        counted = await reads.fetch(("documents-count", filters), _list_count(filters), params)
+        counted = await direct.fetch(("documents-count", filters), _list_count(filters), params)
         if not counted:
             return None
         total = int(counted[0][0] or 0)

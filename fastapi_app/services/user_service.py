@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.errors import EmailTaken, UserNotFound, WrongPassword
 from fastapi_app.core.security import hash_password, verify_password
-from fastapi_app.db import reads
+from fastapi_app.db import direct
 from fastapi_app.models import User
 from fastapi_app.schemas.user import UserUpdate
 from fastapi_app.services.webhook_service import validate_target_url
@@ -54,5 +54,5 @@ def _active_account() -> Select[Any]:
 
 async def is_active_account(user_id: uuid.UUID) -> bool:
     """Whether the account exists and is active, on the hot-read path (raw asyncpg on PostgreSQL,
-    fastapi_app/db/reads.py) instead of loading the User through the ORM session."""
-    return bool(await reads.fetch("active-account", _active_account, {"user_id": user_id}))
+    fastapi_app/db/direct.py) instead of loading the User through the ORM session."""
+    return bool(await direct.fetch("active-account", _active_account, {"user_id": user_id}))

@@ -190,7 +190,7 @@ class Cluster:
             self.start_worker(f"worker-{i}")
         if beat:
             schedule = self.workdir / "celerybeat-schedule"
-            self.stack._spawn(
+            self.stack.spawn(
                 "beat",
                 [
                     sys.executable,

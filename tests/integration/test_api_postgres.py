@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -150,7 +151,7 @@ async def test_superuser_created_by_command_sees_other_users(api: httpx.AsyncCli
 
 
 async def test_hot_reads_on_the_asyncpg_pool(api: httpx.AsyncClient, postgres_app_env: str) -> None:
-    """The document and the list page come from raw asyncpg (fastapi_app/db/reads.py) and orjson: the
+    """The document and the list page come from raw asyncpg (fastapi_app/db/direct.py) and orjson: the
     same documents, filters, totals and JSON bytes the schema defines, and the same account checks."""
     from sqlalchemy import text
 
@@ -215,13 +216,133 @@ async def test_hot_reads_on_the_asyncpg_pool(api: httpx.AsyncClient, postgres_ap
 async def test_concurrent_first_reads_share_one_pool(api: httpx.AsyncClient, postgres_app_env: str) -> None:
     import asyncio
 
-    from fastapi_app.db import reads
+    from fastapi_app.db import direct
 
     tokens = await _login(api, "firstreader")
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
-    await reads.close_reader()
-    reads._reader = None  # as after start-up: no pool yet
+    await direct.close_reader()
+    direct._reader = None  # as after start-up: no pool yet
     answers = await asyncio.gather(*(api.get("/api/documents/", headers=auth) for _ in range(20)))
     assert [a.status_code for a in answers] == [200] * 20
-    reader = reads.get_reader()
-    assert isinstance(reader, reads._AsyncpgReader) and len(reader._pools) == 1
+    reader = direct.get_reader()
+    assert isinstance(reader, direct._AsyncpgReader) and len(reader._pools) == 1
+
+
+async def test_upload_writes_one_document_and_one_event(api: httpx.AsyncClient, postgres_app_env: str) -> None:
+    """The upload's write runs as Core statements on the raw pool (fastapi_app/db/direct.py): the row the
+    worker reads, the first event the timeline and the WebSocket replay from, and the same JSON as a read."""
+    from sqlalchemy import text
+
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.schemas.common import ApiResponse
+    from fastapi_app.schemas.document import DocumentOut
+
+    tokens = await _login(api, "writer")
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    r = await api.post(
+        "/api/documents/upload",
+        files={"file": ("보고서.pdf", small_text_pdf())},
+        data={"password": "s3cret-pw"},
+        headers=auth,
+    )
+    assert r.status_code == 202, r.text
+    assert r.json()["message"] == "File uploaded; processing has started"
+    assert ApiResponse[DocumentOut].model_validate_json(r.content).model_dump_json().encode() == r.content
+    uploaded = r.json()["data"]
+    read = (await api.get(f"/api/documents/{uploaded['id']}", headers=auth)).json()["data"]
+    assert read == uploaded  # what the upload answered is what is stored
+    assert (uploaded["status"], uploaded["stage"], uploaded["progress"]) == ("pending", "queued", 0)
+    assert uploaded["original_filename"] == "보고서.pdf" and uploaded["upload_warnings"] == []
+    with sync_session_factory()() as session:
+        row = session.execute(
+            text("SELECT current_run, attempts, encrypted_password, queued_at FROM documents WHERE id = :id"),
+            {"id": uploaded["id"]},
+        ).one()
+        events = session.execute(
+            text("SELECT type, status, stage, run, details FROM document_events WHERE document_id = :id"),
+            {"id": uploaded["id"]},
+        ).all()
+    assert (row.current_run, row.attempts) == (1, 0) and row.queued_at is not None
+    assert row.encrypted_password and "s3cret-pw" not in row.encrypted_password  # stored encrypted
+    assert [tuple(e) for e in events] == [("document_processing", "pending", "queued", 1, {})]
+
+
+async def test_writes_after_the_pools_connections_died(api: httpx.AsyncClient, postgres_app_env: str) -> None:
+    """PostgreSQL restarted, as far as the pooled connections can tell: their backends are gone. A
+    transaction that fails on a dead connection before COMMIT is retried once on a new one; an upload
+    then goes through as usual."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from fastapi_app.db import direct
+    from fastapi_app.db.session import sync_session_factory
+
+    def kill_other_backends() -> int:
+        with sync_session_factory()() as session:
+            return int(
+                session.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar_one()
+            )
+
+    tokens = await _login(api, "survivor")
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await api.get("/api/documents/", headers=auth)).status_code == 200  # the pool holds connections
+    assert kill_other_backends() >= 1
+
+    async def look_up(statements: direct.Statements) -> list[object]:
+        return list(await statements.fetch("test-find", _find_document, {"id": uuid.uuid4()}))
+
+    assert await direct.transaction(look_up) == []  # the first statement met a dead connection: retried
+
+    kill_other_backends()
+    r = await api.post("/api/documents/upload", files={"file": ("after.pdf", small_text_pdf())}, headers=auth)
+    assert r.status_code == 202, r.text
+    document_id = r.json()["data"]["id"]
+    with sync_session_factory()() as session:
+        counts = session.execute(
+            text(
+                "SELECT (SELECT count(*) FROM documents WHERE id = :id), "
+                "(SELECT count(*) FROM document_events WHERE document_id = :id)"
+            ),
+            {"id": document_id},
+        ).one()
+    assert tuple(counts) == (1, 1)
+
+
+async def test_a_failed_transaction_writes_nothing(api: httpx.AsyncClient, postgres_app_env: str) -> None:
+    """direct.transaction commits only when its work returns: an error after a statement ran rolls it back,
+    and the pooled connection comes back clean for the next request."""
+    import uuid
+
+    from fastapi_app.db import direct
+    from fastapi_app.services.document_service import _DOCUMENTS, _INSERT_DOCUMENT
+
+    tokens = await _login(api, "rollback")
+    me = (await api.get("/api/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})).json()
+    values = direct.insert_values(
+        _DOCUMENTS,
+        {"owner_id": uuid.UUID(me["data"]["id"]), "original_filename": "x.pdf", "stored_name": uuid.uuid4().hex,
+         "file_type": "pdf", "mime_type": "application/pdf", "size_bytes": 1, "sha256": "0" * 64},
+    )  # fmt: skip
+
+    async def insert_then_fail(statements: direct.Statements) -> None:
+        await statements.fetch("test-insert-document", _INSERT_DOCUMENT, values)
+        raise RuntimeError("after the INSERT")
+
+    with pytest.raises(RuntimeError):
+        await direct.transaction(insert_then_fail)
+    found = await direct.fetch("test-find", _find_document, {"id": values["id"]})
+    assert found == []
+
+
+def _find_document() -> Any:
+    from sqlalchemy import bindparam, select
+
+    from fastapi_app.services.document_service import _DOCUMENTS
+
+    return select(_DOCUMENTS.c.id).where(_DOCUMENTS.c.id == bindparam("id"))

@@ -33,7 +33,7 @@ class Stack:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         log = (self.workdir / f"{name}.out").open("wb")
         proc = subprocess.Popen(
             args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -46,7 +46,7 @@ class Stack:
 
     def start_api(self, name: str = "uvicorn", port: int | None = None) -> int:
         port = port or self.port
-        self._spawn(
+        self.spawn(
             name,
             [sys.executable, "-m", "uvicorn", "fastapi_app.main:app", "--host", "127.0.0.1", "--port", str(port)],
         )
@@ -57,7 +57,7 @@ class Stack:
         return f"http://127.0.0.1:{self.api_ports[name]}"
 
     def start_worker(self, name: str = "worker", concurrency: int = 2, extra: list[str] | None = None) -> None:
-        self._spawn(
+        self.spawn(
             name,
             [
                 sys.executable,

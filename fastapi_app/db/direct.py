@@ -1,15 +1,17 @@
-"""The hottest reads, run without the ORM.
+"""The hottest paths' statements, run without the ORM: the reads clients poll, and the upload's write.
 
-Clients poll a document by id and the list page far more often than they do anything else. Those
-queries are SQLAlchemy Core statements with named bind parameters (one definition, in the service
-layer), compiled once per statement shape. On PostgreSQL they run on a raw asyncpg pool: no ORM
-session, no identity map, no greenlet hop and no pre-ping round trip, which the profile showed to be
-most of a request's CPU time. On SQLite (the embedded default) the same statement runs through the
-async SQLAlchemy engine, so both backends answer from one query definition.
+Clients poll a document by id and the list page far more often than they do anything else, and the
+upload is the busiest write. Their statements are SQLAlchemy Core with named bind parameters (one
+definition, in the service layer), compiled once per statement shape. On PostgreSQL they run on a raw
+asyncpg pool: no ORM session, no identity map, no unit of work, no greenlet hop and no pre-ping round
+trip, which the profiles showed to be most of those requests' CPU time. On SQLite (the embedded
+default) the same statements run through the async SQLAlchemy engine, so both backends run one
+definition.
 
 Rows come back as sequences of the statement's columns in order (asyncpg Records, SQLAlchemy Rows).
-A lost connection (PostgreSQL restarted) is retried once on a fresh connection; a database that
-stays unreachable becomes the 503 `SERVICE_UNAVAILABLE` every other path gives.
+A lost connection (PostgreSQL restarted) is retried once on a fresh connection, for a transaction
+only while nothing can have been committed; a database that stays unreachable becomes the 503
+`SERVICE_UNAVAILABLE` every other path gives.
 """
 
 from __future__ import annotations
@@ -17,21 +19,35 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import orjson
-from sqlalchemy import Executable, make_url
+from sqlalchemy import Executable, Insert, Table, bindparam, insert, make_url
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.errors import ServiceUnavailable
 from fastapi_app.db.session import get_async_engine
 
-logger = logging.getLogger("fastapi_app.db.reads")
+logger = logging.getLogger("fastapi_app.db.direct")
 
 Row = Sequence[Any]
+T = TypeVar("T")
+# The errors of a connection that went away (PostgreSQL restarted, a pooled connection gone stale).
+_CONNECTION_LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+_REFUSED = (asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError)
+
+
+class Statements(Protocol):
+    """Statements on one connection, inside `transaction`."""
+
+    async def fetch(self, key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
+        """Rows of the statement `build()` (called once per `key` and backend) with `params` bound by name."""
+        ...
+
+
 CONNECT_TIMEOUT_S = 5.0
 _PG_DIALECT = PGDialect_asyncpg(paramstyle="numeric_dollar")
 _compiled: dict[Hashable, tuple[str, tuple[str, ...]]] = {}
@@ -65,7 +81,10 @@ class _AsyncpgReader:
     @staticmethod
     async def _keep_session_state(connection: Any) -> None:
         """asyncpg resets a connection on its way back to the pool (advisory locks, cursors, LISTEN,
-        settings): a round trip per query. These reads are single SELECTs that change none of that."""
+        settings): a round trip per query. Our statements change none of that. Only a transaction left
+        open (its ROLLBACK interrupted, by a cancelled request) must not reach the next user."""
+        if connection.is_in_transaction():
+            await connection.execute("ROLLBACK")
 
     async def pool(self) -> tuple[Any, asyncio.Semaphore]:
         """The loop's pool and its gate. The gate is a fair (FIFO) semaphore of the pool's size: asyncpg's
@@ -103,19 +122,38 @@ class _AsyncpgReader:
         return found
 
     async def fetch(self, key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
-        sql, names = _compile_for_asyncpg(key, build)
-        args = [params[name] for name in names]
+        sql, args = _asyncpg_statement(key, build, params)
         pool, gate = await self.pool()
         for attempt in (1, 2):
             try:
                 async with gate:
                     return await pool.fetch(sql, *args)
-            except (asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError) as exc:
+            except _REFUSED as exc:
                 raise _unavailable(exc) from exc
-            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+            except _CONNECTION_LOST as exc:
                 if attempt == 1 and not isinstance(exc, ConnectionRefusedError):
                     # Pooled connections outlived a database restart: drop them all, retry once.
-                    pool.expire_connections()
+                    await pool.expire_connections()
+                    continue
+                raise _unavailable(exc) from exc
+        raise AssertionError("unreachable")
+
+    async def transaction(self, work: Callable[[Statements], Awaitable[T]]) -> T:
+        pool, gate = await self.pool()
+        for attempt in (1, 2):
+            committing = False
+            try:
+                async with gate, pool.acquire() as connection, connection.transaction():
+                    result = await work(_AsyncpgStatements(connection))
+                    committing = True  # leaving the block sends COMMIT
+                return result
+            except _REFUSED as exc:
+                raise _unavailable(exc) from exc
+            except _CONNECTION_LOST as exc:
+                # Before COMMIT was sent nothing can have been written: a stale connection is retried
+                # once, as for a read. During COMMIT the outcome is unknown: never written twice.
+                if attempt == 1 and not committing and not isinstance(exc, ConnectionRefusedError):
+                    await pool.expire_connections()
                     continue
                 raise _unavailable(exc) from exc
         raise AssertionError("unreachable")
@@ -127,9 +165,34 @@ class _AsyncpgReader:
                 await pool.close()
 
 
+def _asyncpg_statement(
+    key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]
+) -> tuple[str, list[Any]]:
+    sql, names = _compile_for_asyncpg(key, build)
+    return sql, [params[name] for name in names]
+
+
+class _AsyncpgStatements:
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    async def fetch(self, key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
+        sql, args = _asyncpg_statement(key, build, params)
+        return await self.connection.fetch(sql, *args)  # type: ignore[no-any-return]
+
+
 def _unavailable(exc: BaseException) -> ServiceUnavailable:
     logger.error("database unavailable for a read: %s: %s", type(exc).__name__, exc)
     return ServiceUnavailable("The database is unavailable; retry shortly.", headers={"Retry-After": "5"})
+
+
+class _EngineStatements:
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    async def fetch(self, key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
+        result = await self.connection.execute(build(), dict(params))
+        return result.all() if result.returns_rows else []  # type: ignore[no-any-return]
 
 
 class _EngineReader:
@@ -137,8 +200,11 @@ class _EngineReader:
 
     async def fetch(self, key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
         async with get_async_engine().connect() as connection:
-            result = await connection.execute(build(), dict(params))
-            return result.all()
+            return await _EngineStatements(connection).fetch(key, build, params)
+
+    async def transaction(self, work: Callable[[Statements], Awaitable[T]]) -> T:
+        async with get_async_engine().begin() as connection:
+            return await work(_EngineStatements(connection))
 
     async def close(self) -> None:
         return None
@@ -163,6 +229,36 @@ def get_reader() -> _AsyncpgReader | _EngineReader:
 async def fetch(key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
     """Rows of the statement `build()` (called once per `key` and backend) with `params` bound by name."""
     return await get_reader().fetch(key, build, params)
+
+
+def insert_values(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A row for `insert_statement`: `values`, plus each other column's Python-side default (what an ORM
+    flush would fill in: ids, timestamps, counters), or None. Autoincrement keys are left to the database."""
+    row = dict(values)
+    for column in table.c:
+        if column.key in row or column.autoincrement is True:
+            continue
+        default = column.default
+        if default is None:
+            row[column.key] = None
+        else:
+            row[column.key] = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+    return row
+
+
+def insert_statement(table: Table, keys: Sequence[str], returning: Sequence[str] = ()) -> Callable[[], Insert]:
+    """A `build` for `Statements.fetch`: INSERT of these columns, each bound by its name, returning those named."""
+
+    def build() -> Insert:
+        statement = insert(table).values({key: bindparam(key, type_=table.c[key].type) for key in keys})
+        return statement.returning(*(table.c[key] for key in returning)) if returning else statement
+
+    return build
+
+
+async def transaction(work: Callable[[Statements], Awaitable[T]]) -> T:
+    """`work(statements)` in one transaction: committed when it returns, rolled back when it raises."""
+    return await get_reader().transaction(work)
 
 
 async def close_reader() -> None:
