@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     CELERY_TASK_SOFT_TIME_LIMIT: int = 300
     CELERY_TASK_TIME_LIMIT: int = 360
     CELERY_TASK_ALWAYS_EAGER: bool = False
+    CELERY_TASK_SENT_EVENT: bool = False
     # A pool child is replaced after this many tasks: parsers and OCR fragment the heap.
     CELERY_MAX_TASKS_PER_CHILD: int = 200
     MAX_PROCESSING_ATTEMPTS: int = 3

@@ -52,7 +52,7 @@ celery_app.conf.update(
     task_time_limit=settings.CELERY_TASK_TIME_LIMIT,
     task_track_started=True,
     worker_send_task_events=True,
-    task_send_sent_event=True,
+    task_send_sent_event=settings.CELERY_TASK_SENT_EVENT,
     broker_connection_retry_on_startup=True,
     broker_transport_options=_transport_options,
     task_default_queue=settings.CELERY_QUEUE,
