@@ -16,7 +16,7 @@ from fastapi_app.core.config import get_settings
 from fastapi_app.core.logging import configure_logging
 from fastapi_app.core.middleware import BrowserCORSMiddleware, RequestLifecycleMiddleware
 from fastapi_app.core.ratelimit import Limiter
-from fastapi_app.db.direct import close_reader
+from fastapi_app.db.direct import close_backend
 from fastapi_app.db.session import get_async_engine
 from fastapi_app.realtime.hub import get_hub
 from fastapi_app.services.storage import get_storage
@@ -45,7 +45,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await hub.stop()
-        await close_reader()
+        await close_backend()
         await get_async_engine().dispose()
 
 

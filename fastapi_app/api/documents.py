@@ -98,8 +98,9 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
 async def upload(request: Request, account: ActiveAccount, settings: SettingsDep) -> Response:
     """Upload a file; it is processed in the background. Poll the document or watch `/ws`."""
     document = await document_service.upload(request, account.subject, settings)
-    row = document_json_row([document[column.key] for column in document_service.PUBLIC_COLUMNS])
-    body = document_envelope_json(row, message="File uploaded; processing has started")
+    body = document_envelope_json(
+        document_json_row(document_service.public_row(document)), message="File uploaded; processing has started"
+    )
     return Response(body, status_code=status.HTTP_202_ACCEPTED, media_type="application/json")
 
 

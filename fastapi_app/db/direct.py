@@ -64,7 +64,7 @@ def _compile_for_asyncpg(key: Hashable, build: Callable[[], Executable]) -> tupl
     return found
 
 
-class _AsyncpgReader:
+class _AsyncpgBackend:
     """One pool per event loop (the test suite and the server each run their own loop)."""
 
     def __init__(self, dsn: str, max_size: int) -> None:
@@ -182,7 +182,7 @@ class _AsyncpgStatements:
 
 
 def _unavailable(exc: BaseException) -> ServiceUnavailable:
-    logger.error("database unavailable for a read: %s: %s", type(exc).__name__, exc)
+    logger.error("database unavailable: %s: %s", type(exc).__name__, exc)
     return ServiceUnavailable("The database is unavailable; retry shortly.", headers={"Retry-After": "5"})
 
 
@@ -195,7 +195,7 @@ class _EngineStatements:
         return result.all() if result.returns_rows else []  # type: ignore[no-any-return]
 
 
-class _EngineReader:
+class _EngineBackend:
     """SQLite (and any non-PostgreSQL URL): the same statements through the async engine."""
 
     async def fetch(self, key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
@@ -210,25 +210,25 @@ class _EngineReader:
         return None
 
 
-_reader: tuple[str, _AsyncpgReader | _EngineReader] | None = None
+_backend: tuple[str, _AsyncpgBackend | _EngineBackend] | None = None
 
 
-def get_reader() -> _AsyncpgReader | _EngineReader:
-    global _reader
+def get_backend() -> _AsyncpgBackend | _EngineBackend:
+    global _backend
     settings = get_settings()
-    if _reader is None or _reader[0] != settings.DATABASE_URL:
+    if _backend is None or _backend[0] != settings.DATABASE_URL:
         if settings.is_sqlite:
-            reader: _AsyncpgReader | _EngineReader = _EngineReader()
+            backend: _AsyncpgBackend | _EngineBackend = _EngineBackend()
         else:
             url = make_url(settings.DATABASE_URL).set(drivername="postgresql")
-            reader = _AsyncpgReader(url.render_as_string(hide_password=False), settings.DB_READ_POOL_SIZE)
-        _reader = (settings.DATABASE_URL, reader)
-    return _reader[1]
+            backend = _AsyncpgBackend(url.render_as_string(hide_password=False), settings.DB_READ_POOL_SIZE)
+        _backend = (settings.DATABASE_URL, backend)
+    return _backend[1]
 
 
 async def fetch(key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
     """Rows of the statement `build()` (called once per `key` and backend) with `params` bound by name."""
-    return await get_reader().fetch(key, build, params)
+    return await get_backend().fetch(key, build, params)
 
 
 def insert_values(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -258,9 +258,9 @@ def insert_statement(table: Table, keys: Sequence[str], returning: Sequence[str]
 
 async def transaction(work: Callable[[Statements], Awaitable[T]]) -> T:
     """`work(statements)` in one transaction: committed when it returns, rolled back when it raises."""
-    return await get_reader().transaction(work)
+    return await get_backend().transaction(work)
 
 
-async def close_reader() -> None:
-    if _reader is not None:
-        await _reader[1].close()
+async def close_backend() -> None:
+    if _backend is not None:
+        await _backend[1].close()

@@ -106,9 +106,10 @@ async def upload(request: Request, owner_id: uuid.UUID, settings: Settings) -> d
         event["id"] = await direct.transaction(lambda statements: _insert_upload(statements, document, event))
         committed = True
         # Only now can the worker see the row; a failed enqueue leaves it to the recovery sweep.
+        document_id, run, request_id = str(document["id"]), document["current_run"], document["request_id"]
         run_after_commit(
             [
-                lambda: enqueue_processing(str(document["id"]), 1, request_id=document["request_id"]),
+                lambda: enqueue_processing(document_id, run, request_id=request_id),
                 lambda: announce(DocumentEvent(**event)),
             ]
         )
@@ -180,6 +181,13 @@ _USERS = User.__table__
 # What DocumentOut shows: the hot reads fetch these columns and nothing else (never the password).
 PUBLIC_COLUMNS = tuple(_DOCUMENTS.c[name] for name in DOCUMENT_OUT_FIELDS)
 _EVENTS = DocumentEvent.__table__
+
+
+def public_row(document: dict[str, Any]) -> list[Any]:
+    """A document's column values (as `upload` returns them) in PUBLIC_COLUMNS order, like a hot read's row."""
+    return [document[column.key] for column in PUBLIC_COLUMNS]
+
+
 _INSERT_DOCUMENT = direct.insert_statement(_DOCUMENTS, [column.key for column in _DOCUMENTS.c])
 _INSERT_EVENT = direct.insert_statement(
     _EVENTS, [column.key for column in _EVENTS.c if column is not _EVENTS.c.id], returning=["id"]

@@ -220,12 +220,12 @@ async def test_concurrent_first_reads_share_one_pool(api: httpx.AsyncClient, pos
 
     tokens = await _login(api, "firstreader")
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
-    await direct.close_reader()
-    direct._reader = None  # as after start-up: no pool yet
+    await direct.close_backend()
+    direct._backend = None  # as after start-up: no pool yet
     answers = await asyncio.gather(*(api.get("/api/documents/", headers=auth) for _ in range(20)))
     assert [a.status_code for a in answers] == [200] * 20
-    reader = direct.get_reader()
-    assert isinstance(reader, direct._AsyncpgReader) and len(reader._pools) == 1
+    backend = direct.get_backend()
+    assert isinstance(backend, direct._AsyncpgBackend) and len(backend._pools) == 1
 
 
 async def test_upload_writes_one_document_and_one_event(api: httpx.AsyncClient, postgres_app_env: str) -> None:
