@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +86,7 @@ class Row:
     setup: str
     target: str
     connections: int
+    key: str = ""  # the target's key in LABELS
     runs: list[WrkRun] = field(default_factory=list)
     peak_rss_mib: float = 0.0
     baseline_for: Row | None = None  # a prototype's row: the service's row it is the baseline of
@@ -275,18 +276,16 @@ class Bench:
         """Each target `--runs` times; with `prototypes` (their base URL and pid), each run of a target is
         followed by one run of each of its baselines, so both see the same minutes of this machine."""
         for key, path, script, conns in self.targets():
-            row = Row(setup, LABELS[key], conns)
+            row = Row(setup, LABELS[key], conns, key)
             candidates = [(row, base_url + path, pids)]
             if prototypes is not None:
                 for label, proto_path in self.baselines(key):
-                    baseline = Row(f"baseline: {label}", LABELS[key], conns, baseline_for=row)
+                    baseline = Row(f"baseline: {label}", LABELS[key], conns, key, baseline_for=row)
                     candidates.append((baseline, prototypes[0] + proto_path, [prototypes[1]]))
             for _, url, _ in candidates:
                 run_wrk(url, script, conns, 2, self.env)  # warm-up: pools, caches, lazy imports
-            samplers = [RssSampler(candidate_pids) for _, _, candidate_pids in candidates]
-            for sampler in samplers:
-                sampler.__enter__()
-            try:
+            with ExitStack() as sampling:
+                samplers = [sampling.enter_context(RssSampler(candidate_pids)) for _, _, candidate_pids in candidates]
                 for _ in range(self.args.runs):
                     for target_row, url, candidate_pids in candidates:
                         cpu_before = cpu_seconds(candidate_pids)
@@ -296,9 +295,6 @@ class Bench:
                         if key == "upload":
                             self._drop_uploaded_files()
                         print(f"  {target_row.setup} {key}: {run}", file=sys.stderr)
-            finally:
-                for sampler in samplers:
-                    sampler.__exit__()
             for (target_row, _, _), sampler in zip(candidates, samplers, strict=True):
                 target_row.peak_rss_mib = sampler.peak_kib / 1024
                 self.rows.append(target_row)
@@ -328,38 +324,28 @@ class Bench:
             "|---|---|---:|---:|---:|---:|---|",
         ]
         plain = next((row for row in self.rows if row.setup == "baseline: plain JSON GET"), None)
-        for row in self.rows:
-            ours = row.baseline_for
-            if ours is None:
-                continue
-            key = _key(ours)
-            label = row.setup.removeprefix("baseline: ")
-            # Runs were taken in pairs (the service's run i, then the prototype's run i): the median of
-            # the pairs' ratios cancels the drift of this machine between runs.
-            ratio = statistics.median(o.rps / b.rps for o, b in zip(ours.runs, row.runs, strict=True))
-            lines.append(_ratio_line(ours, label, row.median("rps"), ratio, ISSUE_BASELINES.get((key, label))))
-            if plain is not None and key in TARGETS and label != "plain JSON GET" and _is_last_baseline(row, self.rows):
+        for ours in self.rows:
+            baselines = [row for row in self.rows if row.baseline_for is ours]
+            for row in baselines:
+                label = row.setup.removeprefix("baseline: ")
+                # Runs were taken in pairs (the service's run i, then the prototype's run i): the median
+                # of the pairs' ratios cancels the drift of this machine between runs.
+                ratio = statistics.median(o.rps / b.rps for o, b in zip(ours.runs, row.runs, strict=True))
+                lines.append(_ratio_line(ours, label, row.median("rps"), ratio, ISSUE_BASELINES.get((ours.key, label))))
+            if baselines and plain is not None and ours.key in TARGETS:
                 # Measured minutes apart (with /health): the ratio of the medians.
                 plain_rps = plain.median("rps")
                 issue_plain = ISSUE_BASELINES[("health", "plain JSON GET")]
-                ratio = ours.median("rps") / plain_rps
-                lines.append(_ratio_line(ours, "plain JSON GET", plain_rps, ratio, issue_plain))
+                lines.append(
+                    _ratio_line(ours, "plain JSON GET", plain_rps, ours.median("rps") / plain_rps, issue_plain)
+                )
         return "\n".join(lines)
 
 
-def _key(row: Row) -> str:
-    return next(key for key, label in LABELS.items() if label == row.target)
-
-
-def _is_last_baseline(row: Row, rows: list[Row]) -> bool:
-    return row is [other for other in rows if other.baseline_for is row.baseline_for][-1]
-
-
 def _ratio_line(ours: Row, label: str, baseline_rps: float, ratio: float, issue_figure: float | None) -> str:
-    key = _key(ours)
-    if issue_figure is not None and key in TARGETS:
-        wanted = TARGETS[key] / issue_figure
-        wanted_cell = f"{wanted:.3f} ({TARGETS[key]:,.0f} / {issue_figure:,.0f})"
+    if issue_figure is not None and ours.key in TARGETS:
+        wanted = TARGETS[ours.key] / issue_figure
+        wanted_cell = f"{wanted:.3f} ({TARGETS[ours.key]:,.0f} / {issue_figure:,.0f})"
         verdict = "yes" if ratio >= wanted else "no"
     else:
         wanted_cell, verdict = "–", "–"

@@ -102,14 +102,18 @@ async def upload(request: Request, owner_id: uuid.UUID, settings: Settings) -> d
                 "callback_url": callback_url,
             },
         )
-        event = direct.insert_values(_EVENTS, _queued_event_values(document, "Uploaded; waiting for a worker"))
+        event = direct.insert_values(
+            _EVENTS,
+            _queued_event_values(
+                document["id"], document["owner_id"], document["current_run"], "Uploaded; waiting for a worker"
+            ),
+        )
         event["id"] = await direct.transaction(lambda statements: _insert_upload(statements, document, event))
         committed = True
         # Only now can the worker see the row; a failed enqueue leaves it to the recovery sweep.
-        document_id, run, request_id = str(document["id"]), document["current_run"], document["request_id"]
         run_after_commit(
             [
-                lambda: enqueue_processing(document_id, run, request_id=request_id),
+                _enqueue_callback(str(document["id"]), document["current_run"], document["request_id"]),
                 lambda: announce(DocumentEvent(**event)),
             ]
         )
@@ -149,24 +153,25 @@ def _first_with_checksum() -> Select[Any]:
     )
 
 
-def _queued_event_values(document: dict[str, Any], message: str) -> dict[str, Any]:
+def _queued_event_values(document_id: uuid.UUID, owner_id: uuid.UUID, run: int, message: str) -> dict[str, Any]:
+    """The columns of a document's "queued" event: the upload writes it directly, reprocess through the ORM."""
     return {
-        "document_id": document["id"], "owner_id": document["owner_id"], "run": document["current_run"],
-        "type": PROCESSING, "status": str(DocumentStatus.PENDING), "stage": str(ProcessingStage.QUEUED),
-        "progress": 0, "message": message,
+        "document_id": document_id, "owner_id": owner_id, "run": run, "type": PROCESSING,
+        "status": str(DocumentStatus.PENDING), "stage": str(ProcessingStage.QUEUED), "progress": 0, "message": message,
     }  # fmt: skip
 
 
 def _queued_event(session: AsyncSession, document: Document, message: str) -> None:
-    record_event(
-        session, document_id=document.id, owner_id=document.owner_id, run=document.current_run,
-        event_type=PROCESSING, status=DocumentStatus.PENDING, stage=ProcessingStage.QUEUED, progress=0, message=message,
-    )  # fmt: skip
+    values = _queued_event_values(document.id, document.owner_id, document.current_run, message)
+    record_event(session, event_type=values.pop("type"), **values)
+
+
+def _enqueue_callback(document_id: str, run: int, request_id: str | None) -> Callable[[], None]:
+    return lambda: enqueue_processing(document_id, run, request_id=request_id)
 
 
 def _enqueue_after_commit(session: AsyncSession, document: Document) -> None:
-    document_id, run, request_id = str(document.id), document.current_run, document.request_id
-    on_commit(session, lambda: enqueue_processing(document_id, run, request_id=request_id))
+    on_commit(session, _enqueue_callback(str(document.id), document.current_run, document.request_id))
 
 
 async def get_owned(session: AsyncSession, owner: User, document_id: uuid.UUID) -> Document:
