@@ -182,7 +182,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_example_secrets(self) -> Settings:
-        if self.DEBUG or self.ENVIRONMENT != "production":
+        # ENVIRONMENT alone decides: DEBUG is a verbosity switch, and an operator turning it on to chase
+        # a production bug must not also start the service on a guessable signing key.
+        if self.ENVIRONMENT != "production":
             return self
         if self.SECRET_KEY in EXAMPLE_SECRET_KEYS or len(self.SECRET_KEY) < 32:
             raise ValueError(

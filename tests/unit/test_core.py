@@ -43,6 +43,23 @@ def test_production_refuses_example_secrets() -> None:
     assert Settings(ENVIRONMENT="development", SECRET_KEY="change-me").SECRET_KEY == "change-me"
 
 
+def test_debug_does_not_switch_off_the_production_secret_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As an operator would set it: DEBUG=true in the environment of a production deployment.
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("DEBUG", "true")
+    monkeypatch.setenv("FLOWER_BASIC_AUTH", "ops:s3cret-long-pass")
+    for weak in ("change-me", "CHANGE-ME-generate-with-openssl-rand-hex-32", "short-but-not-an-example"):
+        monkeypatch.setenv("SECRET_KEY", weak)
+        with pytest.raises(ValidationError, match="SECRET_KEY is an example value or shorter than 32"):
+            Settings()
+    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("FLOWER_BASIC_AUTH", "admin:password123")
+    with pytest.raises(ValidationError, match="FLOWER_BASIC_AUTH is the default"):
+        Settings()
+    monkeypatch.setenv("FLOWER_BASIC_AUTH", "ops:s3cret-long-pass")
+    assert Settings().DEBUG is True  # strong secrets: DEBUG itself is still the operator's choice
+
+
 def test_cors_origins_from_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORS_ORIGINS", "https://a.example.com, https://b.example.com")
     assert Settings().CORS_ORIGINS == ["https://a.example.com", "https://b.example.com"]
