@@ -84,6 +84,9 @@ def blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | N
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),
         ("link_local", ip.is_link_local),
+        # fec0::/10: deprecated (RFC 3879) yet still routed inside some networks, and `ipaddress`
+        # calls it global.
+        ("site_local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),
         ("multicast", ip.is_multicast),
         ("shared_address_space", isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED_ADDRESS_SPACE),
         ("reserved", ip.is_reserved),
@@ -164,9 +167,14 @@ def check_url(
     if not allow_private:
         for ip in addresses:
             reason = blocked_reason(ip)
-            if reason is not None:
-                message = f"The host {host!r} resolves to {ip}, which is not a public address ({reason})."
-                raise UnsafeUrl(reason, message)
+            if reason is None:
+                continue
+            if literal is not None:
+                raise UnsafeUrl(reason, f"The address {ip} is not an allowed webhook target ({reason}).")
+            # Never the addresses a name resolved to: the caller would learn the internal network's layout.
+            raise UnsafeUrl(
+                reason, f"The host {host!r} is not an allowed webhook target: it resolves to a non-public address."
+            )
     unique = tuple(dict.fromkeys(str(ip) for ip in addresses))
     return Target(url=url, scheme=scheme, host=host, port=port, addresses=unique)
 

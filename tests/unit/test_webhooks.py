@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -122,6 +123,10 @@ REFUSED = [
     ("http://240.0.0.1/", "reserved"),
     ("http://192.0.2.10/", "private"),  # documentation range: never a real receiver
     ("https://[2002:7f00:1::1]/", "loopback"),  # 6to4 wrapping 127.0.0.1
+    # Site-local IPv6: deprecated (RFC 3879) but still routed inside some networks.
+    ("http://[fec0::1]/", "site_local"),
+    ("http://[fed0:1234::5]:8080/", "site_local"),
+    ("http://[feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]/", "site_local"),
 ]
 
 
@@ -154,7 +159,7 @@ def test_guard_checks_every_resolved_address() -> None:
     public = check_url("https://hooks.example.com/x", allow_private=False, resolver=_resolver("93.184.216.34"))
     assert public.addresses == ("93.184.216.34",) and public.port == 443 and public.host == "hooks.example.com"
     # One internal address among public ones is enough to be refused (round-robin rebinding).
-    with pytest.raises(UnsafeUrl, match=r"10\.0\.0\.5") as caught:
+    with pytest.raises(UnsafeUrl) as caught:
         check_url("https://hooks.example.com/x", allow_private=False, resolver=_resolver("93.184.216.34", "10.0.0.5"))
     assert caught.value.reason == "private"
 
@@ -164,6 +169,45 @@ def test_guard_checks_every_resolved_address() -> None:
     with pytest.raises(UnsafeUrl) as caught:
         check_url("https://nowhere.invalid/", allow_private=False, resolver=fails)
     assert caught.value.reason == "unresolvable"
+
+
+@pytest.mark.parametrize(
+    ("addresses", "reason"),
+    [
+        (("10.0.0.5",), "private"),
+        (("93.184.216.34", "192.168.77.12"), "private"),
+        (("127.0.0.53",), "loopback"),
+        (("169.254.169.254",), "link_local"),
+        (("fec0::1:2",), "site_local"),
+        (("fd00:ab::7",), "private"),
+        (("::ffff:10.9.8.7",), "private"),
+    ],
+)
+def test_refusal_of_a_name_does_not_reveal_what_it_resolved_to(addresses: tuple[str, ...], reason: str) -> None:
+    # Whoever saves a webhook URL must not learn the internal addresses of names like intranet.corp.
+    with pytest.raises(UnsafeUrl) as caught:
+        check_url("https://intranet.corp/hook", allow_private=False, resolver=_resolver(*addresses))
+    assert caught.value.reason == reason
+    assert caught.value.message == (
+        "The host 'intranet.corp' is not an allowed webhook target: it resolves to a non-public address."
+    )
+    for address in addresses:
+        assert address not in str(caught.value)
+        assert ipaddress.ip_address(address).exploded not in str(caught.value)
+
+
+async def test_api_error_for_a_name_does_not_reveal_its_addresses() -> None:
+    # A real resolution: localhost is 127.0.0.1 (and ::1) on every machine.
+    with pytest.raises(InvalidCallbackUrl) as caught:
+        await validate_target_url(
+            "http://localhost:8080/h", Settings(WEBHOOK_ALLOW_PRIVATE_TARGETS=False), field_name="callback_url"
+        )
+    assert caught.value.details == {"field": "callback_url", "reason": "loopback"}
+    assert caught.value.message == (
+        "callback_url is not allowed: The host 'localhost' is not an allowed webhook target: "
+        "it resolves to a non-public address."
+    )
+    assert "127.0.0.1" not in caught.value.message and "::1" not in caught.value.message
 
 
 def test_private_targets_when_allowed() -> None:
