@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.errors import HTTP_STATUS_CODES, AppError, InternalError, ServiceUnavailable
+from fastapi_app.core.logging import InQuotes
 
 logger = logging.getLogger("fastapi_app.errors")
 
@@ -51,13 +52,16 @@ async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def database_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    path = InQuotes(request.scope.get("path", ""))
+    logger.error('database unavailable on %s "%s": %s', request.method, path, type(exc).__name__)
     err = ServiceUnavailable("The database is unavailable; retry shortly.")
     return _response(err.status_code, error_body(err.message, err.error_code), {"Retry-After": "5"})
 
 
 async def unhandled_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    # The path as received (request.url re-parses it and silently drops CR, LF and tab): the log shows
+    # what the caller sent, escaped, like the access line.
+    logger.exception('unhandled error on %s "%s"', request.method, InQuotes(request.scope.get("path", "")))
     err = InternalError()
     details = None
     if get_settings().DEBUG:

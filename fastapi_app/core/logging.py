@@ -1,6 +1,12 @@
 """Log files an operator can read: app.log (daily), error.log (10 MB), access.log, celery.log.
 
 Every line carries the request id, so the API line and the worker lines of one upload join up.
+
+One record is one line: text that users control (paths, file names, exception messages quoting
+them) can carry CR, LF and other characters that end or rewrite a line, which would let a caller
+write a line of their choosing. The formatters escape them (`escape_controls`); a traceback keeps
+its own line breaks, but each of its lines is prefixed with CONTINUATION, so a line that starts
+at column 0 is always the start of a record.
 """
 
 from __future__ import annotations
@@ -35,6 +41,74 @@ def redact(text: str) -> str:
     return text
 
 
+# C0, DEL, C1 (NEL among them), the Unicode line and paragraph separators (str.splitlines and many
+# viewers break lines there), the bidirectional embeddings, overrides and isolates (they reorder what
+# an operator sees) and lone surrogates (they cannot be written as UTF-8: the whole line would be lost).
+_OTHER_CONTROLS = "\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_CONTROL = re.compile(f"[\x00-\x1f{_OTHER_CONTROLS}]")
+_CONTROL_BUT_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f{_OTHER_CONTROLS}]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Starts every line of a traceback or stack in a plain-text log: never a record's first line.
+CONTINUATION = "  | "
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line: every character that could end, hide or reorder a line written as an
+    escape (\\n, \\r, \\t, \\xHH, \\uHHHH)."""
+    return _CONTROL.sub(_escape_char, text) if _CONTROL.search(text) else text
+
+
+def continuation_lines(block: str) -> str:
+    """A multi-line block of our own (a traceback): its line breaks kept, every other control
+    character escaped, each line prefixed with CONTINUATION. A newline inside an exception's message
+    (which may quote user text) therefore cannot start what looks like a new record."""
+    lines = _CONTROL_BUT_NEWLINE.sub(_escape_char, block.rstrip("\n")).split("\n")
+    return "\n".join(CONTINUATION + line for line in lines)
+
+
+class InQuotes:
+    """A value users control (a path, a file name) for a double-quoted field of a log line: backslash
+    and double quote are escaped, so the field always ends at its closing quote (control characters
+    are escaped by the formatter, for the whole line). Rendered when the line is formatted, which for
+    access lines is on the writer thread, not the event loop."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        text = str(self.value)
+        if "\\" in text or '"' in text:
+            text = text.replace("\\", "\\\\").replace('"', '\\"')
+        return text
+
+
+class Bare:
+    """A value users may influence (a client address taken from a proxy header) for an unquoted,
+    space-separated field: whitespace, quotes and backslash escaped as \\xHH, so it stays one field."""
+
+    __slots__ = ("value",)
+    _SEPARATORS = re.compile(r'[\s"\\]')
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        text = str(self.value) or "-"
+        if self._SEPARATORS.search(text):
+            text = self._SEPARATORS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+        return text
+
+
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
@@ -43,8 +117,30 @@ class ContextFilter(logging.Filter):
 
 
 class RedactingFormatter(logging.Formatter):
+    """Plain-text lines: secrets redacted, then control characters escaped. The record's own line
+    (time, logger, request id, message) is one line whatever the message holds; a traceback or stack
+    follows as continuation lines. (Written out instead of using Formatter.format, whose cached
+    `exc_text` may come from another formatter and would be appended as is.)"""
+
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        record.message = record.getMessage()
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        line = escape_controls(redact(self.formatMessage(record)))
+        blocks = []
+        if record.exc_info:
+            blocks.append(self.formatException(record.exc_info))
+        elif record.exc_text:
+            blocks.append(record.exc_text)
+        if record.stack_info:
+            blocks.append(self.formatStack(record.stack_info))
+        for block in blocks:
+            line += "\n" + continuation_lines(redact(block))
+        return line
+
+
+def escape_json_line(line: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", line) if _CONTROL.search(line) else line
 
 
 class JsonFormatter(logging.Formatter):
@@ -59,14 +155,20 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             payload["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(payload, ensure_ascii=False)
+        # json escapes C0 controls only; DEL, C1, U+2028/2029 (line breaks to str.splitlines and to
+        # many log shippers) and the rest go out as \\uHHHH too: the same JSON value, on one line.
+        return escape_json_line(json.dumps(payload, ensure_ascii=False))
 
 
 class AccessFormatter(logging.Formatter):
-    """ISO 8601 UTC with milliseconds; runs on the access log's listener thread, not the event loop."""
+    """ISO 8601 UTC with milliseconds, control characters escaped; runs on the access log's writer
+    thread, not the event loop."""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().format(record))
 
 
 def _formatter(settings: Settings) -> logging.Formatter:

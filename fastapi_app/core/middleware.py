@@ -18,14 +18,15 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapi_app.api.errors import unhandled_error_handler
-from fastapi_app.core.logging import ACCESS_LOGGER, request_id_var
+from fastapi_app.core.logging import ACCESS_LOGGER, Bare, InQuotes, request_id_var
 from fastapi_app.core.metrics import observe_request, route_template
 from fastapi_app.core.ratelimit import IpNetwork, parse_networks
 from fastapi_app.core.security_headers import security_headers_for
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 access_logger = logging.getLogger(ACCESS_LOGGER)
-# After the time (added by the access log's formatter): client "METHOD path" status bytes request-id ms
+# After the time (added by the access log's formatter): client "METHOD path" status bytes request-id ms.
+# The path is the caller's text: quoted with its quotes escaped (InQuotes), controls escaped by the formatter.
 ACCESS_LINE = '%s "%s %s" %s %s %s %.2f'
 
 
@@ -107,9 +108,9 @@ class RequestLifecycleMiddleware:
                         0,
                         ACCESS_LINE,
                         (
-                            client[0],
+                            Bare(client[0]),
                             scope.get("method", "-"),
-                            scope.get("path", ""),
+                            InQuotes(scope.get("path", "")),
                             status or 500,
                             sent_bytes,
                             request_id,
