@@ -31,7 +31,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s [%(request_id)s]
 # Never let a secret reach a log line, whatever a library decides to print.
 _SECRET_PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+\.?[A-Za-z0-9\-_.+/=]*"),
-    re.compile(r'(?i)("?(?:password|refresh_token|access_token|secret)"?\s*[:=]\s*)"?[^\s",&]+'),
+    re.compile(r'(?i)("?(?:password|refresh_token|access_token|secret|token)"?\s*[:=]\s*)"?[^\s",&]+'),
 )
 
 
@@ -107,6 +107,20 @@ class Bare:
         if self._SEPARATORS.search(text):
             text = self._SEPARATORS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
         return text
+
+
+class ForeignLineFilter(logging.Filter):
+    """For the loggers of the servers around us (uvicorn, gunicorn), which print through their own
+    handlers and formatters, not ours: the record's message is redacted and escaped, its traceback
+    pre-formatted as continuation lines, before their formatter sees it. (uvicorn's WebSocket line
+    carries the query string, `?token=<JWT>` included.)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = escape_controls(redact(record.getMessage()))
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = continuation_lines(redact(logging.Formatter().formatException(record.exc_info)))
+        return True
 
 
 class ContextFilter(logging.Filter):
@@ -319,4 +333,8 @@ def configure_logging(settings: Settings, *, process: str = "api") -> None:
         access.addHandler(_access_handler)
     # uvicorn's own access lines would duplicate ours.
     logging.getLogger("uvicorn.access").disabled = True
+    for name in ("uvicorn.error", "gunicorn.error"):
+        server_logger = logging.getLogger(name)
+        if not any(isinstance(f, ForeignLineFilter) for f in server_logger.filters):
+            server_logger.addFilter(ForeignLineFilter())
     root._fastapi_app_configured = process  # type: ignore[attr-defined]

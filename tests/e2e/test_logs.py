@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
 import time
@@ -152,3 +153,22 @@ def test_user_text_in_an_exception_cannot_forge_app_log_lines(live_stack: Stack,
         ]
         assert all(not line.startswith("FORGED") for line in lines), name
     assert _forged_lines(logs) == []
+
+
+async def test_uvicorn_websocket_lines_carry_no_token(live_stack: Stack) -> None:
+    """uvicorn prints its own line for each WebSocket, query string (the JWT) included, through its
+    own handler to the server's output (logs/uvicorn.out, prod-gunicorn.out): redacted there too."""
+    import websockets
+
+    api = ApiClient(live_stack.base_url)
+    account = api.register_and_login()
+    url = live_stack.base_url.replace("http://", "ws://") + f"/ws?token={account['access_token']}"
+    async with websockets.connect(url) as ws:
+        await ws.send("ping")
+    out = live_stack.workdir / "uvicorn.out"
+    deadline = time.monotonic() + 10
+    while "WebSocket /ws?token=***" not in out.read_text(errors="replace") and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    text = out.read_text(errors="replace")
+    assert "WebSocket /ws?token=***" in text
+    assert account["access_token"] not in text and account["access_token"][:40] not in text

@@ -128,3 +128,18 @@ def test_access_line_quotes_the_path_and_stays_one_line(path: str) -> None:
 def test_a_client_address_stays_one_field() -> None:
     assert str(Bare('1.2.3.4 "GET /forged"')) == "1.2.3.4\\x20\\x22GET\\x20/forged\\x22"
     assert str(Bare("")) == "-" and str(Bare("2001:db8::1")) == "2001:db8::1"
+
+
+def test_server_loggers_lines_are_escaped_and_redacted_before_their_own_formatter() -> None:
+    from fastapi_app.core.logging import ForeignLineFilter
+
+    record = logging.LogRecord(
+        "uvicorn.error", logging.ERROR, __file__, 1, '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5000", "/ws?token=eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl\r\nFORGED"), _raise_with("boom\nFORGED"),
+    )  # fmt: skip
+    assert ForeignLineFilter().filter(record)
+    text = logging.Formatter("%(levelname)s: %(message)s").format(record)  # uvicorn's own formatter, in effect
+    first, *rest = text.split("\n")
+    assert first == 'ERROR: 127.0.0.1:5000 - "WebSocket /ws?token=***\\r\\nFORGED" [accepted]'
+    assert rest[0] == CONTINUATION + "Traceback (most recent call last):"
+    assert rest[-2:] == [CONTINUATION + "ValueError: boom", CONTINUATION + "FORGED"]
