@@ -116,8 +116,14 @@ class ForeignLineFilter(logging.Filter):
     carries the query string, `?token=<JWT>` included.)"""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = escape_controls(redact(record.getMessage()))
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: left for the handler's own error reporting
+            return True
+        record.msg = escape_controls(redact(message))
         record.args = None
+        # uvicorn's coloured variant of the message would print the raw text (on a terminal).
+        record.__dict__.pop("color_message", None)
         if record.exc_info and not record.exc_text:
             record.exc_text = continuation_lines(redact(logging.Formatter().formatException(record.exc_info)))
         return True
