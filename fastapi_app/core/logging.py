@@ -63,7 +63,9 @@ def _escape_char(match: re.Match[str]) -> str:
 def escape_controls(text: str) -> str:
     """`text` on one line: every character that could end, hide or reorder a line written as an
     escape (\\n, \\r, \\t, \\xHH, \\uHHHH)."""
-    return _CONTROL.sub(_escape_char, text) if _CONTROL.search(text) else text
+    if text.isascii() and text.isprintable():  # the common case, checked in C without the regex
+        return text
+    return _CONTROL.sub(_escape_char, text)
 
 
 def continuation_lines(block: str) -> str:
@@ -104,9 +106,9 @@ class Bare:
 
     def __str__(self) -> str:
         text = str(self.value) or "-"
-        if self._SEPARATORS.search(text):
-            text = self._SEPARATORS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-        return text
+        if text.isascii() and text.isprintable() and " " not in text and '"' not in text and "\\" not in text:
+            return text
+        return self._SEPARATORS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class ForeignLineFilter(logging.Filter):
