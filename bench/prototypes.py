@@ -34,11 +34,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from fastapi_app.core.config import get_settings
+from fastapi_app.core.security import jwt_signing_key
 from fastapi_app.models import Document
 from fastapi_app.schemas.common import ApiResponse, PagedResponse
 from fastapi_app.schemas.document import DocumentOut
 
 settings = get_settings()
+signing_key = jwt_signing_key(settings.SECRET_KEY)  # the service's tokens are signed with the derived key
 engine = create_async_engine(settings.async_database_url)
 sessions = async_sessionmaker(engine, expire_on_commit=False)
 pools: dict[str, Any] = {}
@@ -66,7 +68,7 @@ async def current_user_id(request: Request) -> uuid.UUID:
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(401)
     try:
-        claims = jwt.decode(token, settings.SECRET_KEY, algorithms=[settings.JWT_ALGORITHM])
+        claims = jwt.decode(token, signing_key, algorithms=[settings.JWT_ALGORITHM])
     except jwt.PyJWTError:
         raise HTTPException(401) from None
     return uuid.UUID(claims["sub"])

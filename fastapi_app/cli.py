@@ -1,11 +1,18 @@
-"""Command line: `python -m fastapi_app extract FILE [--password P] [--pretty]`.
+"""Command line.
 
-Runs the same detection and extraction as the worker, with no server, database or broker.
+`python -m fastapi_app extract FILE [--password P] [--pretty]` runs the same detection and extraction
+as the worker, with no server, database or broker.
+
+`python -m fastapi_app user disable|enable LOGIN` (a username or an email) switches an account off or
+on in the configured database. Disabling ends every session of the account at once: refresh and
+access tokens are refused and its open WebSockets are closed (on every API instance through Redis;
+without Redis within WS_SESSION_CHECK_SECONDS).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import sys
@@ -73,6 +80,33 @@ def extract_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _set_active(login: str, active: bool) -> str:
+    from fastapi_app.db.session import async_session_factory, get_async_engine
+    from fastapi_app.services import user_service
+
+    try:
+        async with async_session_factory()() as session:
+            user = await user_service.find_by_login(session, login)
+            await user_service.set_active(session, user, active)
+            return user.username
+    finally:
+        await get_async_engine().dispose()
+
+
+def user_command(args: argparse.Namespace) -> int:
+    active = args.action == "enable"
+    try:
+        username = asyncio.run(_set_active(args.login, active))
+    except AppError as exc:
+        print(_error(exc.error_code, exc.message, False), file=sys.stderr)
+        return EXIT_REJECTED
+    if active:
+        print(f"User {username} enabled.")
+    else:
+        print(f"User {username} disabled; every session of the account has ended.")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fastapi_app", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--no-ocr", action="store_true", help="skip OCR")
     extract.add_argument("--pretty", action="store_true", help="indent the JSON")
     extract.set_defaults(handler=extract_command)
+    user = commands.add_parser("user", help="disable or enable an account (in the configured database)")
+    user.add_argument("action", choices=["disable", "enable"])
+    user.add_argument("login", help="the username or the email")
+    user.set_defaults(handler=user_command)
     return parser
 
 

@@ -126,6 +126,7 @@ def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             DATABASE_URL=f"sqlite:///{workdir / 'app.sqlite3'}",
             CELERY_BROKER_URL=f"sqla+sqlite:///{workdir / 'broker.sqlite3'}",
             REDIS_URL="",
+            WS_SESSION_CHECK_SECONDS="1",  # no Redis: ended sessions reach other processes by this check
         ),
         workdir=workdir,
     )

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_app.core.config import Settings, get_settings
-from fastapi_app.core.errors import InactiveUser, InvalidToken, NotAuthenticated
+from fastapi_app.core.errors import InactiveUser, InvalidToken, NotAuthenticated, TokenRevoked
 from fastapi_app.core.security import TokenClaims, decode_token
 from fastapi_app.db.session import async_session_factory, get_async_session
 from fastapi_app.models import User
@@ -21,8 +21,9 @@ class AccessTokenBearer(OAuth2PasswordBearer):
     cost a second round of FastAPI's dependency solving on every request. Being an OAuth2PasswordBearer,
     it still gives OpenAPI its security scheme (Swagger's Authorize button).
 
-    The account is not looked up. A route using this must check that the account exists and is active
-    itself, e.g. with a join in its own query (one round trip instead of two), and call
+    The account is not looked up. A route using this must check that the account exists, is active and
+    still accepts the token's version (`users.token_version == claims.version`: sessions end by raising
+    it) itself, e.g. with a join in its own query (one round trip instead of two), and call
     `check_account` / `check_token_account` when that query finds nothing to get the right 401/403."""
 
     async def __call__(self, request: Request) -> TokenClaims:  # type: ignore[override]
@@ -54,6 +55,9 @@ async def check_account(session: AsyncSession, claims: TokenClaims) -> User:
         raise InvalidToken("The token's user no longer exists.")
     if not user.is_active:
         raise InactiveUser()
+    if user.token_version != claims.version:
+        # Issued before the account's sessions ended (password change, logout-all).
+        raise TokenRevoked()
     return user
 
 
@@ -65,10 +69,10 @@ async def check_token_account(claims: TokenClaims) -> None:
 
 
 async def get_active_account(claims: AccessClaims) -> TokenClaims:
-    """The verified token of an account that exists and is active, without loading the User through the
-    ORM: for routes that need only the account's id, such as the upload."""
-    if not await user_service.is_active_account(claims.subject):
-        await check_token_account(claims)  # raises the 401 (account gone) or 403 (disabled)
+    """The verified token of an account that exists, is active and has not ended the token's session,
+    without loading the User through the ORM: for routes that need only the account's id, such as the upload."""
+    if not await user_service.is_active_account(claims.subject, claims.version):
+        await check_token_account(claims)  # raises the 401 (account gone, token revoked) or 403 (disabled)
     return claims
 
 

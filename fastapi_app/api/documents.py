@@ -124,6 +124,7 @@ async def list_documents(
 ) -> Response:
     listed = await document_service.list_documents(
         claims.subject,
+        token_version=claims.version,
         page=page,
         page_size=page_size,
         status=status_filter,
@@ -134,7 +135,7 @@ async def list_documents(
         sort=sort,
     )
     if listed is None:
-        await check_token_account(claims)  # raises the 401 (account gone) or 403 (disabled)
+        await check_token_account(claims)  # raises the 401 (account gone, token revoked) or 403 (disabled)
         raise AssertionError("unreachable: the account check passed but the listing query did not")
     rows, total, total_pages = listed
     body = document_envelope_json(
@@ -158,7 +159,7 @@ async def stats_summary(user: CurrentUser, session: SessionDep) -> dict[str, Any
 async def get_document(document_id: str, claims: AccessClaims) -> Response:
     # The hottest read: no ORM session, and the account check rides on the document query (one round
     # trip, not two); see fastapi_app/db/direct.py.
-    row = await document_service.find_for_active_owner(claims.subject, parse_document_id(document_id))
+    row = await document_service.find_for_active_owner(claims.subject, claims.version, parse_document_id(document_id))
     if row is None:
         await check_token_account(claims)  # a deleted or disabled account gets its 401/403, not a 404
         raise DocumentNotFound()

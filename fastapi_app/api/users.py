@@ -19,8 +19,11 @@ async def me(user: CurrentUser) -> dict[str, object]:
 
 @router.put("/profile", response_model=ApiResponse[UserOut], responses=error_responses(400, 401, 409, 422))
 async def update_profile(data: UserUpdate, user: CurrentUser, session: SessionDep) -> dict[str, object]:
-    """Update email and full name; changing the password needs `current_password`."""
+    """Update email and full name; changing the password needs `current_password` and ends every
+    session of the account, this one included (log in again with the new password)."""
     updated = await user_service.update_profile(session, user, data)
+    if data.new_password is not None:
+        return ok(UserOut.model_validate(updated), "Profile updated; the password changed, so every session has ended")
     return ok(UserOut.model_validate(updated), "Profile updated")
 
 

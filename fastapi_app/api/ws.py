@@ -3,6 +3,10 @@
 On connect: a snapshot of the user's unfinished documents. Then every event of theirs, in order.
 Client messages: {"type": "ping"} -> {"type": "pong"}; {"type": "subscribe", "document_id": ...}
 limits the stream to one document; {"type": "unsubscribe"} lifts it.
+
+A socket lives as long as its token: it is closed with 4401 when the token expires, and at once when
+the account's sessions end (password change, logout-all, account disabled). The client reconnects
+with a fresh access token.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
 from fastapi_app.core.errors import AppError
-from fastapi_app.core.security import decode_token
+from fastapi_app.core.security import TokenClaims, decode_token
 from fastapi_app.db.session import async_session_factory
 from fastapi_app.models import Document, DocumentStatus, User
 from fastapi_app.realtime.hub import Connection, get_hub
@@ -30,10 +34,12 @@ logger = logging.getLogger("fastapi_app.realtime")
 
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
+# The application range's "401": the token expired or its session ended; reconnect with a fresh one.
+SESSION_ENDED = 4401
 SNAPSHOT_LIMIT = 200
 
 
-async def _authenticate(token: str | None) -> User | None:
+async def _authenticate(token: str | None) -> tuple[User, TokenClaims] | None:
     if not token:
         return None
     try:
@@ -42,7 +48,28 @@ async def _authenticate(token: str | None) -> User | None:
         return None
     async with async_session_factory()() as session:
         user = await session.get(User, claims.subject)
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or user.token_version != claims.version:
+        return None
+    return user, claims
+
+
+async def _still_accepted(claims: TokenClaims) -> bool:
+    async with async_session_factory()() as session:
+        row = (
+            await session.execute(select(User.is_active, User.token_version).where(User.id == claims.subject))
+        ).first()
+    return row is not None and row.is_active and row.token_version == claims.version
+
+
+async def _end_with_session(websocket: WebSocket, connection: Connection, expires_at: datetime) -> None:
+    """Close with 4401 when the token expires or the account's sessions end, whichever comes first."""
+    remaining = (expires_at - datetime.now(UTC)).total_seconds()
+    try:
+        await asyncio.wait_for(connection.ended.wait(), timeout=max(remaining, 0.0))
+        reason = connection.end_reason
+    except TimeoutError:
+        reason = "token expired"
+    await websocket.close(code=SESSION_ENDED, reason=reason)
 
 
 async def _snapshot(user: User) -> dict[str, Any]:
@@ -109,20 +136,26 @@ async def _send(websocket: WebSocket, connection: Connection) -> None:
 
 @router.websocket("/ws")
 async def events_socket(websocket: WebSocket, token: str | None = None) -> None:
-    user = await _authenticate(token or websocket.query_params.get("token"))
+    authenticated = await _authenticate(token or websocket.query_params.get("token"))
     await websocket.accept()
-    if user is None:
+    if authenticated is None:
         # Accepted only to give the client a close code it can act on; nothing else is sent.
         await websocket.close(code=POLICY_VIOLATION, reason="invalid or expired token")
         return
+    user, claims = authenticated
     hub = get_hub()
-    connection = Connection(user_id=user.id)
+    connection = Connection(user_id=user.id, token_version=claims.version)
     hub.register(connection)  # before the snapshot, so nothing falls between the two
     try:
+        # Sessions ended between the check above and the registration would have been missed.
+        if not await _still_accepted(claims):
+            await websocket.close(code=SESSION_ENDED, reason="session ended")
+            return
         await websocket.send_json(await _snapshot(user))
         receiver = asyncio.create_task(_receive(websocket, user, connection))
         sender = asyncio.create_task(_send(websocket, connection))
-        done, pending = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
+        watchdog = asyncio.create_task(_end_with_session(websocket, connection, claims.expires_at))
+        done, pending = await asyncio.wait({receiver, sender, watchdog}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):

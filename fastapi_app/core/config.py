@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     ACCESS_TOKEN_EXPIRE_MINUTES: int = 60
     REFRESH_TOKEN_EXPIRE_DAYS: int = 14
     JWT_LEEWAY_SECONDS: int = 10
+    # Each API process re-reads the accounts of its open WebSockets this often, closing those whose
+    # sessions ended without the process hearing of it (a Redis outage, the embedded mode's CLI).
+    WS_SESSION_CHECK_SECONDS: float = Field(default=5.0, gt=0)
 
     # Empty broker means the embedded SQLite-backed broker: no server needed in development.
     CELERY_BROKER_URL: str = ""
@@ -112,7 +115,10 @@ class Settings(BaseSettings):
     RATE_LIMITS_ENABLED: bool = True
     RATE_LIMIT_STRATEGY: Literal["moving-window", "fixed-window", "sliding-window-counter"] = "moving-window"
     RATE_LIMIT_LOGIN: str = "10/minute"
-    RATE_LIMIT_LOGIN_ACCOUNT: str = "10/minute"
+    # One account from one address: the limit that stops guessing a password. The account's own
+    # ceiling, over all addresses, is higher, so failing from one address cannot lock its owner out.
+    RATE_LIMIT_LOGIN_ACCOUNT_IP: str = "10/minute"
+    RATE_LIMIT_LOGIN_ACCOUNT: str = "100/minute"
     RATE_LIMIT_REGISTER: str = "5/minute"
     RATE_LIMIT_UPLOAD: str = "60/minute"
     RATE_LIMIT_UPLOAD_IP: str = "120/minute"
@@ -156,6 +162,7 @@ class Settings(BaseSettings):
     @field_validator(
         "RATE_LIMIT_LOGIN",
         "RATE_LIMIT_LOGIN_ACCOUNT",
+        "RATE_LIMIT_LOGIN_ACCOUNT_IP",
         "RATE_LIMIT_REGISTER",
         "RATE_LIMIT_UPLOAD",
         "RATE_LIMIT_UPLOAD_IP",

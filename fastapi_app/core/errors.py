@@ -60,6 +60,11 @@ class TokenExpired(NotAuthenticated):
     message = "The token has expired; refresh it or log in again."
 
 
+class TokenRevoked(NotAuthenticated):
+    error_code = "TOKEN_REVOKED"
+    message = "This session has ended (password changed, logged out everywhere or account disabled); log in again."
+
+
 class InvalidCredentials(NotAuthenticated):
     error_code = "INVALID_CREDENTIALS"
     message = "Incorrect username or password."

@@ -110,6 +110,7 @@ class Limiter:
             for name, value in {
                 "login": settings.RATE_LIMIT_LOGIN,
                 "login-account": settings.RATE_LIMIT_LOGIN_ACCOUNT,
+                "login-account-ip": settings.RATE_LIMIT_LOGIN_ACCOUNT_IP,
                 "register": settings.RATE_LIMIT_REGISTER,
                 "upload": settings.RATE_LIMIT_UPLOAD,
                 "upload-ip": settings.RATE_LIMIT_UPLOAD_IP,
@@ -159,10 +160,16 @@ LimiterDep = Annotated[Limiter, Depends(get_limiter)]
 async def limit_login(
     request: Request, limiter: LimiterDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> None:
-    # Both keys: one address must not try many accounts, many addresses must not try one account.
+    # One address must not try many accounts (login), nor guess one account's password (login-account-ip);
+    # many addresses must not try one account (login-account, a higher ceiling: a limit of the account
+    # alone as low as the per-address one would let anyone lock its owner out by failing on purpose).
+    # In this order, an address stopped by its own limits no longer spends the account's ceiling.
     # The same form dependency as the endpoint's, so FastAPI parses the body once.
-    await limiter.hit("login", client_ip(request.scope, limiter.trusted))
-    await limiter.hit("login-account", form.username.strip().lower())
+    address = client_ip(request.scope, limiter.trusted)
+    account = form.username.strip().lower()
+    await limiter.hit("login", address)
+    await limiter.hit("login-account-ip", f"{account}\x00{address}")
+    await limiter.hit("login-account", account)
 
 
 async def limit_register(request: Request, limiter: LimiterDep) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fastapi_app.db.base import Base, TimestampMixin, new_id, utcnow
@@ -19,6 +19,9 @@ class User(TimestampMixin, Base):
     hashed_password: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Carried by every token as `ver`; raised to end all sessions at once (password change, logout-all,
+    # disabled account): tokens with an older value are refused by the account check of each request.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Default webhook target for documents uploaded without a callback_url.
     webhook_url: Mapped[str | None] = mapped_column(Text)
     # HMAC key for webhook signatures, Fernet-encrypted; generated on first need.

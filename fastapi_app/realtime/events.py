@@ -11,6 +11,9 @@ from fastapi_app.models import DocumentEvent
 
 PROCESSING, COMPLETED, FAILED = "document_processing", "document_completed", "document_failed"
 FINAL_EVENTS = frozenset({COMPLETED, FAILED})
+# Not a document event: tells every API process to close the user's WebSockets opened with an older
+# token_version. It rides the user's events channel, so it reaches whichever process holds the socket.
+SESSIONS_ENDED = "sessions_ended"
 CHANNEL_PREFIX = "docproc:events:user:"
 
 
@@ -45,3 +48,7 @@ def event_message(event: DocumentEvent) -> dict[str, Any]:
 
 def encode(message: dict[str, Any], owner_id: uuid.UUID | str) -> str:
     return json.dumps({"owner_id": str(owner_id), "event": message}, ensure_ascii=False, separators=(",", ":"))
+
+
+def sessions_ended_message(token_version: int, reason: str) -> dict[str, Any]:
+    return {"type": SESSIONS_ENDED, "token_version": token_version, "reason": reason}

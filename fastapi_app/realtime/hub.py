@@ -5,6 +5,12 @@ Sources: Redis pub/sub (one pattern subscription per process, not one per client
 configured; otherwise the `document_events` table, polled, which works across processes with the
 embedded broker. When Redis drops, the hub reconnects with backoff and replays what it missed from
 the table, so a subscription survives a Redis restart without losing events.
+
+Sessions: a socket belongs to one access token. When the account's sessions end (password change,
+logout-all, account disabled) a `sessions_ended` message on the user's channel ends the sockets opened
+with an older token_version at once, in whichever process holds them; a periodic check of the
+connected accounts (WS_SESSION_CHECK_SECONDS) catches a message lost to a Redis outage and changes
+made without one (the embedded mode's other processes, a row edited by hand).
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from fastapi_app.core.config import get_settings
 from fastapi_app.db.session import async_session_factory
-from fastapi_app.models import DocumentEvent
-from fastapi_app.realtime.events import CHANNEL_PREFIX, event_message, events_redis_url
+from fastapi_app.models import DocumentEvent, User
+from fastapi_app.realtime.events import CHANNEL_PREFIX, SESSIONS_ENDED, event_message, events_redis_url
 
 logger = logging.getLogger("fastapi_app.realtime")
 
@@ -32,6 +39,7 @@ POLL_INTERVAL_S = 0.1
 QUEUE_SIZE = 1_000
 RECENT_IDS = 2_048
 REPLAY_WINDOW = timedelta(seconds=30)
+SESSION_CHECK_BATCH = 500  # accounts per query: SQLite caps the number of bound parameters
 
 
 @dataclass(eq=False)
@@ -40,7 +48,15 @@ class Connection:
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     document_id: str | None = None  # optional subscription to one document
     overflowed: bool = False
+    token_version: int = 0  # the version carried by the socket's token
+    ended: asyncio.Event = field(default_factory=asyncio.Event)  # set when the session must close
+    end_reason: str = ""
     _seen: OrderedDict[int, None] = field(default_factory=OrderedDict)
+
+    def end(self, reason: str) -> None:
+        if not self.ended.is_set():
+            self.end_reason = reason
+            self.ended.set()
 
     def offer(self, message: dict[str, Any]) -> None:
         event_id = message.get("event_id")
@@ -64,6 +80,7 @@ class EventHub:
     def __init__(self) -> None:
         self.connections: dict[uuid.UUID, set[Connection]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._session_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.source = "redis" if events_redis_url() else "database"
         self._last_polled_id = 0
@@ -83,6 +100,32 @@ class EventHub:
         for connection in list(self.connections.get(owner_id, ())):
             connection.offer(message)
 
+    def end_sessions(self, user_id: uuid.UUID, token_version: int, reason: str) -> None:
+        """End the user's sockets opened with a token older than `token_version`."""
+        for connection in list(self.connections.get(user_id, ())):
+            if connection.token_version < token_version:
+                connection.end(reason)
+
+    async def check_sessions(self) -> None:
+        """End every socket whose account is gone, disabled or has moved to another token_version."""
+        owners = list(self.connections)
+        for start in range(0, len(owners), SESSION_CHECK_BATCH):
+            batch = owners[start : start + SESSION_CHECK_BATCH]
+            async with async_session_factory()() as session:
+                rows = await session.execute(
+                    select(User.id, User.is_active, User.token_version).where(User.id.in_(batch))
+                )
+                accounts = {row.id: (row.is_active, row.token_version) for row in rows}
+            for owner in batch:
+                account = accounts.get(owner)
+                for connection in list(self.connections.get(owner, ())):
+                    if account is None:
+                        connection.end("account deleted")
+                    elif not account[0]:
+                        connection.end("account disabled")
+                    elif account[1] != connection.token_version:
+                        connection.end("session ended")
+
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         if self._task is None:
@@ -90,14 +133,29 @@ class EventHub:
             if self.source == "database":
                 self._last_polled_id = await self._max_event_id()
             self._task = asyncio.create_task(self._run(), name="event-hub")
+        if self._session_task is None:
+            self._session_task = asyncio.create_task(self._run_session_checks(), name="event-hub-sessions")
 
     async def stop(self) -> None:
         self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        for task in (self._task, self._session_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._task = self._session_task = None
+
+    async def _run_session_checks(self) -> None:
+        interval = get_settings().WS_SESSION_CHECK_SECONDS
+        while not self._stopping.is_set():
+            await asyncio.sleep(interval)
+            try:
+                if self.connections:
+                    await self.check_sessions()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("event hub: checking the connected accounts failed", exc_info=True)
 
     async def _run(self) -> None:
         if self.source == "redis":
@@ -120,6 +178,7 @@ class EventHub:
                 await pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
                 if disconnected_at is not None:
                     await self._replay_since(disconnected_at - timedelta(seconds=5))
+                    await self.check_sessions()  # a sessions_ended published meanwhile was lost
                     logger.info("event hub: Redis is back, replayed events since %s", disconnected_at.isoformat())
                     disconnected_at = None
                 backoff = 0.2
@@ -149,6 +208,13 @@ class EventHub:
             message = payload["event"]
         except (ValueError, KeyError, TypeError):
             logger.warning("event hub: ignoring a malformed message")
+            return
+        if isinstance(message, dict) and message.get("type") == SESSIONS_ENDED:
+            try:
+                reason = str(message.get("reason") or "session ended")
+                self.end_sessions(owner_id, int(message["token_version"]), reason)
+            except (KeyError, TypeError, ValueError):
+                logger.warning("event hub: ignoring a malformed message")
             return
         self.dispatch(owner_id, message)
 
@@ -213,6 +279,11 @@ def get_hub() -> EventHub:
     global _hub
     if _hub is None:
         _hub = EventHub()
+    return _hub
+
+
+def local_hub() -> EventHub | None:
+    """This process's hub if it has one (an API process), without creating it (the CLI, a worker)."""
     return _hub
 
 

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from fastapi_app.db.hooks import on_commit
 from fastapi_app.models import DocumentEvent
 from fastapi_app.realtime import hooks
-from fastapi_app.realtime.events import FINAL_EVENTS, channel_for, encode, event_message, events_redis_url
+from fastapi_app.realtime.events import (
+    FINAL_EVENTS,
+    channel_for,
+    encode,
+    event_message,
+    events_redis_url,
+    sessions_ended_message,
+)
 
 logger = logging.getLogger("fastapi_app.events")
 
@@ -42,6 +49,20 @@ def broadcast(message: dict[str, Any], owner_id: uuid.UUID | str) -> None:
         client.publish(channel_for(owner_id), encode(message, owner_id))
     except Exception as exc:  # Redis down: the API's hub replays from document_events
         logger.warning("event %s not broadcast (%s); clients catch up from the database", message["type"], exc)
+
+
+async def announce_sessions_ended(user_id: uuid.UUID, token_version: int, reason: str) -> None:
+    """After the commit that raised the account's token_version: close the user's WebSockets opened with
+    an older one, in this process at once and in every other API process through Redis. A lost publish
+    is caught by each hub's periodic session check (WS_SESSION_CHECK_SECONDS)."""
+    import anyio
+
+    from fastapi_app.realtime.hub import local_hub
+
+    hub = local_hub()
+    if hub is not None:  # on the event loop: the hub's connections belong to it
+        hub.end_sessions(user_id, token_version, reason)
+    await anyio.to_thread.run_sync(broadcast, sessions_ended_message(token_version, reason), user_id)
 
 
 def announce(event: DocumentEvent) -> None:

@@ -197,8 +197,10 @@ _INSERT_DOCUMENT = direct.insert_statement(_DOCUMENTS, [column.key for column in
 _INSERT_EVENT = direct.insert_statement(
     _EVENTS, [column.key for column in _EVENTS.c if column is not _EVENTS.c.id], returning=["id"]
 )
+# The account check of a token's request: active, and its sessions not ended since the token was issued.
+_ACCOUNT_ACCEPTS_TOKEN = and_(_USERS.c.is_active.is_(True), _USERS.c.token_version == bindparam("token_version"))
 _OWNED_BY_ACTIVE = and_(
-    _USERS.c.id == _DOCUMENTS.c.owner_id, _DOCUMENTS.c.owner_id == bindparam("owner_id"), _USERS.c.is_active.is_(True)
+    _USERS.c.id == _DOCUMENTS.c.owner_id, _DOCUMENTS.c.owner_id == bindparam("owner_id"), _ACCOUNT_ACCEPTS_TOKEN
 )
 
 
@@ -210,12 +212,15 @@ def _document_for_active_owner() -> Select[Any]:
     )
 
 
-async def find_for_active_owner(owner_id: uuid.UUID, document_id: uuid.UUID) -> Row | None:
-    """The document's public columns if `owner_id` owns it *and* that account still exists and is active,
-    in one query: the read path of a token's request, without a separate account lookup. None says
-    nothing about which condition failed; the caller checks the account then (the rare path)."""
+async def find_for_active_owner(owner_id: uuid.UUID, token_version: int, document_id: uuid.UUID) -> Row | None:
+    """The document's public columns if `owner_id` owns it *and* that account still exists, is active and
+    still accepts tokens of `token_version`, in one query: the read path of a token's request, without a
+    separate account lookup. None says nothing about which condition failed; the caller checks the
+    account then (the rare path)."""
     rows = await direct.fetch(
-        "document-for-active-owner", _document_for_active_owner, {"owner_id": owner_id, "document_id": document_id}
+        "document-for-active-owner",
+        _document_for_active_owner,
+        {"owner_id": owner_id, "token_version": token_version, "document_id": document_id},
     )
     return rows[0] if rows else None
 
@@ -270,7 +275,7 @@ def _list_count(filters: tuple[str, ...]) -> Callable[[], Select[Any]]:
             .where(and_(_DOCUMENTS.c.owner_id == bindparam("owner_id"), *(_LIST_FILTERS[name]() for name in filters)))
         )
         return select(counted.scalar_subquery().label("total_count")).where(
-            _USERS.c.id == bindparam("owner_id"), _USERS.c.is_active.is_(True)
+            _USERS.c.id == bindparam("owner_id"), _ACCOUNT_ACCEPTS_TOKEN
         )
 
     return build
@@ -284,6 +289,7 @@ def _as_utc(value: datetime) -> datetime:
 async def list_documents(
     owner_id: uuid.UUID,
     *,
+    token_version: int,
     page: int,
     page_size: int,
     status: str | None = None,
@@ -294,8 +300,14 @@ async def list_documents(
     sort: str = "-created_at",
 ) -> tuple[list[Row], int, int] | None:
     """A page of documents (their public columns), the total and the number of pages; None when the
-    account behind `owner_id` (from a token, not looked up yet) is gone or disabled."""
-    params: dict[str, Any] = {"owner_id": owner_id, "limit": page_size, "offset": (page - 1) * page_size}
+    account behind `owner_id` (from a token, not looked up yet) is gone, disabled or no longer accepts
+    tokens of `token_version`."""
+    params: dict[str, Any] = {
+        "owner_id": owner_id,
+        "token_version": token_version,
+        "limit": page_size,
+        "offset": (page - 1) * page_size,
+    }
     if status:
         params["status"] = status
     if file_type:

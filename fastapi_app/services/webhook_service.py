@@ -262,7 +262,7 @@ def new_secret() -> str:
 async def get_secret(session: AsyncSession, user: User) -> str:
     """The user's signing secret, created on first need."""
     if user.webhook_secret:
-        value = decrypt_secret(user.webhook_secret)
+        value = decrypt_secret(user.webhook_secret, "webhook-secret")
         if value is not None:
             return value
         # Encrypted under an older SECRET_KEY: unreadable, so a new one is the only way forward.
@@ -271,19 +271,19 @@ async def get_secret(session: AsyncSession, user: User) -> str:
     await session.execute(
         update(User)
         .where(User.id == user.id, (User.webhook_secret.is_(None)) | (User.webhook_secret == user.webhook_secret))
-        .values(webhook_secret=encrypt_secret(new_secret()))
+        .values(webhook_secret=encrypt_secret(new_secret(), "webhook-secret"))
         .execution_options(synchronize_session=False)
     )
     await session.commit()
     await session.refresh(user, ["webhook_secret"])
-    value = decrypt_secret(user.webhook_secret or "")
+    value = decrypt_secret(user.webhook_secret or "", "webhook-secret")
     assert value is not None
     return value
 
 
 async def rotate_secret(session: AsyncSession, user: User) -> str:
     value = new_secret()
-    user.webhook_secret = encrypt_secret(value)
+    user.webhook_secret = encrypt_secret(value, "webhook-secret")
     await session.commit()
     return value
 
@@ -292,18 +292,18 @@ def get_secret_sync(session: Session, user_id: uuid.UUID) -> str | None:
     """The worker's view: create the secret if the user never asked for it yet."""
     current = session.scalar(select(User.webhook_secret).where(User.id == user_id))
     if current:
-        value = decrypt_secret(current)
+        value = decrypt_secret(current, "webhook-secret")
         if value is not None:
             return value
     session.execute(
         update(User)
         .where(User.id == user_id, (User.webhook_secret.is_(None)) | (User.webhook_secret == current))
-        .values(webhook_secret=encrypt_secret(new_secret()))
+        .values(webhook_secret=encrypt_secret(new_secret(), "webhook-secret"))
         .execution_options(synchronize_session=False)
     )
     session.commit()
     stored = session.scalar(select(User.webhook_secret).where(User.id == user_id))
-    return decrypt_secret(stored) if stored else None
+    return decrypt_secret(stored, "webhook-secret") if stored else None
 
 
 # --- deliveries -----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import pytest
 from fastapi import FastAPI
 from websockets.sync.client import connect as ws_connect
 
+from fastapi_app.core.security import jwt_signing_key
 from tests.support.client import ApiClient
 from tests.support.documents import small_text_pdf
 from tests.support.stack import Stack
@@ -116,8 +117,12 @@ def test_forged_and_stale_tokens_are_401(live_stack: Stack, alice: dict[str, Any
         "tampered payload": f"{header}.{_b64({**claims, 'sub': str(uuid.uuid4())})}.{signature}",
         "other key": jwt.encode(claims, "not-the-servers-secret-0123456789abcdef", algorithm="HS256"),
         "expired": jwt.encode(
-            {**claims, "iat": now - timedelta(hours=2), "exp": now - timedelta(hours=1)}, secret, algorithm="HS256"
+            {**claims, "iat": now - timedelta(hours=2), "exp": now - timedelta(hours=1)},
+            jwt_signing_key(secret),
+            algorithm="HS256",
         ),
+        # Signed with SECRET_KEY itself, as before the keys were derived with HKDF.
+        "raw SECRET_KEY": jwt.encode(claims, secret, algorithm="HS256"),
         "refresh as access": account["refresh_token"],
         "deleted user": gone["access_token"],
         "garbage": "not.a.jwt",
@@ -216,6 +221,52 @@ async def test_login_and_register_limits_per_address(strict_app: FastAPI) -> Non
     async with _from(strict_app, _fresh_ip()) as elsewhere:
         r = await elsewhere.post("/api/auth/login", data={"username": "nobody0", "password": "x"})
         assert r.status_code == 401  # another address has its own budget
+
+
+async def test_failed_logins_from_one_address_do_not_lock_the_account_out(postgres_app_env: str) -> None:
+    """Issue 12, 8b: failing logins on purpose from one address used to exhaust the account's own limit
+    (10/minute), locking its owner out everywhere. Now one address is throttled at one account, under a
+    higher ceiling for the account over all addresses."""
+    from fastapi_app.core.config import Settings
+    from fastapi_app.core.ratelimit import Limiter
+    from fastapi_app.main import create_app
+
+    app = create_app()
+    app.state.limiter = Limiter(
+        Settings(
+            RATE_LIMITS_ENABLED=True,
+            RATE_LIMIT_LOGIN="1000/minute",
+            RATE_LIMIT_LOGIN_ACCOUNT_IP="3/minute",
+            RATE_LIMIT_LOGIN_ACCOUNT="6/minute",
+        )
+    )
+    owner = f"rl_owner_{uuid.uuid4().hex[:8]}"
+    async with _from(app, _fresh_ip()) as attacker, _from(app, _fresh_ip()) as owner_api:
+        r = await owner_api.post(
+            "/api/auth/register", json={"username": owner, "email": f"{owner}@example.com", "password": "pw-12345678"}
+        )
+        assert r.status_code == 201, r.text
+        for attempt in range(3):
+            r = await attacker.post("/api/auth/login", data={"username": owner, "password": f"guess-{attempt}"})
+            assert r.status_code == 401 and r.json()["error_code"] == "INVALID_CREDENTIALS", (attempt, r.text)
+        for _ in range(3):  # the attacker's address is stopped at this account, and stays stopped
+            r = await attacker.post("/api/auth/login", data={"username": owner.upper(), "password": "again"})
+            assert r.status_code == 429 and r.json()["details"]["limit"] == "3/minute", r.text
+        # The owner, from their own address, still logs in; the attacker's refused attempts were not
+        # counted against the account.
+        r = await owner_api.post("/api/auth/login", data={"username": owner, "password": "pw-12345678"})
+        assert r.status_code == 200 and r.json()["token_type"] == "bearer", r.text
+        # The attacker's address is free for other accounts (the per-address limit is its own).
+        r = await attacker.post("/api/auth/login", data={"username": f"{owner}_other", "password": "x"})
+        assert r.status_code == 401
+    # Many addresses at one account: the per-account ceiling (3 + 1 counted so far) still holds.
+    for _ in range(2):
+        async with _from(app, _fresh_ip()) as elsewhere:
+            r = await elsewhere.post("/api/auth/login", data={"username": owner, "password": "guess"})
+            assert r.status_code == 401, r.text
+    async with _from(app, _fresh_ip()) as elsewhere:
+        r = await elsewhere.post("/api/auth/login", data={"username": owner, "password": "pw-12345678"})
+        assert r.status_code == 429 and r.json()["details"]["limit"] == "6/minute", r.text
 
 
 async def test_upload_limit_per_user_counts_before_reading_the_body(strict_app: FastAPI) -> None:

@@ -63,10 +63,13 @@ async def test_duplicate_registration_and_profile_rules(api: httpx.AsyncClient) 
         "/api/auth/register", json={"username": "profiled", "email": "other@example.com", "password": "pw-12345678"}
     )
     assert again.status_code == 409 and again.json()["error_code"] == "USERNAME_TAKEN"
+    # A registered email is not revealed (issue 12, 8a: this was 409 EMAIL_TAKEN): the same 201 as a new
+    # one, and nothing is created. tests/integration/test_registration.py covers it in full.
     again = await api.post(
         "/api/auth/register", json={"username": "other", "email": "PROFILED@example.com", "password": "pw-12345678"}
     )
-    assert again.status_code == 409 and again.json()["error_code"] == "EMAIL_TAKEN"
+    assert again.status_code == 201 and again.json()["data"]["username"] == "other"
+    assert (await api.post("/api/auth/login", data={"username": "other", "password": "pw-12345678"})).status_code == 401
 
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     r = await api.put("/api/users/profile", json={"full_name": "김철수", "email": "kim@example.com"}, headers=auth)
@@ -80,7 +83,8 @@ async def test_duplicate_registration_and_profile_rules(api: httpx.AsyncClient) 
     r = await api.put(
         "/api/users/profile", json={"new_password": "new-password-1", "current_password": "pw-12345678"}, headers=auth
     )
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.json()["data"]["username"] == "profiled"
+    assert r.json()["message"] == "Profile updated; the password changed, so every session has ended"
     login = await api.post("/api/auth/login", data={"username": "profiled", "password": "new-password-1"})
     assert login.status_code == 200
     # Login also accepts the email.

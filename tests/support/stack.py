@@ -157,10 +157,14 @@ def stack_env(workdir: Path, **overrides: Any) -> dict[str, str]:
         RATE_LIMITS_ENABLED="true",
         RATE_LIMIT_LOGIN="100000/minute",
         RATE_LIMIT_LOGIN_ACCOUNT="20/minute",
+        RATE_LIMIT_LOGIN_ACCOUNT_IP="100000/minute",
         RATE_LIMIT_REGISTER="100000/minute",
         RATE_LIMIT_UPLOAD="100000/minute",
         RATE_LIMIT_UPLOAD_IP="100000/minute",
         CORS_ORIGINS="https://app.example.com",
+        # Ended sessions must close WebSockets through the Redis message alone, not the periodic check
+        # (tests/e2e/test_sessions.py; the embedded stack, without Redis, sets a short check instead).
+        WS_SESSION_CHECK_SECONDS="600",
     )
     env.update({k: str(v) for k, v in overrides.items()})
     return env

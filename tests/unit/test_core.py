@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -9,13 +11,23 @@ from pathlib import Path
 
 import jwt
 import pytest
+from cryptography.fernet import Fernet
+from cryptography.fernet import InvalidToken as InvalidFernetToken
 from pydantic import ValidationError
 
 from fastapi_app.api.documents import content_disposition
 from fastapi_app.core.config import Settings, _with_driver
 from fastapi_app.core.errors import FileTypeMismatch, InvalidToken, TokenExpired, UnsupportedFileType
 from fastapi_app.core.logging import redact
-from fastapi_app.core.security import create_token, decode_token, decrypt_secret, encrypt_secret
+from fastapi_app.core.security import (
+    create_token,
+    decode_token,
+    decrypt_secret,
+    encrypt_secret,
+    fernet_key,
+    jwt_signing_key,
+    legacy_fernet_key,
+)
 from fastapi_app.extractors.text_analysis import detect_language
 from fastapi_app.services.filetypes import detect_type, sanitize_filename
 from tests.support.corpus import corpus_path
@@ -76,9 +88,10 @@ def test_embedded_broker_when_none_configured() -> None:
 
 def test_access_and_refresh_tokens_are_not_interchangeable() -> None:
     user_id = uuid.uuid4()
-    access, _ = create_token(user_id, "access")
-    refresh, claims = create_token(user_id, "refresh", family="f1")
+    access, _ = create_token(user_id, "access", version=3)
+    refresh, claims = create_token(user_id, "refresh", version=3, family="f1")
     assert decode_token(access, "access").subject == user_id
+    assert decode_token(access, "access").version == 3 == decode_token(refresh, "refresh").version
     assert decode_token(refresh, "refresh").family == "f1" == claims.family
     with pytest.raises(InvalidToken):
         decode_token(refresh, "access")
@@ -86,13 +99,16 @@ def test_access_and_refresh_tokens_are_not_interchangeable() -> None:
         decode_token(access, "refresh")
 
 
-def _forge(payload: dict, key: str = "test-secret-key-that-is-long-enough-0123456789", alg: str = "HS256") -> str:  # type: ignore[type-arg]
-    return jwt.encode(payload, key, algorithm=alg)
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"  # tests/conftest.py's
+
+
+def _forge(payload: dict, key: str | bytes | None = None, alg: str = "HS256") -> str:  # type: ignore[type-arg]
+    return jwt.encode(payload, jwt_signing_key(TEST_SECRET_KEY) if key is None else key, algorithm=alg)
 
 
 def test_expired_tampered_and_unsigned_tokens_are_refused() -> None:
     now = datetime.now(UTC)
-    base = {"sub": str(uuid.uuid4()), "type": "access", "jti": "j", "iat": now}
+    base = {"sub": str(uuid.uuid4()), "type": "access", "jti": "j", "iat": now, "ver": 0}
     with pytest.raises(TokenExpired):
         decode_token(_forge({**base, "exp": now - timedelta(minutes=5)}), "access")
     # Within the leeway of a few seconds: still accepted (clock skew between hosts).
@@ -111,6 +127,41 @@ def test_expired_tampered_and_unsigned_tokens_are_refused() -> None:
         decode_token(tampered, "access")
     with pytest.raises(InvalidToken):
         decode_token(_forge({"sub": "x", "type": "access", "exp": now + timedelta(minutes=5)}), "access")
+    # No token version: it could never be checked against the account's, so it is not a token of ours.
+    unversioned = {key: value for key, value in base.items() if key != "ver"}
+    with pytest.raises(InvalidToken):
+        decode_token(_forge({**unversioned, "exp": now + timedelta(minutes=5)}), "access")
+    with pytest.raises(InvalidToken):
+        decode_token(_forge({**base, "ver": "0", "exp": now + timedelta(minutes=5)}), "access")
+
+
+def test_tokens_are_signed_with_a_key_derived_from_secret_key_not_with_secret_key_itself() -> None:
+    now = datetime.now(UTC)
+    payload = {"sub": str(uuid.uuid4()), "type": "access", "jti": "j", "iat": now, "ver": 0}
+    payload["exp"] = now + timedelta(minutes=5)
+    # Signed with SECRET_KEY as it stands (the derivation before HKDF): refused.
+    with pytest.raises(InvalidToken):
+        decode_token(_forge(payload, key=TEST_SECRET_KEY), "access")
+    token, _ = create_token(uuid.uuid4(), "access", version=0)
+    jwt.decode(token, jwt_signing_key(TEST_SECRET_KEY), algorithms=["HS256"])  # raises if signed otherwise
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, TEST_SECRET_KEY, algorithms=["HS256"])
+
+
+def test_each_use_of_secret_key_has_its_own_derived_key() -> None:
+    keys = [
+        jwt_signing_key(TEST_SECRET_KEY)[:32],
+        base64.urlsafe_b64decode(fernet_key(TEST_SECRET_KEY, "document-password")),
+        base64.urlsafe_b64decode(fernet_key(TEST_SECRET_KEY, "webhook-secret")),
+        base64.urlsafe_b64decode(legacy_fernet_key(TEST_SECRET_KEY)),
+        TEST_SECRET_KEY.encode()[:32],
+    ]
+    assert len(set(keys)) == len(keys)
+    # Deterministic: every API process and worker derives the same keys from the same SECRET_KEY.
+    assert fernet_key(TEST_SECRET_KEY, "webhook-secret") == fernet_key(TEST_SECRET_KEY, "webhook-secret")
+    assert fernet_key("another-secret-key-that-is-long-enough-0", "webhook-secret") != fernet_key(
+        TEST_SECRET_KEY, "webhook-secret"
+    )
 
 
 def test_document_passwords_are_encrypted_at_rest() -> None:
@@ -118,6 +169,22 @@ def test_document_passwords_are_encrypted_at_rest() -> None:
     assert "openpassword" not in sealed
     assert decrypt_secret(sealed) == "openpassword"
     assert decrypt_secret("not-a-token") is None
+
+
+def test_secrets_encrypted_under_the_old_derivation_still_decrypt() -> None:
+    # Values stored before the HKDF labels were sealed with sha256("document-password:" + SECRET_KEY),
+    # for document passwords and webhook secrets alike.
+    old_key = base64.urlsafe_b64encode(hashlib.sha256(b"document-password:" + TEST_SECRET_KEY.encode()).digest())
+    stored_before = Fernet(old_key).encrypt(b"pdf-password").decode()
+    assert decrypt_secret(stored_before) == "pdf-password"
+    assert decrypt_secret(stored_before, "webhook-secret") == "pdf-password"
+    # New values are sealed with the purpose's own key: the old key and the other purpose cannot open them.
+    sealed = encrypt_secret("whsec-value", "webhook-secret")
+    assert decrypt_secret(sealed, "webhook-secret") == "whsec-value"
+    assert decrypt_secret(sealed, "document-password") is None
+    with pytest.raises(InvalidFernetToken):
+        Fernet(old_key).decrypt(sealed.encode())
+    assert Fernet(fernet_key(TEST_SECRET_KEY, "webhook-secret")).decrypt(sealed.encode()) == b"whsec-value"
 
 
 # --- file names and content types -----------------------------------------------------------
