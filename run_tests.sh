@@ -57,7 +57,7 @@ install_or_explain() {
     warn "cannot install system packages here (needs apt-get and root or passwordless sudo)"
   fi
   local pkg
-  warn "missing: $* (install with: sudo apt-get install -y $*). Without them these fail, or skip outside CI:"
+  warn "missing: $* (install with: sudo apt-get install -y $*). Without them, these tests fail or are skipped:"
   for pkg in "$@"; do warn "  $pkg: ${NEEDED_FOR[$pkg]:-}"; done
 }
 
