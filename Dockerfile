@@ -16,8 +16,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY requirements-fastapi.txt .
-RUN pip install -r requirements-fastapi.txt
+# Every dependency pinned with its hashes (requirements-fastapi.txt resolved by scripts/lock.sh).
+COPY requirements.lock .
+RUN pip install --require-hashes -r requirements.lock
 
 COPY fastapi_app ./fastapi_app
 COPY alembic ./alembic

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: ./start_dev.sh [-f|--with-flower]
 # Start the dev stack in the background: uvicorn (API) + Celery worker (+ Flower with -f).
-# Creates .venv (installs requirements-fastapi.txt when it changed), .env (from .env.example
+# Creates .venv (installs requirements.lock, hash-checked, when it changed), .env (from .env.example
 # with a new SECRET_KEY), runs init_db.py. Broker: CELERY_BROKER_URL (env or .env) if set,
 # else Redis on 127.0.0.1:6379 (started if redis-server is installed), else the embedded
 # SQLite broker. Env: HOST (127.0.0.1) PORT (8001) CELERY_CONCURRENCY (2) FLOWER_PORT (5555)
@@ -31,12 +31,12 @@ if [[ ! -x $VPY ]]; then
   }
   "$VPY" -m pip install -q --upgrade pip || warn "could not upgrade pip"
 fi
-REQ=requirements-fastapi.txt
+REQ=requirements.lock # requirements-fastapi.txt with every dependency pinned (scripts/lock.sh)
 [[ -f $REQ ]] || die "$REQ not found in $ROOT_DIR"
 req_sum=$("$VPY" -c 'import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' "$REQ")
 if [[ $(cat "$VENV_DIR/.requirements.sha256" 2>/dev/null) != "$req_sum" ]]; then
   info "Installing $REQ into .venv ..."
-  "$VPY" -m pip install --disable-pip-version-check -r "$REQ"
+  "$VPY" -m pip install --disable-pip-version-check --require-hashes -r "$REQ"
   echo "$req_sum" >"$VENV_DIR/.requirements.sha256"
 fi
 
@@ -98,7 +98,7 @@ if [[ $with_flower == yes ]]; then
     start_bg flower logs/flower.out "${FLOWER_CMD[@]}"
     flower_url="http://127.0.0.1:${FLOWER_PORT:-5555}"
   else
-    warn "flower is not installed in .venv (add it to $REQ); Flower not started"
+    warn "flower is not installed in .venv (add it to requirements-fastapi.txt, run scripts/lock.sh); Flower not started"
   fi
 fi
 

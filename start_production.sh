@@ -3,7 +3,7 @@
 # Start the production stack on this host, in the background: gunicorn with uvicorn workers (API),
 # a Celery worker, Celery beat (the periodic recovery sweep: run exactly one per deployment) and
 # Flower (basic auth, 127.0.0.1 only). Refuses to start on an example SECRET_KEY or the default
-# Flower credentials. Runs init_db.py (migrations) first. Needs .venv with requirements-fastapi.txt.
+# Flower credentials. Runs init_db.py (migrations) first. Needs .venv with requirements.lock.
 # Env (or .env): WEB_CONCURRENCY (4) BIND (0.0.0.0:8001) CELERY_CONCURRENCY (4) FLOWER_PORT (5555)
 # FORWARDED_ALLOW_IPS (127.0.0.1: the proxy whose X-Forwarded-* headers are trusted)
 # START_FLOWER (yes) START_BEAT (yes: set no on all hosts but one when several run this script).
@@ -25,7 +25,7 @@ case ${1:-} in
 esac
 
 [[ -x $VPY ]] || die "$VPY not found. Create it first:
-       python3 -m venv .venv && .venv/bin/pip install -r requirements-fastapi.txt"
+       python3 -m venv .venv && .venv/bin/pip install --require-hashes -r requirements.lock"
 export ENVIRONMENT=production
 
 # 1. Configuration: the same validation the service runs at import, so a bad .env fails here with

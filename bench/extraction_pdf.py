@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python -m bench.extraction_pdf [--runs 5]
 
-Corpora are built in a temp dir with pypdf from the shared corpus and tests/samples/pdf:
+Corpora are built in a temp dir with pypdf from the test corpus (tests/corpus) and tests/samples/pdf:
   text      ~400 pages: every readable corpus PDF and sample (no scans), concatenated until ~400 pages
   tables    only pages that hold a table (ca_warn, three_tables, rounded borders, invoice, samples)
   1-in-5    one table page, then four text pages, repeated (~200 pages)

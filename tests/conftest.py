@@ -24,7 +24,7 @@ os.environ["CELERY_QUEUE"] = f"documents-inprocess-{os.getpid()}"
 # In-process tests all come from 127.0.0.1: the limits have tests of their own, with their own settings.
 os.environ.setdefault("RATE_LIMITS_ENABLED", "false")
 
-from tests.support.corpus import CORPUS_FILES, corpus_path  # noqa: E402
+from tests.support.corpus import CORPUS_FILES, SHARED_HWP_CORPUS, SHARED_HWP_MISSING, corpus_path  # noqa: E402
 from tests.support.services import (  # noqa: E402
     create_postgres_database,
     drop_postgres_database,
@@ -42,6 +42,15 @@ def corpus() -> Path:
 @pytest.fixture(scope="session")
 def corpus_file():  # type: ignore[no-untyped-def]
     return corpus_path
+
+
+@pytest.fixture(scope="session")
+def shared_hwp_corpus() -> Path:
+    """../shared/corpus/hwp (or $SHARED_CORPUS_DIR/hwp): AGPL test documents, read in place because they
+    must not be copied into the repository. CI always has it; elsewhere the tests are reported as not run."""
+    if not (SHARED_HWP_CORPUS / "manifest.json").is_file():
+        pytest.skip(SHARED_HWP_MISSING)
+    return SHARED_HWP_CORPUS
 
 
 @pytest.fixture(scope="session")

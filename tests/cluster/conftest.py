@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.harness import Cluster, PrivateRedis, running_cluster
+from tests.cluster.harness import Cluster, running_cluster
+from tests.support.servers import PrivateRedis
 from tests.support.services import create_postgres_database, drop_postgres_database
 
 

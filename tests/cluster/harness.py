@@ -10,8 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.servers import wait_for
 from tests.support.services import free_port
 from tests.support.stack import Stack, stack_env
 
@@ -76,92 +75,6 @@ http {{
     }}
 }}
 """
-
-
-@dataclass
-class PrivateRedis:
-    """A redis-server of this cluster's own, so restarting it disturbs no other test session."""
-
-    workdir: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is required"
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: _redis_ping(self.port), 10, "private redis did not start")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-
-def _redis_ping(port: int) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis(port=port, socket_connect_timeout=0.2).ping())
-    except redis.RedisError:
-        return False
-
-
-@dataclass
-class PrivatePostgres:
-    """A PostgreSQL server of its own (initdb + pg_ctl as the postgres user: initdb refuses root), so a
-    drill can stop it without touching the machine's shared server."""
-
-    port: int = field(default_factory=free_port)
-    datadir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dp-pg-")))
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _bin(self, name: str) -> str:
-        found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-        assert found, f"{name} not found under /usr/lib/postgresql"
-        return str(found[-1])
-
-    def _as_postgres(self, *args: str) -> None:
-        prefix = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
-        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=60)
-
-    def init(self) -> None:
-        if os.geteuid() == 0:
-            shutil.chown(self.datadir, "postgres", "postgres")
-        self._as_postgres(self._bin("initdb"), "-D", str(self.datadir / "data"), "-U", "postgres", "--auth=trust")
-        self.start()
-
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        data = str(self.datadir / "data")
-        self._as_postgres(
-            self._bin("pg_ctl"), "-D", data, "-o", options, "-l", str(self.datadir / "log"), "-w", "start"
-        )
-
-    def stop(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self._as_postgres(self._bin("pg_ctl"), "-D", str(self.datadir / "data"), "-m", "fast", "-w", "stop")
-
-    def destroy(self) -> None:
-        self.stop()
-        shutil.rmtree(self.datadir, ignore_errors=True)
-
-
-def wait_for(check: Any, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise TimeoutError(message)
 
 
 @dataclass

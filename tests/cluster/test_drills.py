@@ -13,8 +13,9 @@ import httpx
 import psycopg
 import pytest
 
-from tests.cluster.harness import Cluster, PrivatePostgres, running_cluster, wait_for
+from tests.cluster.harness import Cluster, running_cluster
 from tests.support.client import ApiClient
+from tests.support.servers import PrivatePostgres, PrivateRedis, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -235,8 +236,6 @@ def test_d_postgres_outage(tmp_path: Path) -> None:
     except Exception as exc:  # pragma: no cover - environment without initdb / runuser
         pytest.skip(f"private PostgreSQL unavailable: {exc}")
     try:
-        from tests.cluster.harness import PrivateRedis
-
         redis = PrivateRedis(tmp_path)
         redis.start()
         try:
