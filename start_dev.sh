@@ -85,7 +85,8 @@ if [[ -z ${PROMETHEUS_MULTIPROC_DIR:-} && -z $(env_get PROMETHEUS_MULTIPROC_DIR 
   fi
   mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 fi
-start_bg uvicorn logs/uvicorn.out "$VPY" -m uvicorn fastapi_app.main:app --host "$HOST" --port "$PORT"
+# --no-proxy-headers: X-Forwarded-For is believed only from TRUSTED_PROXIES, which the app applies itself.
+start_bg uvicorn logs/uvicorn.out "$VPY" -m uvicorn fastapi_app.main:app --host "$HOST" --port "$PORT" --no-proxy-headers
 touch logs/celery.out
 celery_log_start=0 # only look for the "ready." banner printed by a worker we start now
 pid_get celery >/dev/null || celery_log_start=$(wc -l <logs/celery.out)

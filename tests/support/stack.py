@@ -48,7 +48,17 @@ class Stack:
         port = port or self.port
         self.spawn(
             name,
-            [sys.executable, "-m", "uvicorn", "fastapi_app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "fastapi_app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-proxy-headers",  # as start_dev.sh: TRUSTED_PROXIES alone decides
+            ],
         )
         self.api_ports[name] = port
         return port
