@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     MAX_UPLOAD_SIZE: int = 10 * 1024 * 1024
     UPLOAD_DIR: Path = PROJECT_ROOT / "media" / "documents"
     UPLOAD_CHUNK_SIZE: int = 1024 * 1024
+    # A multipart body may carry this much besides the file (boundaries, part headers, form fields), and
+    # this many parts; both hold with or without Content-Length (413 FILE_TOO_LARGE / TOO_MANY_PARTS).
+    MAX_UPLOAD_OVERHEAD: int = Field(default=64 * 1024, ge=4096)
+    MAX_UPLOAD_PARTS: int = Field(default=16, ge=1)
 
     # Where originals live. local = UPLOAD_DIR (one host, or a shared mount); s3 = an S3-compatible
     # bucket, so workers on other hosts read the same uploads (UPLOAD_DIR then only holds temp files).
