@@ -90,6 +90,7 @@ start_bg uvicorn logs/uvicorn.out "$VPY" -m uvicorn fastapi_app.main:app --host 
 touch logs/celery.out
 celery_log_start=0 # only look for the "ready." banner printed by a worker we start now
 pid_get celery >/dev/null || celery_log_start=$(wc -l <logs/celery.out)
+# No -Q: the worker consumes both CELERY_QUEUE (documents) and CELERY_WEBHOOK_QUEUE (webhook deliveries).
 start_bg celery logs/celery.out "$VPY" -m celery -A "$CELERY_APP" worker --loglevel=INFO \
   "--concurrency=${CELERY_CONCURRENCY:-2}" -n 'dev@%h'
 flower_url=''

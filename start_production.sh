@@ -76,6 +76,8 @@ fi
 start_bg gunicorn "$OUT_DIR/prod-gunicorn.out" "$VPY" -m gunicorn fastapi_app.main:app \
   -k fastapi_app.gunicorn_worker.UvicornWorker --workers "$WEB_CONCURRENCY" --bind "$BIND" \
   --graceful-timeout 30 --timeout 120
+# No -Q: this worker consumes both CELERY_QUEUE and CELERY_WEBHOOK_QUEUE. To keep webhook deliveries
+# off the document slots, run another worker with -Q <CELERY_WEBHOOK_QUEUE> and give this one -Q <CELERY_QUEUE>.
 start_bg worker "$OUT_DIR/prod-worker.out" "$VPY" -m celery -A "$CELERY_APP" worker --loglevel=INFO \
   "--concurrency=$CELERY_CONCURRENCY" -n 'prod@%h'
 if [[ ${START_BEAT:-yes} == yes ]]; then

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     CELERY_RESULT_BACKEND: str = ""
     REDIS_URL: str = ""
     CELERY_QUEUE: str = "documents"
+    # Webhook deliveries have a queue of their own, so slow receivers never wait in line with documents
+    # (and a worker started with -Q can serve one kind only). A worker without -Q consumes both.
+    CELERY_WEBHOOK_QUEUE: str = "webhooks"
     CELERY_TASK_SOFT_TIME_LIMIT: int = 300
     CELERY_TASK_TIME_LIMIT: int = 360
     CELERY_TASK_ALWAYS_EAGER: bool = False
@@ -103,7 +106,8 @@ class Settings(BaseSettings):
     # Webhooks: targets on private, loopback or link-local networks are refused unless allowed
     # (tests and closed company networks); checked at save time and again before each send.
     WEBHOOK_ALLOW_PRIVATE_TARGETS: bool = False
-    WEBHOOK_TIMEOUT_SECONDS: float = 10.0
+    # One deadline per attempt for connect, request and the whole response together, not per read.
+    WEBHOOK_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
     WEBHOOK_MAX_ATTEMPTS: int = 6
     WEBHOOK_RETRY_BASE_SECONDS: float = 2.0
     WEBHOOK_RETRY_MAX_SECONDS: float = 600.0

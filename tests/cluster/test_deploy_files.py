@@ -71,6 +71,12 @@ def test_app_services_share_media_and_wait_for_healthy_dependencies(compose: dic
             assert re.fullmatch(rf"\$\{{{secret}:\?.+\}}", env[secret]), secret
     assert "8001" in " ".join(map(str, services["web"]["command"]))
     assert "--concurrency=2" in services["worker"]["command"]
+    # Documents and webhook deliveries are consumed by separate services, each from its own queue.
+    for name, queue in (("worker", "CELERY_QUEUE"), ("webhooks", "CELERY_WEBHOOK_QUEUE")):
+        command = services[name]["command"]
+        assert command[command.index("-Q") + 1] == services[name]["environment"][queue], name
+        assert "media:/app/media" in services[name]["volumes"]
+    assert services["webhooks"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert "beat" in services["beat"]["command"]
     assert "--basic_auth" in " ".join(services["flower"]["command"])
 
