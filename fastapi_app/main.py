@@ -6,6 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -20,7 +21,7 @@ from fastapi_app.core.ratelimit import Limiter
 from fastapi_app.db.direct import close_backend
 from fastapi_app.db.session import get_async_engine
 from fastapi_app.realtime.hub import get_hub
-from fastapi_app.services.storage import get_storage
+from fastapi_app.services.storage import get_storage, sweep_abandoned_uploads
 
 DESCRIPTION = """
 Upload Excel workbooks, images and PDFs; workers extract the key information (text, tables,
@@ -35,6 +36,8 @@ Every JSON response uses one envelope: `{"success", "message", "data"}`, lists a
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     get_storage().ensure_dirs()
+    # Temp files of uploads that a previous process of this host was killed in the middle of.
+    await anyio.to_thread.run_sync(sweep_abandoned_uploads)
     hub = get_hub()
     await hub.start()
     # Everything loaded so far (the app, its models and routes, the libraries) lives as long as the

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # this many parts; both hold with or without Content-Length (413 FILE_TOO_LARGE / TOO_MANY_PARTS).
     MAX_UPLOAD_OVERHEAD: int = Field(default=64 * 1024, ge=4096)
     MAX_UPLOAD_PARTS: int = Field(default=16, ge=1)
+    # `upload-*` temp files untouched this long are left by a dead API process and swept (at API start
+    # and by the recovery sweep). A live upload rewrites its file every UPLOAD_CHUNK_SIZE bytes.
+    UPLOAD_TEMP_MAX_AGE_MINUTES: float = Field(default=60, gt=0)
 
     # Where originals live. local = UPLOAD_DIR (one host, or a shared mount); s3 = an S3-compatible
     # bucket, so workers on other hosts read the same uploads (UPLOAD_DIR then only holds temp files).

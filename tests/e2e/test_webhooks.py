@@ -17,6 +17,7 @@ import redis
 from fastapi_app.services.webhook_service import verify
 from tests.support.client import ApiClient
 from tests.support.documents import corrupt_pdf, small_text_pdf
+from tests.support.services import create_postgres_database, drop_postgres_database
 from tests.support.stack import Stack, stack_env
 from tests.unit.test_webhooks import Receiver
 
@@ -141,11 +142,13 @@ def test_deliveries_are_owner_only_and_bad_urls_refused(client: ApiClient, live_
 
 
 @pytest.fixture(scope="module")
-def split_stack(postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """An API and a worker that consumes the documents queue only (`-Q`), as compose's `worker`."""
+def split_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """An API and a worker that consumes the documents queue only (`-Q`), as compose's `worker`. A
+    database of its own: the worker's start-up recovery sweep must not take other stacks' documents."""
     workdir = tmp_path_factory.mktemp("stack-split-queues")
+    database_url = create_postgres_database()
     stack = Stack(
-        env=stack_env(workdir, DATABASE_URL=postgres_url, CELERY_BROKER_URL=redis_url, REDIS_URL=redis_url),
+        env=stack_env(workdir, DATABASE_URL=database_url, CELERY_BROKER_URL=redis_url, REDIS_URL=redis_url),
         workdir=workdir,
     )
     stack.migrate()
@@ -156,6 +159,7 @@ def split_stack(postgres_url: str, redis_url: str, tmp_path_factory: pytest.Temp
         yield stack
     finally:
         stack.stop()
+        drop_postgres_database(database_url)
 
 
 def test_webhooks_wait_for_a_worker_of_their_own_queue(split_stack: Stack, redis_url: str) -> None:
