@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     PROMETHEUS_MULTIPROC_DIR: str = ""
     # When set, each Celery worker also serves its host's metrics on this port (workers on other hosts).
     WORKER_METRICS_PORT: int = 0
+    # When set, GET /metrics needs `Authorization: Bearer <token>` (Prometheus: `authorization:` in the
+    # scrape config), on top of nginx serving it to internal networks only.
+    METRICS_TOKEN: SecretStr = SecretStr("")
 
     FIRST_SUPERUSER_PASSWORD: str = ""
 
