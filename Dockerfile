@@ -38,4 +38,5 @@ EXPOSE 8001
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8001/health || exit 1
 
-CMD ["uvicorn", "fastapi_app.main:app", "--host", "0.0.0.0", "--port", "8001", "--proxy-headers"]
+# X-Forwarded-* are believed only from TRUSTED_PROXIES, applied by the app (not by uvicorn).
+CMD ["uvicorn", "fastapi_app.main:app", "--host", "0.0.0.0", "--port", "8001", "--no-proxy-headers"]

@@ -85,10 +85,12 @@ if [[ -z ${PROMETHEUS_MULTIPROC_DIR:-} && -z $(env_get PROMETHEUS_MULTIPROC_DIR 
   fi
   mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 fi
-start_bg uvicorn logs/uvicorn.out "$VPY" -m uvicorn fastapi_app.main:app --host "$HOST" --port "$PORT"
+# --no-proxy-headers: X-Forwarded-For is believed only from TRUSTED_PROXIES, which the app applies itself.
+start_bg uvicorn logs/uvicorn.out "$VPY" -m uvicorn fastapi_app.main:app --host "$HOST" --port "$PORT" --no-proxy-headers
 touch logs/celery.out
 celery_log_start=0 # only look for the "ready." banner printed by a worker we start now
 pid_get celery >/dev/null || celery_log_start=$(wc -l <logs/celery.out)
+# No -Q: the worker consumes both CELERY_QUEUE (documents) and CELERY_WEBHOOK_QUEUE (webhook deliveries).
 start_bg celery logs/celery.out "$VPY" -m celery -A "$CELERY_APP" worker --loglevel=INFO \
   "--concurrency=${CELERY_CONCURRENCY:-2}" -n 'dev@%h'
 flower_url=''

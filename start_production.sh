@@ -5,8 +5,8 @@
 # Flower (basic auth, 127.0.0.1 only). Refuses to start on an example SECRET_KEY or the default
 # Flower credentials. Runs init_db.py (migrations) first. Needs .venv with requirements.lock.
 # Env (or .env): WEB_CONCURRENCY (4) BIND (0.0.0.0:8001) CELERY_CONCURRENCY (4) FLOWER_PORT (5555)
-# FORWARDED_ALLOW_IPS (127.0.0.1: the proxy whose X-Forwarded-* headers are trusted)
 # START_FLOWER (yes) START_BEAT (yes: set no on all hosts but one when several run this script).
+# The reverse proxy whose X-Forwarded-For is believed: TRUSTED_PROXIES in .env (default 127.0.0.1,::1).
 # Pid files in run/production/, output in logs/prod-*.out. Stop with ./stop.sh.
 set -euo pipefail
 app_log_dir=${LOG_DIR-} # lib.sh assigns LOG_DIR, which would override the service's own setting
@@ -71,9 +71,13 @@ if [[ -z ${PROMETHEUS_MULTIPROC_DIR:-} && -z $(env_get PROMETHEUS_MULTIPROC_DIR 
   fi
   mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 fi
+# The proxy whose X-Forwarded-* headers are believed is TRUSTED_PROXIES (.env), applied by the app;
+# this worker class keeps gunicorn/uvicorn from applying a second list of their own.
 start_bg gunicorn "$OUT_DIR/prod-gunicorn.out" "$VPY" -m gunicorn fastapi_app.main:app \
-  -k uvicorn.workers.UvicornWorker --workers "$WEB_CONCURRENCY" --bind "$BIND" \
-  --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" --graceful-timeout 30 --timeout 120
+  -k fastapi_app.gunicorn_worker.UvicornWorker --workers "$WEB_CONCURRENCY" --bind "$BIND" \
+  --graceful-timeout 30 --timeout 120
+# No -Q: this worker consumes both CELERY_QUEUE and CELERY_WEBHOOK_QUEUE. To keep webhook deliveries
+# off the document slots, run another worker with -Q <CELERY_WEBHOOK_QUEUE> and give this one -Q <CELERY_QUEUE>.
 start_bg worker "$OUT_DIR/prod-worker.out" "$VPY" -m celery -A "$CELERY_APP" worker --loglevel=INFO \
   "--concurrency=$CELERY_CONCURRENCY" -n 'prod@%h'
 if [[ ${START_BEAT:-yes} == yes ]]; then

@@ -6,8 +6,10 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from fastapi_app import __version__
 from fastapi_app.api import auth, documents, health, metrics, reports, users, webhooks, ws
@@ -19,7 +21,7 @@ from fastapi_app.core.ratelimit import Limiter
 from fastapi_app.db.direct import close_backend
 from fastapi_app.db.session import get_async_engine
 from fastapi_app.realtime.hub import get_hub
-from fastapi_app.services.storage import get_storage
+from fastapi_app.services.storage import get_storage, sweep_abandoned_uploads
 
 DESCRIPTION = """
 Upload Excel workbooks, images and PDFs; workers extract the key information (text, tables,
@@ -34,6 +36,8 @@ Every JSON response uses one envelope: `{"success", "message", "data"}`, lists a
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     get_storage().ensure_dirs()
+    # Temp files of uploads that a previous process of this host was killed in the middle of.
+    await anyio.to_thread.run_sync(sweep_abandoned_uploads)
     hub = get_hub()
     await hub.start()
     # Everything loaded so far (the app, its models and routes, the libraries) lives as long as the
@@ -78,6 +82,11 @@ def create_app() -> FastAPI:
     app.add_middleware(
         RequestLifecycleMiddleware, trusted_proxies=settings.TRUSTED_PROXIES, vary_origin=bool(settings.CORS_ORIGINS)
     )
+    # Outermost: the client address (access log, rate limits) and scheme come from X-Forwarded-* only
+    # when the peer is in TRUSTED_PROXIES. Applied here, not by the server, so this one setting decides
+    # however the service runs; the launchers turn the server's own handling off (--no-proxy-headers,
+    # fastapi_app.gunicorn_worker), which would otherwise rewrite the peer first with its own trust list.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.TRUSTED_PROXIES)
     # Routes are matched in order and the prefixes never overlap: the most requested router goes first.
     app.include_router(documents.router)
     app.include_router(health.router)

@@ -21,6 +21,7 @@ os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'unit.sqlite3'}"
 # In-process code talks to a Redis database of its own (the live stacks use TEST_REDIS_URL's).
 os.environ["CELERY_BROKER_URL"] = sibling_redis_url(configured_redis_url())
 os.environ["CELERY_QUEUE"] = f"documents-inprocess-{os.getpid()}"
+os.environ["CELERY_WEBHOOK_QUEUE"] = f"webhooks-inprocess-{os.getpid()}"
 # In-process tests all come from 127.0.0.1: the limits have tests of their own, with their own settings.
 os.environ.setdefault("RATE_LIMITS_ENABLED", "false")
 

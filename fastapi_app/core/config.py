@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     CELERY_RESULT_BACKEND: str = ""
     REDIS_URL: str = ""
     CELERY_QUEUE: str = "documents"
+    # Webhook deliveries have a queue of their own, so slow receivers never wait in line with documents
+    # (and a worker started with -Q can serve one kind only). A worker without -Q consumes both.
+    CELERY_WEBHOOK_QUEUE: str = "webhooks"
     CELERY_TASK_SOFT_TIME_LIMIT: int = 300
     CELERY_TASK_TIME_LIMIT: int = 360
     CELERY_TASK_ALWAYS_EAGER: bool = False
@@ -75,6 +78,13 @@ class Settings(BaseSettings):
     MAX_UPLOAD_SIZE: int = 10 * 1024 * 1024
     UPLOAD_DIR: Path = PROJECT_ROOT / "media" / "documents"
     UPLOAD_CHUNK_SIZE: int = 1024 * 1024
+    # A multipart body may carry this much besides the file (boundaries, part headers, form fields), and
+    # this many parts; both hold with or without Content-Length (413 FILE_TOO_LARGE / TOO_MANY_PARTS).
+    MAX_UPLOAD_OVERHEAD: int = Field(default=64 * 1024, ge=4096)
+    MAX_UPLOAD_PARTS: int = Field(default=16, ge=1)
+    # `upload-*` temp files untouched this long are left by a dead API process and swept (at API start
+    # and by the recovery sweep). A live upload rewrites its file every UPLOAD_CHUNK_SIZE bytes.
+    UPLOAD_TEMP_MAX_AGE_MINUTES: float = Field(default=60, gt=0)
 
     # Where originals live. local = UPLOAD_DIR (one host, or a shared mount); s3 = an S3-compatible
     # bucket, so workers on other hosts read the same uploads (UPLOAD_DIR then only holds temp files).
@@ -102,7 +112,8 @@ class Settings(BaseSettings):
     # Webhooks: targets on private, loopback or link-local networks are refused unless allowed
     # (tests and closed company networks); checked at save time and again before each send.
     WEBHOOK_ALLOW_PRIVATE_TARGETS: bool = False
-    WEBHOOK_TIMEOUT_SECONDS: float = 10.0
+    # One deadline per attempt for connect, request and the whole response together, not per read.
+    WEBHOOK_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
     WEBHOOK_MAX_ATTEMPTS: int = 6
     WEBHOOK_RETRY_BASE_SECONDS: float = 2.0
     WEBHOOK_RETRY_MAX_SECONDS: float = 600.0
@@ -135,6 +146,9 @@ class Settings(BaseSettings):
     PROMETHEUS_MULTIPROC_DIR: str = ""
     # When set, each Celery worker also serves its host's metrics on this port (workers on other hosts).
     WORKER_METRICS_PORT: int = 0
+    # When set, GET /metrics needs `Authorization: Bearer <token>` (Prometheus: `authorization:` in the
+    # scrape config), on top of nginx serving it to internal networks only.
+    METRICS_TOKEN: SecretStr = SecretStr("")
 
     FIRST_SUPERUSER_PASSWORD: str = ""
 

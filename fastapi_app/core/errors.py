@@ -140,6 +140,12 @@ class FileTooLarge(AppError):
     message = "The file is larger than the upload limit."
 
 
+class TooManyParts(AppError):
+    status_code = 413
+    error_code = "TOO_MANY_PARTS"
+    message = "The upload form has more parts than allowed."
+
+
 class EmptyFile(AppError):
     status_code = 400
     error_code = "EMPTY_FILE"

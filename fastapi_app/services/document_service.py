@@ -60,7 +60,12 @@ async def upload(request: Request, owner_id: uuid.UUID, settings: Settings) -> d
     committed = False
     try:
         received = await receive_multipart_upload(
-            request, temp_path, max_size=settings.MAX_UPLOAD_SIZE, flush_bytes=settings.UPLOAD_CHUNK_SIZE
+            request,
+            temp_path,
+            max_size=settings.MAX_UPLOAD_SIZE,
+            flush_bytes=settings.UPLOAD_CHUNK_SIZE,
+            max_overhead=settings.MAX_UPLOAD_OVERHEAD,
+            max_parts=settings.MAX_UPLOAD_PARTS,
         )
         claimed = (received.fields.get("file_type") or "").strip().lower() or None
         if claimed is not None and claimed not in FILE_FAMILIES:

@@ -316,6 +316,22 @@ class S3Storage(Storage):
             raise StorageUnavailable(f"bucket {self.bucket!r} is not reachable: {reason}") from None
 
 
+def sweep_abandoned_uploads(settings: Settings | None = None) -> int:
+    """Remove `upload-*` temp files older than UPLOAD_TEMP_MAX_AGE_MINUTES: the API removes its temp file
+    in a `finally`, which a killed process (kill -9, OOM, a crash) never runs. An upload in progress
+    rewrites its file at least every UPLOAD_CHUNK_SIZE bytes, so its age stays near zero. Never raises:
+    housekeeping must not stop the API from starting or the recovery sweep from running."""
+    settings = settings or get_settings()
+    try:
+        removed = get_storage().sweep_stale_temp(settings.UPLOAD_TEMP_MAX_AGE_MINUTES * 60, prefix=UPLOAD_TEMP_PREFIX)
+    except Exception:
+        logger.warning("upload temp sweep failed", exc_info=True)
+        return 0
+    if removed:
+        logger.warning("removed %d abandoned upload temp files", removed)
+    return removed
+
+
 def storage_from_settings(settings: Settings) -> Storage:
     if settings.STORAGE_BACKEND == "s3":
         return S3Storage(

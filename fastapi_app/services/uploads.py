@@ -1,5 +1,11 @@
 """Stream a multipart upload straight to a temp file: bounded memory, size enforced as bytes
-arrive, sha256 computed on the way. Nothing is read into memory whole."""
+arrive, sha256 computed on the way. Nothing is read into memory whole.
+
+Every limit holds with or without Content-Length (a chunked body declares none): the file's size,
+the whole body's (the file plus `max_overhead` for framing and form fields, which also bounds what the
+parser skips after the closing boundary), the number of parts and each field's length. python-multipart
+bounds each part's headers (count and line length) itself.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +19,17 @@ import anyio
 from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from fastapi_app.core.errors import BadRequest, FileTooLarge, ValidationFailed
+from fastapi_app.core.errors import BadRequest, FileTooLarge, TooManyParts, ValidationFailed
 
 FILE_FIELD = "file"
 MAX_FIELD_BYTES = 4096
-# Multipart framing plus the small form fields may exceed the file size a little.
-MULTIPART_OVERHEAD = 64 * 1024
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _TooManyParts(Exception):
     pass
 
 
@@ -36,9 +44,11 @@ class ReceivedUpload:
 
 
 class _Receiver:
-    def __init__(self, temp_path: Path, max_size: int) -> None:
+    def __init__(self, temp_path: Path, max_size: int, max_parts: int) -> None:
         self.upload = ReceivedUpload(temp_path=temp_path)
         self.max_size = max_size
+        self.max_parts = max_parts
+        self.parts = 0
         self.pending: list[bytes] = []
         self.pending_size = 0
         self._headers: dict[bytes, bytes] = {}
@@ -51,6 +61,9 @@ class _Receiver:
 
     # --- callbacks (sync, called from parser.write) -----------------------------------------
     def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > self.max_parts:
+            raise _TooManyParts()
         self._headers = {}
         self._part_name = None
         self._part_is_file = False
@@ -149,24 +162,42 @@ class _FileSink:
 
 
 async def receive_multipart_upload(
-    request: Request, temp_path: Path, *, max_size: int, flush_bytes: int
+    request: Request,
+    temp_path: Path,
+    *,
+    max_size: int,
+    flush_bytes: int,
+    max_overhead: int = 64 * 1024,
+    max_parts: int = 16,
 ) -> ReceivedUpload:
-    """Parse the request body; the caller owns (and must delete) `temp_path` on any outcome."""
+    """Parse the request body; the caller owns (and must delete) `temp_path` on any outcome.
+
+    `max_size` bounds the file, `max_size + max_overhead` the whole body, `max_parts` the parts."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or not params.get(b"boundary"):
         raise ValidationFailed(
             "Send the file as multipart/form-data with a 'file' field.",
             details={"content_type": request.headers.get("content-type")},
         )
+    max_body = max_size + max_overhead
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_size + MULTIPART_OVERHEAD:
+    if declared and declared.isdigit() and int(declared) > max_body:
         raise FileTooLarge(details={"max_upload_size": max_size, "content_length": int(declared)})
 
-    receiver = _Receiver(temp_path, max_size)
+    receiver = _Receiver(temp_path, max_size, max_parts)
     parser = MultipartParser(params[b"boundary"], receiver.callbacks())
     sink = _FileSink(temp_path)
+    body_bytes = 0
     try:
         async for chunk in request.stream():
+            # Counted here, not trusted from Content-Length: a chunked body declares no length.
+            body_bytes += len(chunk)
+            if body_bytes > max_body:
+                raise FileTooLarge(
+                    f"The request body is larger than the upload limit of {max_size} bytes "
+                    f"plus {max_overhead} bytes for the form.",
+                    details={"max_upload_size": max_size, "max_body_size": max_body},
+                )
             parser.write(chunk)
             if receiver.pending_size >= flush_bytes:
                 await anyio.to_thread.run_sync(sink.write, receiver.take_pending())
@@ -178,6 +209,8 @@ async def receive_multipart_upload(
             f"The file is larger than the upload limit of {max_size} bytes.",
             details={"max_upload_size": max_size},
         ) from None
+    except _TooManyParts:
+        raise TooManyParts(f"The form has more than {max_parts} parts.", details={"max_parts": max_parts}) from None
     except MultipartParseError as exc:
         raise BadRequest("The multipart body is malformed.", error_code="MALFORMED_MULTIPART") from exc
     except ClientDisconnect:

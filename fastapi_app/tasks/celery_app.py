@@ -14,6 +14,7 @@ from celery.signals import (
     worker_ready,
     worker_shutdown,
 )
+from kombu import Queue
 
 from fastapi_app.core.config import get_settings
 
@@ -56,6 +57,9 @@ celery_app.conf.update(
     broker_connection_retry_on_startup=True,
     broker_transport_options=_transport_options,
     task_default_queue=settings.CELERY_QUEUE,
+    # A worker without -Q consumes every queue listed here: documents and webhook deliveries.
+    task_queues=[Queue(name) for name in dict.fromkeys((settings.CELERY_QUEUE, settings.CELERY_WEBHOOK_QUEUE))],
+    task_routes={"webhooks.*": {"queue": settings.CELERY_WEBHOOK_QUEUE}},
     task_always_eager=settings.CELERY_TASK_ALWAYS_EAGER,
     worker_hijack_root_logger=False,
     enable_utc=True,

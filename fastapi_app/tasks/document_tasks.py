@@ -18,7 +18,7 @@ from fastapi_app.core.logging import request_id_var
 from fastapi_app.core.metrics import record_processed
 from fastapi_app.db.session import sync_session_factory
 from fastapi_app.models import Document, DocumentStatus
-from fastapi_app.services.storage import StorageError, StoredFileMissing
+from fastapi_app.services.storage import StorageError, StoredFileMissing, sweep_abandoned_uploads
 from fastapi_app.tasks.celery_app import celery_app
 from fastapi_app.tasks.dispatch import PROCESS_TASK, enqueue_processing
 from fastapi_app.tasks.pipeline import DocumentPipeline
@@ -108,8 +108,10 @@ def _process(self: Any, pipeline: DocumentPipeline, document_id: str, run: int) 
 
 @celery_app.task(name="documents.recover_stale")
 def recover_stale_documents() -> int:
-    """Re-queue documents that a dead worker or a lost message left pending or processing."""
+    """Re-queue documents that a dead worker or a lost message left pending or processing, and remove
+    upload temp files a dead API process left (UPLOAD_DIR is shared with the API on one host or mount)."""
     settings = get_settings()
+    sweep_abandoned_uploads(settings)
     cutoff = datetime.now(UTC) - timedelta(minutes=settings.STALE_PROCESSING_MINUTES)
     with sync_session_factory()() as session:
         stale = session.execute(

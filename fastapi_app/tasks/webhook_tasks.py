@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import anyio
 import httpx
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -40,6 +41,10 @@ logger = logging.getLogger("fastapi_app.tasks.webhooks")
 # Bytes read from a receiver's answer: enough for the excerpt, never a huge body into memory.
 _READ_LIMIT = 4096
 _MAX_DB_RETRIES = 6
+
+
+class WebhookTimedOut(httpx.TimeoutException):
+    """The attempt's overall deadline passed; retried like any timeout."""
 
 
 @celery_app.task(bind=True, name=DELIVER_TASK, max_retries=None, acks_late=True)
@@ -165,17 +170,34 @@ def _post(target: Target, delivery: WebhookDelivery, secret: str, settings: Sett
         headers["Host"] = host_header
         if target.scheme == "https":
             extensions["sni_hostname"] = target.host
-    # trust_env off: an HTTP(S)_PROXY from the environment would bypass the address pinning.
-    with (
-        httpx.Client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as client,
-        client.stream("POST", url, content=body, headers=headers, extensions=extensions) as response,
-    ):
-        raw = b""
-        for chunk in response.iter_bytes():
-            raw += chunk
-            if len(raw) >= _READ_LIMIT:
-                break
-        return response.status_code, raw.decode("utf-8", errors="replace")[:RESPONSE_EXCERPT_CHARS]
+    return anyio.run(_send, url, body, headers, extensions, settings.WEBHOOK_TIMEOUT_SECONDS)
+
+
+async def _send(
+    url: str, body: bytes, headers: dict[str, str], extensions: dict[str, Any], budget: float
+) -> tuple[int, str]:
+    """POST and read at most _READ_LIMIT bytes of the answer, all within `budget` seconds.
+
+    httpx's timeouts are per operation (the connect, each read): a receiver that sends a byte every
+    few seconds never trips one and would hold this worker slot until the task's time limit. One
+    deadline over the whole exchange cancels whatever operation is pending when it passes."""
+    try:
+        with anyio.fail_after(budget):
+            # trust_env off: an HTTP(S)_PROXY from the environment would bypass the address pinning.
+            async with (
+                httpx.AsyncClient(timeout=budget, follow_redirects=False, trust_env=False) as client,
+                client.stream("POST", url, content=body, headers=headers, extensions=extensions) as response,
+            ):
+                raw = bytearray()
+                async for chunk in response.aiter_bytes():
+                    raw += chunk
+                    if len(raw) >= _READ_LIMIT:
+                        break
+                return response.status_code, raw.decode("utf-8", errors="replace")[:RESPONSE_EXCERPT_CHARS]
+    except TimeoutError:
+        raise WebhookTimedOut(
+            f"no complete answer within {budget:g} s (connect, request and response together)"
+        ) from None
 
 
 def _pinned(target: Target) -> tuple[str, str]:

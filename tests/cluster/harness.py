@@ -10,7 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,13 +23,23 @@ from tests.support.stack import Stack, stack_env
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+# nginx.conf's `geo $internal_client` list: who may read /metrics and /health/ready through nginx.
+INTERNAL_NETWORKS = ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1", "fc00::/7")
+FORBIDDEN_BODY = (
+    '{"success": false, "message": "Not available from this network.", "error_code": "PERMISSION_DENIED", '
+    '"details": null}'
+)
 
 
-def loopback_nginx_conf(workdir: Path, listen: int, upstreams: list[int]) -> str:
+def loopback_nginx_conf(
+    workdir: Path, listen: int, upstreams: list[int], internal_networks: Sequence[str] = INTERNAL_NETWORKS
+) -> str:
     """nginx.conf's proxy behaviour for loopback instances: a static upstream (no Docker DNS here)
     with max_fails=1 fail_timeout=5s so a dead instance is skipped after its first refused connection,
-    and every path (pid, temp, logs) inside workdir so it runs without root and beside other runs."""
+    and every path (pid, temp, logs) inside workdir so it runs without root and beside other runs.
+    `internal_networks` replaces nginx.conf's internal list, so a test can leave 127.0.0.1 out of it."""
     servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in upstreams)
+    internal = "\n".join(f"        {network} 1;" for network in internal_networks)
     temp = "\n".join(
         f"    {kind}_temp_path {workdir / ('nginx-' + kind)};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -45,7 +55,13 @@ error_log {workdir / "nginx-error.log"} warn;
 events {{ worker_connections 1024; }}
 http {{
 {temp}
-    access_log {workdir / "nginx-access.log"};
+    log_format main '$remote_addr "$request_method $uri $server_protocol" $status $body_bytes_sent $request_time '
+                    'upstream=$upstream_addr/$upstream_status rid=$req_id';
+    access_log {workdir / "nginx-access.log"} main;
+    geo $internal_client {{
+        default 0;
+{internal}
+    }}
     map $http_x_request_id $req_id {{ default $http_x_request_id; "" $request_id; }}
     map $http_upgrade $connection_upgrade {{ default upgrade; "" close; }}
     upstream web {{
@@ -57,7 +73,7 @@ http {{
         client_max_body_size 11m;
         proxy_http_version 1.1;
         proxy_set_header Host $host;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-For $remote_addr;
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header X-Request-ID $req_id;
         proxy_set_header Connection "";
@@ -72,6 +88,19 @@ http {{
             proxy_read_timeout 3600s;
         }}
         location / {{ proxy_pass http://web; }}
+        location = /metrics {{
+            if ($internal_client = 0) {{ return 403; }}
+            proxy_pass http://web;
+        }}
+        location = /health/ready {{
+            if ($internal_client = 0) {{ return 403; }}
+            proxy_pass http://web;
+        }}
+        error_page 403 = @forbidden;
+        location @forbidden {{
+            default_type application/json;
+            return 403 '{FORBIDDEN_BODY}';
+        }}
     }}
 }}
 """
@@ -84,6 +113,7 @@ class Cluster:
     apis: list[str] = field(default_factory=list)
     workers: list[str] = field(default_factory=list)
     nginx: subprocess.Popen[bytes] | None = None
+    internal_networks: Sequence[str] = INTERNAL_NETWORKS
 
     @property
     def workdir(self) -> Path:
@@ -118,7 +148,12 @@ class Cluster:
             )
         conf = self.workdir / "nginx.conf"
         conf.write_text(
-            loopback_nginx_conf(self.workdir, self.nginx_port, [self.stack.api_ports[n] for n in self.apis])
+            loopback_nginx_conf(
+                self.workdir,
+                self.nginx_port,
+                [self.stack.api_ports[n] for n in self.apis],
+                internal_networks=self.internal_networks,
+            )
         )
         log = (self.workdir / "nginx.out").open("wb")
         self.nginx = subprocess.Popen(
@@ -178,16 +213,25 @@ def cluster_env(workdir: Path, database_url: str, redis_url: str, **overrides: A
         RECOVERY_SWEEP_SECONDS="2",
         STALE_PROCESSING_MINUTES="0.2",
         # The drills hammer one account from one address; rate limits are not what they test.
-        RATE_LIMITS_ENABLED="false",
-        **overrides,
+        **{"RATE_LIMITS_ENABLED": "false", **overrides},
     )
 
 
 @contextlib.contextmanager
 def running_cluster(
-    workdir: Path, database_url: str, redis_url: str, n_api: int = 3, n_workers: int = 3, **overrides: Any
+    workdir: Path,
+    database_url: str,
+    redis_url: str,
+    n_api: int = 3,
+    n_workers: int = 3,
+    *,
+    internal_networks: Sequence[str] = INTERNAL_NETWORKS,
+    **overrides: Any,
 ) -> Iterator[Cluster]:
-    cluster = Cluster(Stack(env=cluster_env(workdir, database_url, redis_url, **overrides), workdir=workdir))
+    cluster = Cluster(
+        Stack(env=cluster_env(workdir, database_url, redis_url, **overrides), workdir=workdir),
+        internal_networks=internal_networks,
+    )
     try:
         cluster.start(n_api, n_workers)
         yield cluster

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shutil
 import subprocess
@@ -70,6 +71,12 @@ def test_app_services_share_media_and_wait_for_healthy_dependencies(compose: dic
             assert re.fullmatch(rf"\$\{{{secret}:\?.+\}}", env[secret]), secret
     assert "8001" in " ".join(map(str, services["web"]["command"]))
     assert "--concurrency=2" in services["worker"]["command"]
+    # Documents and webhook deliveries are consumed by separate services, each from its own queue.
+    for name, queue in (("worker", "CELERY_QUEUE"), ("webhooks", "CELERY_WEBHOOK_QUEUE")):
+        command = services[name]["command"]
+        assert command[command.index("-Q") + 1] == services[name]["environment"][queue], name
+        assert "media:/app/media" in services[name]["volumes"]
+    assert services["webhooks"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert "beat" in services["beat"]["command"]
     assert "--basic_auth" in " ".join(services["flower"]["command"])
 
@@ -129,3 +136,42 @@ def test_start_production_refuses_example_secrets() -> None:
     env = {**env, "SECRET_KEY": "x" * 40, "FLOWER_BASIC_AUTH": "admin:password123"}
     result = subprocess.run([str(ROOT / "start_production.sh")], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "FLOWER_BASIC_AUTH" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["nginx.conf", "loopback"])
+def test_nginx_replaces_forwarded_for_logs_no_query_and_guards_internal_endpoints(name: str, tmp_path: Path) -> None:
+    if name == "nginx.conf":
+        nginx = (ROOT / "nginx.conf").read_text()
+    else:
+        nginx = loopback_nginx_conf(tmp_path, listen=8080, upstreams=[8001])
+    # One proxy layer: the client's own X-Forwarded-For is replaced, never appended to.
+    forwarded = re.findall(r"proxy_set_header\s+X-Forwarded-For\s+([^;]+);", nginx)
+    assert forwarded and set(forwarded) == {"$remote_addr"}, forwarded
+    assert "$proxy_add_x_forwarded_for" not in nginx
+    # Query strings (tokens) never reach the access log: $uri, not $request or $request_uri.
+    log_format = re.search(r"log_format\s+main\s+(.*?);", nginx, re.S).group(1)  # type: ignore[union-attr]
+    assert "$uri" in log_format and "$request " not in log_format and '$request"' not in log_format
+    assert "$request_uri" not in log_format and "$args" not in log_format and "$query_string" not in log_format
+    assert re.search(r"access_log\s+\S+\s+main;", nginx)
+    for path in ("/metrics", "/health/ready"):
+        block = re.search(rf"location = {re.escape(path)} \{{(.*?)\n\s*\}}", nginx, re.S).group(1)  # type: ignore[union-attr]
+        assert "if ($internal_client = 0)" in block and "return 403;" in block, path
+    geo = re.search(r"geo \$internal_client \{(.*?)\}", nginx, re.S).group(1)  # type: ignore[union-attr]
+    assert re.search(r"default\s+0;", geo) and "0.0.0.0/0" not in geo and "::/0" not in geo
+
+
+def test_compose_believes_forwarded_for_only_from_its_own_network(compose: dict[str, Any]) -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "forwarded-allow-ips" not in text and "FORWARDED_ALLOW_IPS" not in text
+    web = compose["services"]["web"]
+    command = [str(part) for part in web["command"]]
+    assert "*" not in command
+    # The server's own X-Forwarded-* handling is off; the app applies TRUSTED_PROXIES.
+    assert command[command.index("-k") + 1] == "fastapi_app.gunicorn_worker.UvicornWorker"
+    (subnet,) = [entry["subnet"] for entry in compose["networks"]["default"]["ipam"]["config"]]
+    assert web["environment"]["TRUSTED_PROXIES"] == subnet
+    default = re.fullmatch(r"\$\{COMPOSE_SUBNET:-(.+)\}", subnet).group(1)  # type: ignore[union-attr]
+    assert ipaddress.ip_network(default).is_private
+    for path in ("Dockerfile", "start_dev.sh"):
+        assert "--no-proxy-headers" in (ROOT / path).read_text(), path
+    assert "fastapi_app.gunicorn_worker.UvicornWorker" in (ROOT / "start_production.sh").read_text()

@@ -76,6 +76,54 @@ def test_oversized_upload_is_413_while_streaming(client: ApiClient, live_stack: 
     assert _upload_area(live_stack) == before_files
 
 
+def _chunked_upload(client: ApiClient, parts):  # type: ignore[no-untyped-def]
+    # A generator as content: httpx sends it with Transfer-Encoding: chunked and no Content-Length.
+    return client.post(
+        "/api/documents/upload", content=parts, headers={"Content-Type": "multipart/form-data; boundary=bnd"}
+    )
+
+
+def _file_part() -> bytes:
+    return (
+        b'--bnd\r\nContent-Disposition: form-data; name="file"; filename="small.pdf"\r\n'
+        b"Content-Type: application/pdf\r\n\r\n" + small_text_pdf() + b"\r\n"
+    )
+
+
+def test_chunked_body_over_the_total_cap_is_413_and_stores_nothing(client: ApiClient, live_stack: Stack) -> None:
+    """A small, valid file, then more bytes after the closing boundary than the body may have: the
+    parser skips an epilogue, so only the count of the body's bytes stops it."""
+    before_files = _upload_area(live_stack)
+    before_total = client.get("/api/documents/").json()["total"]
+    max_upload, overhead = 10 * 1024 * 1024, 64 * 1024  # the stack's defaults
+
+    def parts():  # type: ignore[no-untyped-def]
+        yield _file_part() + b"--bnd--\r\n"
+        for _ in range(12):
+            yield b"e" * (1024 * 1024)
+
+    body = _assert_error(_chunked_upload(client, parts()), 413, "FILE_TOO_LARGE")
+    assert body["details"] == {"max_upload_size": max_upload, "max_body_size": max_upload + overhead}
+    assert _upload_area(live_stack) == before_files
+    assert client.get("/api/documents/").json()["total"] == before_total
+
+
+def test_thousands_of_tiny_fields_are_413_and_store_nothing(client: ApiClient, live_stack: Stack) -> None:
+    before_files = _upload_area(live_stack)
+    before_total = client.get("/api/documents/").json()["total"]
+
+    def parts():  # type: ignore[no-untyped-def]
+        yield _file_part()
+        for n in range(5000):
+            yield f'--bnd\r\nContent-Disposition: form-data; name="f{n}"\r\n\r\nx\r\n'.encode()
+        yield b"--bnd--\r\n"
+
+    body = _assert_error(_chunked_upload(client, parts()), 413, "TOO_MANY_PARTS")
+    assert body["details"] == {"max_parts": 16} and "16 parts" in body["message"]
+    assert _upload_area(live_stack) == before_files
+    assert client.get("/api/documents/").json()["total"] == before_total
+
+
 def test_missing_file_field_is_422(client: ApiClient) -> None:
     response = client.post("/api/documents/upload", data={"file_type": "pdf"}, files={"other": ("x.txt", b"x")})
     _assert_error(response, 422, "VALIDATION_ERROR")

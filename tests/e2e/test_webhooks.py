@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
 
 from fastapi_app.services.webhook_service import verify
 from tests.support.client import ApiClient
 from tests.support.documents import corrupt_pdf, small_text_pdf
+from tests.support.services import create_postgres_database, drop_postgres_database
+from tests.support.stack import Stack, stack_env
 from tests.unit.test_webhooks import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -136,3 +139,52 @@ def test_deliveries_are_owner_only_and_bad_urls_refused(client: ApiClient, live_
         assert r.status_code == 400 and r.json()["error_code"] == "INVALID_CALLBACK_URL", r.text
         assert r.json()["details"]["reason"] == reason
     client.wait_for(document_id)
+
+
+@pytest.fixture(scope="module")
+def split_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """An API and a worker that consumes the documents queue only (`-Q`), as compose's `worker`. A
+    database of its own: the worker's start-up recovery sweep must not take other stacks' documents."""
+    workdir = tmp_path_factory.mktemp("stack-split-queues")
+    database_url = create_postgres_database()
+    stack = Stack(
+        env=stack_env(workdir, DATABASE_URL=database_url, CELERY_BROKER_URL=redis_url, REDIS_URL=redis_url),
+        workdir=workdir,
+    )
+    stack.migrate()
+    stack.start_api()
+    stack.start_worker("documents-worker", extra=["-Q", stack.env["CELERY_QUEUE"]])
+    try:
+        stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop()
+        drop_postgres_database(database_url)
+
+
+def test_webhooks_wait_for_a_worker_of_their_own_queue(split_stack: Stack, redis_url: str) -> None:
+    webhook_queue = split_stack.env["CELERY_WEBHOOK_QUEUE"]
+    broker = redis.Redis.from_url(redis_url)
+    client = ApiClient(split_stack.base_url)
+    client.register_and_login()
+    with Receiver() as receiver:
+        document_id = _upload(client, small_text_pdf(), "queued.pdf", callback_url=receiver.url)
+        # The documents-only worker processes the document...
+        assert client.wait_for(document_id)["status"] == "completed"
+        # ...but leaves its webhook in the webhook queue.
+        _eventually(lambda: broker.llen(webhook_queue) == 1, what="the delivery in the webhook queue")
+        time.sleep(2.0)
+        (pending,) = _deliveries(client, document_id)
+        assert pending["state"] == "pending" and pending["attempt_count"] == 0 and receiver.requests == []
+        assert broker.llen(webhook_queue) == 1
+
+        split_stack.start_worker("webhook-worker", extra=["-Q", webhook_queue])
+        delivery = _finished_delivery(client, document_id, timeout=60)
+    assert delivery["state"] == "succeeded" and delivery["attempt_count"] == 1 and len(receiver.requests) == 1
+    assert broker.llen(webhook_queue) == 0
+    # Celery logs "Task <name>[<id>] received" for each task a worker takes.
+    webhook_log, documents_log = (
+        (split_stack.workdir / f"{name}.out").read_text() for name in ("webhook-worker", "documents-worker")
+    )
+    assert "webhooks.deliver[" in webhook_log and "documents.process[" not in webhook_log
+    assert "documents.process[" in documents_log and "webhooks.deliver[" not in documents_log

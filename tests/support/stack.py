@@ -48,7 +48,17 @@ class Stack:
         port = port or self.port
         self.spawn(
             name,
-            [sys.executable, "-m", "uvicorn", "fastapi_app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "fastapi_app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-proxy-headers",  # as start_dev.sh: TRUSTED_PROXIES alone decides
+            ],
         )
         self.api_ports[name] = port
         return port
@@ -146,6 +156,7 @@ def stack_env(workdir: Path, **overrides: Any) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         # A queue of this stack's own: test sessions sharing one Redis never take each other's tasks.
         CELERY_QUEUE=f"documents-{uuid.uuid4().hex[:10]}",
+        CELERY_WEBHOOK_QUEUE=f"webhooks-{uuid.uuid4().hex[:10]}",
         PYTHONPATH=str(ROOT),
         # The API processes and the worker's children sum their metrics here (same host).
         PROMETHEUS_MULTIPROC_DIR=str(fresh_metrics_dir(workdir)),

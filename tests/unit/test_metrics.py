@@ -115,6 +115,26 @@ def test_status_class() -> None:
     ]
 
 
+def test_metrics_token_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi_app.core.config import get_settings
+    from fastapi_app.main import create_app
+
+    monkeypatch.setenv("METRICS_TOKEN", "scrape-token-0123456789")
+    get_settings.cache_clear()
+    try:
+        client = TestClient(create_app())
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic scrape-token-0123456789"}):
+            refused = client.get("/metrics", headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.json()["error_code"] == "NOT_AUTHENTICATED" and "METRICS_TOKEN" in refused.json()["message"]
+            assert "http_requests" not in refused.text
+        allowed = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-0123456789"})
+        assert allowed.status_code == 200 and "# TYPE http_requests_total counter" in allowed.text
+    finally:
+        monkeypatch.delenv("METRICS_TOKEN")
+        get_settings.cache_clear()
+
+
 def test_metrics_endpoint_on_the_app() -> None:
     from fastapi_app.main import create_app
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.requests import Request
 
-from fastapi_app.core.errors import BadRequest, FileTooLarge, ValidationFailed
+from fastapi_app.core.errors import BadRequest, FileTooLarge, TooManyParts, ValidationFailed
 from fastapi_app.services.uploads import receive_multipart_upload
 
 BOUNDARY = "b0undary"
@@ -76,3 +76,23 @@ async def test_bad_bodies(tmp_path: Path) -> None:
         await receive_multipart_upload(
             _request(_body(b"x", password="p" * 5000)), tmp_path / "d", max_size=100, flush_bytes=10
         )
+
+
+async def test_whole_body_and_part_count_are_capped_without_content_length(tmp_path: Path) -> None:
+    # No content-length header in these requests: the counts are made as the bytes arrive.
+    epilogue = _body(b"x" * 100) + b"e" * 5000
+    with pytest.raises(FileTooLarge) as too_large:
+        await receive_multipart_upload(
+            _request(epilogue, chunk=512), tmp_path / "a", max_size=1000, flush_bytes=10, max_overhead=4096
+        )
+    assert too_large.value.details == {"max_upload_size": 1000, "max_body_size": 5096}
+    fields = {f"f{n}": "x" for n in range(4)}
+    with pytest.raises(TooManyParts) as too_many:
+        await receive_multipart_upload(
+            _request(_body(b"x", **fields)), tmp_path / "b", max_size=100, flush_bytes=10, max_parts=4
+        )
+    assert too_many.value.status_code == 413 and too_many.value.details == {"max_parts": 4}
+    ok = await receive_multipart_upload(
+        _request(_body(b"x", **fields)), tmp_path / "c", max_size=100, flush_bytes=10, max_parts=5
+    )
+    assert len(ok.fields) == 4

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -580,3 +582,103 @@ async def test_profile_and_upload_refuse_loopback_in_process(sqlite_db: Path) ->
         ]
         r = await client.get(f"/api/documents/{uuid.uuid4()}/webhooks", headers=auth)
         assert r.status_code == 404 and r.json()["error_code"] == "DOCUMENT_NOT_FOUND"
+
+
+class DripReceiver:
+    """A raw-socket receiver that reads the request, then answers one byte per second for 30 s: the
+    status line and headers at once (`stage="body"`) or even those a byte at a time (`stage="headers"`)."""
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.stop = threading.Event()
+        self.requests = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = self.sock.accept()
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                self.requests += 1
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 30\r\n\r\n"
+                drip = head if self.stage == "headers" else b"x" * 30
+                if self.stage == "body":
+                    conn.sendall(head)
+                for byte in drip[:30]:
+                    if self.stop.wait(1.0):
+                        return
+                    conn.sendall(bytes([byte]))
+
+    def __enter__(self) -> DripReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.mark.parametrize("stage", ["body", "headers"])
+def test_a_trickling_receiver_is_cut_off_at_the_deadline_and_retried(sqlite_db: Path, stage: str) -> None:
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.services.webhook_service import create_delivery
+    from fastapi_app.tasks.webhook_tasks import _deliver
+
+    settings = Settings(WEBHOOK_ALLOW_PRIVATE_TARGETS=True, WEBHOOK_TIMEOUT_SECONDS=2)
+    with DripReceiver(stage) as receiver:
+        owner_id, document_id = _document(callback_url=receiver.url)
+        with sync_session_factory()() as session:
+            delivery_id = create_delivery(session, _event(document_id, owner_id))
+        assert delivery_id is not None
+        task = _Task()
+        started = time.monotonic()
+        with pytest.raises(_Retry):
+            _deliver(task, delivery_id, settings)
+        elapsed = time.monotonic() - started
+    # The receiver would keep the attempt going for 30 s; the deadline (2 s) ends it, plus slack for
+    # the database writes around the send.
+    assert elapsed < 2 + 3, elapsed
+    assert receiver.requests == 1 and len(task.countdowns) == 1
+    delivery = _delivery(delivery_id)
+    assert delivery.state == "pending" and delivery.attempt_count == 1
+    (attempt,) = delivery.attempts
+    assert attempt.status_code is None and attempt.response_excerpt is None
+    assert attempt.error == "WebhookTimedOut: no complete answer within 2 s (connect, request and response together)"
+    assert 2000 <= attempt.duration_ms < 5000
+    assert delivery.last_error == attempt.error
+
+
+def test_webhook_deliveries_go_to_their_own_queue(redis_url: str) -> None:
+    """The in-process app's broker is a real Redis (tests/conftest.py): the message lands in the
+    webhook queue's list, not the documents queue's, so a worker started with -Q <documents> never
+    takes it."""
+    import redis
+
+    from fastapi_app.core.config import get_settings
+    from fastapi_app.services.webhook_service import enqueue_delivery
+    from fastapi_app.tasks.celery_app import celery_app
+
+    settings = get_settings()
+    assert settings.CELERY_WEBHOOK_QUEUE != settings.CELERY_QUEUE
+    broker = redis.Redis.from_url(celery_app.conf.broker_url)
+    queues = (settings.CELERY_QUEUE, settings.CELERY_WEBHOOK_QUEUE)
+    broker.delete(*queues)
+    delivery_id = uuid.uuid4()
+    try:
+        enqueue_delivery(delivery_id)
+        assert broker.llen(settings.CELERY_QUEUE) == 0
+        (raw,) = broker.lrange(settings.CELERY_WEBHOOK_QUEUE, 0, -1)
+        message = json.loads(raw)
+        assert message["headers"]["task"] == "webhooks.deliver" and str(delivery_id) in message["headers"]["argsrepr"]
+    finally:
+        broker.delete(*queues)
+    # A worker without -Q consumes both queues.
+    assert {queue.name for queue in celery_app.conf.task_queues} == set(queues)

@@ -1,0 +1,112 @@
+"""Through the real nginx of the cluster harness: a client's X-Forwarded-For is replaced by its real
+address, nginx logs no query string, and /metrics and /health/ready are for internal clients only.
+
+The harness's internal list is narrowed to 127.0.0.2, so a client from 127.0.0.1 plays the outsider.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cluster.harness import Cluster, PrivateRedis, running_cluster
+
+INSIDER, OUTSIDER = "127.0.0.2", "127.0.0.1"
+REGISTER_LIMIT = 3
+
+
+@pytest.fixture(scope="module")
+def proxied(
+    cluster_database: str, private_redis: PrivateRedis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    workdir: Path = tmp_path_factory.mktemp("nginx-proxy")
+    with running_cluster(
+        workdir,
+        cluster_database,
+        private_redis.url,
+        n_api=1,
+        n_workers=0,
+        internal_networks=(INSIDER,),
+        RATE_LIMITS_ENABLED="true",
+        RATE_LIMIT_REGISTER=f"{REGISTER_LIMIT}/minute",
+    ) as cluster:
+        yield cluster
+
+
+def _client(cluster: Cluster, source: str) -> httpx.Client:
+    return httpx.Client(base_url=cluster.base_url, transport=httpx.HTTPTransport(local_address=source), timeout=15)
+
+
+def _line_with(path: Path, needle: str, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        found = [line for line in lines if needle in line]
+        if found:
+            assert len(found) == 1, found
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+@pytest.mark.parametrize("source", [OUTSIDER, INSIDER])
+def test_forged_forwarded_for_is_replaced_and_no_query_string_is_logged(proxied: Cluster, source: str) -> None:
+    path = f"/api/no-such-{uuid.uuid4().hex}"
+    token = f"secret-token-{uuid.uuid4().hex}"
+    with _client(proxied, source) as client:
+        r = client.get(path, params={"token": token}, headers={"X-Forwarded-For": "1.2.3.4"})
+    assert r.status_code == 404 and r.json()["error_code"] == "NOT_FOUND"
+
+    # The API saw the client's real address, not the one it sent.
+    api_line = _line_with(proxied.workdir / "logs" / "access.log", path)
+    assert f" {source} " in api_line and "1.2.3.4" not in api_line, api_line
+    # nginx logged the path and its own view of the client, never the query string with the token.
+    nginx_line = _line_with(proxied.workdir / "nginx-access.log", path)
+    assert nginx_line.startswith(f"{source} ") and f'"GET {path} HTTP/1.1" 404' in nginx_line, nginx_line
+    nginx_log = (proxied.workdir / "nginx-access.log").read_text()
+    assert token not in nginx_log and "token=" not in nginx_log
+
+
+def test_per_address_limit_holds_through_nginx_whatever_the_client_forwards(proxied: Cluster) -> None:
+    answers = []
+    with _client(proxied, INSIDER) as client:
+        for n in range(REGISTER_LIMIT + 1):
+            name = f"nx_{uuid.uuid4().hex[:10]}"
+            answers.append(
+                client.post(
+                    "/api/auth/register",
+                    json={"username": name, "email": f"{name}@example.com", "password": "password123"},
+                    headers={"X-Forwarded-For": f"198.51.100.{n}"},
+                )
+            )
+    assert [r.status_code == 429 for r in answers] == [False] * REGISTER_LIMIT + [True], [r.text for r in answers]
+    assert answers[-1].json()["error_code"] == "RATE_LIMITED"
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/health/ready"])
+def test_internal_endpoints_are_refused_to_other_networks(proxied: Cluster, path: str) -> None:
+    with _client(proxied, OUTSIDER) as outsider:
+        refused = outsider.get(path)
+        # Spoofing an internal address in the header changes nothing: nginx judges the socket peer.
+        spoofed = outsider.get(path, headers={"X-Forwarded-For": INSIDER, "X-Real-IP": INSIDER})
+        assert outsider.get("/health").status_code == 200  # liveness stays public
+    for r in (refused, spoofed):
+        assert r.status_code == 403, r.text
+        assert r.json() == {
+            "success": False,
+            "message": "Not available from this network.",
+            "error_code": "PERMISSION_DENIED",
+            "details": None,
+        }
+    with _client(proxied, INSIDER) as insider:
+        allowed = insider.get(path)
+    assert allowed.status_code == 200, allowed.text
+    if path == "/metrics":
+        assert "# TYPE http_requests_total counter" in allowed.text
+    else:
+        assert allowed.json()["data"]["status"] == "ok"
