@@ -110,6 +110,8 @@ class SafeZip:
 
     def __init__(self, path: Path | str, limits: ArchiveLimits) -> None:
         self.limits = limits
+        self.inflated_total = 0
+        self._opened: set[str] = set()
         self._zip = zipfile.ZipFile(path)
         try:
             self._check_declared()
@@ -130,6 +132,18 @@ class SafeZip:
     def names(self) -> set[str]:
         return set(self._zip.NameToInfo)
 
+    def declared_size(self, name: str) -> int:
+        return self._zip.getinfo(name).file_size
+
+    def unread_names(self) -> set[str]:
+        return self.names - self._opened
+
+    def count_inflated(self, size: int) -> None:
+        """Add a member's inflated size to the archive's total, refused past ``max_total_bytes``."""
+        self.inflated_total += size
+        if self.inflated_total > self.limits.max_total_bytes:
+            raise ArchiveBombError(f"Archive inflates past {_mib(self.limits.max_total_bytes)} in total")
+
     def infos(self) -> list[zipfile.ZipInfo]:
         return [info for info in self._zip.infolist() if not info.is_dir()]
 
@@ -140,6 +154,7 @@ class SafeZip:
         probe = copy.copy(info)
         probe.file_size = self.limits.max_member_bytes + 1
         stream = self._zip.open(probe)
+        self._opened.add(name)
         return MemberReader(stream, info, self.limits)
 
     def read(self, name: str, max_bytes: int) -> bytes:
@@ -162,14 +177,11 @@ class SafeZip:
     def verify(self, names: Iterable[str] | None = None) -> None:
         """Inflate the members (all by default) to their real end, so a lying directory cannot reach a
         reader that trusts it. Costs one inflate pass and a chunk of memory."""
-        total = 0
         for name in sorted(self.names if names is None else names):
             if name.endswith("/"):
                 continue
             with self.open(name) as reader:
-                total += reader.drain()
-            if total > self.limits.max_total_bytes:
-                raise ArchiveBombError(f"Archive inflates past {_mib(self.limits.max_total_bytes)} in total")
+                self.count_inflated(reader.drain())
 
     def _check_declared(self) -> None:
         limits = self.limits
