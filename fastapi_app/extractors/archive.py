@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 READ_CHUNK = 256 * 1024
+_UNBOUNDED = 1 << 62
 
 # What a damaged archive raises while it is opened or read; callers report it as their own error.
 ZIP_ERRORS: tuple[type[BaseException], ...] = (
@@ -67,7 +68,7 @@ class MemberReader(io.RawIOBase):
 
     def read(self, size: int | None = -1) -> bytes:
         wanted = READ_CHUNK if size is None or size < 0 else size
-        data = self._stream.read(wanted)
+        data = self._stream.read(min(wanted, READ_CHUNK))
         self.inflated += len(data)
         self._check()
         return bytes(data)
@@ -149,18 +150,24 @@ class SafeZip:
 
     def open(self, name: str) -> MemberReader:
         info = self._zip.getinfo(name)
-        # A copy of the entry that allows inflating up to the cap: ZipExtFile stops at file_size, and
-        # the point is to learn whether the real stream is longer than the directory says.
+        # A copy of the entry with no size limit of its own: ZipExtFile stops at file_size (and then
+        # reports a CRC mismatch), and the point is to learn whether the real stream is longer than
+        # the directory says. MemberReader stops it at the caps instead, one chunk at a time.
         probe = copy.copy(info)
-        probe.file_size = self.limits.max_member_bytes + 1
+        probe.file_size = _UNBOUNDED
         stream = self._zip.open(probe)
         self._opened.add(name)
         return MemberReader(stream, info, self.limits)
 
     def read(self, name: str, max_bytes: int) -> bytes:
         """At most ``max_bytes`` of a member: what sniffing needs, never the whole of a large part."""
+        parts: list[bytes] = []
+        left = max_bytes
         with self.open(name) as reader:
-            return reader.read(max_bytes)
+            while left > 0 and (chunk := reader.read(left)):
+                parts.append(chunk)
+                left -= len(chunk)
+        return b"".join(parts)
 
     def read_small(self, name: str, max_bytes: int) -> bytes:
         """A member that must be whole to be used (workbook.xml, relationship parts), refused past ``max_bytes``."""

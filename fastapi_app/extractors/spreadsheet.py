@@ -557,6 +557,8 @@ _DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\s[^>]*?\bref=\"([A-Z0-9$:]{2,
 # Cell references (`<c r="CV1048576">`) are not collected one by one (~0.8 s per million cells in
 # Python); one pass looks for the rare ones that could make the grid large, and only those are read.
 _WIDE_REF = re.compile(rb'r="([A-Z]{2,7})[0-9]')
+# One-letter columns beyond the n-th: after the first rows the widest is known and this finds nothing.
+_NARROW_REF = [re.compile(rb'r="([%c-Z])[0-9]' % (65 + n)) for n in range(26)]
 _ROW_NUMBER = re.compile(rb'<(?:[\w.-]+:)?row\s[^>]*?\br="([0-9]{1,10})"')
 _CELL_ROWS = {n: re.compile(rb'r="[A-Z]{1,7}([0-9]{%d,})"' % n) for n in range(1, 12)}
 _CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s>/]")
@@ -613,8 +615,8 @@ def _xlsx_extent(stream: Any) -> _Extent:
             extent.rows = max(extent.rows, max(map(int, longer)))
         if _WIDE_REF.search(part):
             widest = max(widest, *_WIDE_REF.findall(part), key=lambda ref: (len(ref), ref))
-        elif not widest and b'r="' in part:
-            extent.cols = max(extent.cols, 26)  # one-letter columns only; A-Z is not worth counting
+        elif not widest and extent.cols < 26 and (beyond := _NARROW_REF[extent.cols].findall(part)):
+            extent.cols = max(extent.cols, _letters_to_number(max(beyond)))
         if part.count(b"<c") != part.count(b'<c r="') or part.count(b"<row") != part.count(b'<row r="'):
             # Prefixed tags, attributes in another order, or cells and rows placed by position.
             unreferenced_rows += len(_ROW_TAG.findall(part)) - len(_REF_ROW_TAG.findall(part))
