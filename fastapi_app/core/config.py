@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     RECOVERY_SWEEP_SECONDS: float = 60
     # KiB of resident memory after which a worker child is replaced once its task ends; 0 = never.
     CELERY_WORKER_MAX_MEMORY_PER_CHILD: int = 750_000
+    # Address space (RLIMIT_AS) of each worker pool child and the tesseract it runs, in MiB; 0 = no limit.
+    # An allocation past it fails inside the task (MEMORY_LIMIT) instead of swapping or the OOM killer
+    # picking a process; a native library that aborts on it costs the child (WORKER_LOST after retries).
+    WORKER_MEMORY_LIMIT_MB: int = Field(default=2048, ge=0)
 
     MAX_UPLOAD_SIZE: int = 10 * 1024 * 1024
     UPLOAD_DIR: Path = PROJECT_ROOT / "media" / "documents"
