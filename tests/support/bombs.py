@@ -167,3 +167,16 @@ def tiff_with_huge_second_frame(path: Path, width: int = 60_000, height: int = 6
     )
     path.write_bytes(body)
     return path
+
+
+def rgb_png(width: int, height: int) -> bytes:
+    """An RGB PNG whose header claims ``width`` x ``height`` over a few rows of data: decoding it
+    allocates width * height * 3 bytes before finding the data cut short."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = zlib.compress((b"\x00" + bytes(range(256)) * (width * 3 // 256 + 1))[: width * 3 + 1] * 4)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
