@@ -24,6 +24,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
 import io
 import math
 import mmap
@@ -555,12 +556,44 @@ _WHOLE_PART_MAX_BYTES = 64 * 1024 * 1024
 _SHEET_PART = re.compile(r"^xl/(?:worksheets|macrosheets|dialogsheets)/[^/]+\.xml$")
 _DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\s[^>]*?\bref=\"([A-Z0-9$:]{2,40})\"")
 # Cell references (`<c r="CV1048576">`) are not collected one by one (~0.8 s per million cells in
-# Python); one pass looks for the rare ones that could make the grid large, and only those are read.
-_WIDE_REF = re.compile(rb'r="([A-Z]{2,7})[0-9]')
-# One-letter columns beyond the n-th: after the first rows the widest is known and this finds nothing.
-_NARROW_REF = [re.compile(rb'r="([%c-Z])[0-9]' % (65 + n)) for n in range(26)]
-_ROW_NUMBER = re.compile(rb'<(?:[\w.-]+:)?row\s[^>]*?\br="([0-9]{1,10})"')
-_CELL_ROWS = {n: re.compile(rb'r="[A-Z]{1,7}([0-9]{%d,})"' % n) for n in range(1, 12)}
+# Python): per chunk, one search looks for references that would widen the extent known so far
+# (a longer column, a later one-letter column, a row number with more digits), and only a chunk that
+# has one is read in full. After the first rows the extent is known and the search finds nothing.
+
+
+def _greater(current: str, alphabet: str) -> list[str]:
+    """Regex alternatives for strings of ``current``'s length over ``alphabet`` that sort after it."""
+    options: list[str] = []
+    for index, char in enumerate(current):
+        higher = alphabet[alphabet.index(char) + 1 :]
+        if higher:
+            rest = len(current) - index - 1
+            tail = f"[{alphabet[0]}-{alphabet[-1]}]{{{rest}}}" if rest else ""
+            options.append(f"{current[:index]}[{higher[0]}-{higher[-1]}]{tail}")
+    return options
+
+
+@functools.lru_cache(maxsize=256)
+def _beyond(cols: int, rows: int) -> re.Pattern[bytes]:
+    """A reference to a cell outside the first ``rows`` x ``cols``: a longer or later column, or a
+    longer or larger row number. Exact, so on a sheet whose extent is known it finds nothing."""
+    letters = column_letter(cols - 1) if cols else ""
+    digits = str(rows) if rows else ""
+    columns = [f"[A-Z]{{{len(letters) + 1},7}}", *_greater(letters, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")]
+    numbers = [f"[0-9]{{{len(digits) + 1},}}", *_greater(digits, "0123456789")]
+    pattern = f'r="(?:(?:{"|".join(columns)})[0-9]|[A-Z]{{1,7}}(?:{"|".join(numbers)})")'
+    return re.compile(pattern.encode())
+
+
+_COLUMN_REF = re.compile(rb'r="([A-Z]{1,7})[0-9]')
+_ROW_REF = re.compile(rb'r="[A-Z]{1,7}([0-9]{1,11})"')
+_ROW_R = re.compile(rb'<row r="([0-9]{1,10})"')
+# Tags not written `<c r="...` / `<row r="...`: placed by position (no r), prefixed, or with r later.
+_UNUSUAL_TAGS = (
+    re.compile(rb'<c(?:>|/>|\s(?!r="))'),
+    re.compile(rb'<row(?:>|/>|\s(?!r="))'),
+    re.compile(rb":(?:c|row)[\s>/]"),
+)
 _CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s>/]")
 _REF_CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c\s[^>]*?\br=\"")
 _ROW_TAG = re.compile(rb"<(?:[\w.-]+:)?row[\s>/]")
@@ -591,15 +624,12 @@ def _xlsx_extent(stream: Any) -> _Extent:
     """The extent of one worksheet part, from its cell references, by scanning the bytes.
 
     calamine sizes its grid from the cells it finds, not from ``<dimension>`` (a bogus dimension
-    alone costs nothing), so the references decide; the dimension is kept for the message. Rows come
-    from the ``<row r>`` numbers, and cell references with more digits than those are read too; a
-    cell whose row has as many digits as the largest row number (at most ten times it) is the one
-    case not measured, left to the worker's memory limit. Cells and rows written without ``r`` are
-    placed by position, so where they occur each row's cells are counted.
+    alone costs nothing), so the references decide; the dimension is kept for the message. Cells and
+    rows written without ``r`` are placed by position, so where they occur each row's cells and the
+    rows are counted too.
     """
     extent = _Extent()
     unreferenced_rows = 0
-    widest = b""
     carry = b""
     head = True
     while chunk := stream.read(_SCAN_CHUNK):
@@ -609,21 +639,18 @@ def _xlsx_extent(stream: Any) -> _Extent:
         if head and (match := _DIMENSION.search(part)):
             extent.dimension = match.group(1).decode("ascii")
         head = False
-        if numbers := _ROW_NUMBER.findall(part):
-            extent.rows = max(extent.rows, max(map(int, numbers)))
-        if longer := _CELL_ROWS[min(len(str(extent.rows)) + 1, 11)].findall(part):
-            extent.rows = max(extent.rows, max(map(int, longer)))
-        if _WIDE_REF.search(part):
-            widest = max(widest, *_WIDE_REF.findall(part), key=lambda ref: (len(ref), ref))
-        elif not widest and extent.cols < 26 and (beyond := _NARROW_REF[extent.cols].findall(part)):
-            extent.cols = max(extent.cols, _letters_to_number(max(beyond)))
-        if part.count(b"<c") != part.count(b'<c r="') or part.count(b"<row") != part.count(b'<row r="'):
-            # Prefixed tags, attributes in another order, or cells and rows placed by position.
+        if numbers := _ROW_R.findall(part):
+            extent.rows = max(extent.rows, int(max(numbers, key=lambda n: (len(n), n))))
+        if _beyond(extent.cols, extent.rows).search(part):
+            columns = _COLUMN_REF.findall(part)
+            widest = max(columns, key=lambda ref: (len(ref), ref))
+            extent.cols = max(extent.cols, _letters_to_number(widest))
+            extent.rows = max(extent.rows, max(map(int, _ROW_REF.findall(part))))
+        if any(pattern.search(part) for pattern in _UNUSUAL_TAGS):
             unreferenced_rows += len(_ROW_TAG.findall(part)) - len(_REF_ROW_TAG.findall(part))
             if len(_CELL_TAG.findall(part)) != len(_REF_CELL_TAG.findall(part)):
                 for row in _ROW_TAG.split(part):
                     extent.cols = max(extent.cols, len(_CELL_TAG.findall(row)))
-    extent.cols = max(extent.cols, _letters_to_number(widest))
     extent.rows += unreferenced_rows
     return extent
 
