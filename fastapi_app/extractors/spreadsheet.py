@@ -629,7 +629,7 @@ def _xlsx_extent(stream: Any) -> _Extent:
     rows are counted too.
     """
     extent = _Extent()
-    unreferenced_rows = 0
+    unreferenced_rows = open_row_cells = 0
     carry = b""
     head = True
     while chunk := stream.read(_SCAN_CHUNK):
@@ -649,8 +649,13 @@ def _xlsx_extent(stream: Any) -> _Extent:
         if any(pattern.search(part) for pattern in _UNUSUAL_TAGS):
             unreferenced_rows += len(_ROW_TAG.findall(part)) - len(_REF_ROW_TAG.findall(part))
             if len(_CELL_TAG.findall(part)) != len(_REF_CELL_TAG.findall(part)):
-                for row in _ROW_TAG.split(part):
-                    extent.cols = max(extent.cols, len(_CELL_TAG.findall(row)))
+                # Cells per row; the first piece continues the row left open by the previous part.
+                counts = [len(_CELL_TAG.findall(row)) for row in _ROW_TAG.split(part)]
+                counts[0] += open_row_cells
+                extent.cols = max(extent.cols, *counts)
+                open_row_cells = counts[-1]
+                continue
+        open_row_cells = 0
     extent.rows += unreferenced_rows
     return extent
 

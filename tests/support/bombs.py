@@ -106,6 +106,13 @@ def sparse_sheet_xlsx(path: Path, last_cell: str) -> Path:
     return path
 
 
+def xlsx_with_sheet(path: Path, sheet_xml: str) -> Path:
+    """A workbook whose one sheet part is ``sheet_xml`` as given (hostile layouts of references)."""
+    with _workbook(path, sheet_xml.encode()):
+        pass
+    return path
+
+
 def lying_directory_xlsx(path: Path, real: int = 16 * MiB, declared: int = 1000) -> Path:
     """A workbook whose sheet part inflates to ``real`` bytes while the zip's local header and central
     directory both say ``declared``: checks of the directory alone let it through."""

@@ -231,3 +231,25 @@ def test_address_space_limit_is_enforceable_here() -> None:
     # The child extractions above rely on RLIMIT_AS; a platform without it would make them vacuous.
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     assert hard == resource.RLIM_INFINITY or hard >= 1024 * MiB
+
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_CORNER_LAYOUTS = {
+    # References out of order: the far corner comes first, in row 1's element.
+    "out-of-order": f'<worksheet xmlns="{_MAIN_NS}"><sheetData><row r="1"><c r="XFD1048576"><v>2</v></c>'
+    '<c r="A1"><v>1</v></c></row></sheetData></worksheet>',
+    # A namespace prefix on every tag, and r after another attribute.
+    "prefixed": f'<x:worksheet xmlns:x="{_MAIN_NS}"><x:sheetData><x:row r="1"><x:c r="A1"><x:v>1</x:v></x:c>'
+    '</x:row><x:row spans="1:1" r="1048576"><x:c t="n" r="CV1048576"><x:v>2</x:v></x:c></x:row></x:sheetData>'
+    "</x:worksheet>",
+    # No references at all: 16,384 cells in row 1 and 1,000 rows below, placed by position.
+    "by-position": f'<worksheet xmlns="{_MAIN_NS}"><sheetData><row>' + "<c><v>1</v></c>" * 16384 + "</row>"
+    + "<row><c><v>1</v></c></row>" * 1000 + "</sheetData></worksheet>",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", sorted(_CORNER_LAYOUTS))
+def test_sheet_extent_is_measured_whatever_the_reference_layout(tmp_path: Path, layout: str) -> None:
+    path = bombs.xlsx_with_sheet(tmp_path / f"{layout}.xlsx", _CORNER_LAYOUTS[layout])
+    outcome = _extract_in_child(path)
+    assert outcome["code"] == "SHEET_TOO_LARGE", outcome
