@@ -22,7 +22,7 @@ from fastapi_app.core.config import get_settings
 from fastapi_app.core.errors import AppError
 from fastapi_app.extractors.base import ExtractionContext, ExtractionError
 from fastapi_app.extractors.engine import extract_document
-from fastapi_app.services.filetypes import detect_type
+from fastapi_app.services.filetypes import archive_limits, detect_type
 
 EXIT_OK, EXIT_USAGE, EXIT_REJECTED, EXIT_FAILED = 0, 2, 3, 4
 
@@ -49,12 +49,12 @@ def extract_command(args: argparse.Namespace) -> int:
     if size == 0:
         print(_error("EMPTY_FILE", "The file is empty.", args.pretty), file=sys.stderr)
         return EXIT_REJECTED
+    settings = get_settings()
     try:
-        detected = detect_type(path, path.name, args.file_type)
+        detected = detect_type(path, path.name, args.file_type, archive_limits(settings))
     except AppError as exc:
         print(_error(exc.error_code, exc.message, args.pretty), file=sys.stderr)
         return EXIT_REJECTED
-    settings = get_settings()
     ctx = ExtractionContext(
         path=path,
         mime_type=detected.mime_type,
@@ -65,6 +65,8 @@ def extract_command(args: argparse.Namespace) -> int:
         max_pages=settings.MAX_PDF_PAGES,
         max_cells=settings.MAX_SPREADSHEET_CELLS,
         max_image_pixels=settings.MAX_IMAGE_PIXELS,
+        max_sheet_grid_cells=settings.MAX_SHEET_GRID_CELLS,
+        archive_limits=archive_limits(settings),
         ocr_languages=args.ocr_languages or settings.OCR_LANGUAGES,
         ocr_enabled=settings.OCR_ENABLED and not args.no_ocr,
         ocr_dpi=settings.OCR_DPI,

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     RECOVERY_SWEEP_SECONDS: float = 60
     # KiB of resident memory after which a worker child is replaced once its task ends; 0 = never.
     CELERY_WORKER_MAX_MEMORY_PER_CHILD: int = 750_000
+    # Address space (RLIMIT_AS) of each worker pool child and the tesseract it runs, in MiB; 0 = no limit.
+    # An allocation past it fails inside the task (MEMORY_LIMIT) instead of swapping or the OOM killer
+    # picking a process; a native library that aborts on it costs the child (WORKER_LOST after retries).
+    WORKER_MEMORY_LIMIT_MB: int = Field(default=2048, ge=0)
 
     MAX_UPLOAD_SIZE: int = 10 * 1024 * 1024
     UPLOAD_DIR: Path = PROJECT_ROOT / "media" / "documents"
@@ -100,6 +104,15 @@ class Settings(BaseSettings):
     MAX_PDF_PAGES: int = 500
     MAX_SPREADSHEET_CELLS: int = 2_000_000
     MAX_IMAGE_PIXELS: int = 89_478_485
+    # A sheet's used range (rows x columns, empty cells included) above this is refused before a reader
+    # allocates it as one grid (~32 bytes a cell in calamine): a 5 KB file can name cell XFD1048576.
+    MAX_SHEET_GRID_CELLS: int = Field(default=10_000_000, ge=1)
+    # Zip-based uploads (xlsx, xlsm, ods): caps on what one member and the whole archive may inflate
+    # to, and on a member's inflated/compressed ratio; checked on the declared sizes at upload and on
+    # the bytes actually inflated in the worker.
+    ARCHIVE_MAX_MEMBER_SIZE: int = Field(default=512 * 1024 * 1024, ge=1)
+    ARCHIVE_MAX_TOTAL_SIZE: int = Field(default=1024 * 1024 * 1024, ge=1)
+    ARCHIVE_MAX_RATIO: int = Field(default=200, ge=1)
     OCR_LANGUAGES: str = "kor+eng"
     OCR_ENABLED: bool = True
     OCR_DPI: int = 300

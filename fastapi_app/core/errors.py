@@ -164,6 +164,12 @@ class FileTypeMismatch(AppError):
     message = "The file's content does not match its declared type."
 
 
+class ArchiveBomb(AppError):
+    status_code = 413
+    error_code = "ARCHIVE_BOMB"
+    message = "The archive inflates past the service's limits (a decompression bomb, or a member too large)."
+
+
 class UnsupportedReportFormat(BadRequest):
     error_code = "UNSUPPORTED_REPORT_FORMAT"
     message = "Unknown report format."

@@ -26,6 +26,18 @@ def _ignore_progress(current: int, total: int, unit: str) -> None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class ArchiveLimits:
+    """Caps on what the members of a zip archive (xlsx, ods, ...) may inflate to; see extractors.archive."""
+
+    max_member_bytes: int = 512 * 1024 * 1024
+    max_total_bytes: int = 1024 * 1024 * 1024
+    max_ratio: int = 200
+    # Below this many inflated bytes a member's ratio is not judged: a small run of zeros
+    # legitimately compresses a thousandfold and costs nothing.
+    ratio_grace_bytes: int = 1024 * 1024
+
+
 @dataclass(slots=True)
 class ExtractionContext:
     path: Path
@@ -38,6 +50,9 @@ class ExtractionContext:
     max_pages: int = 500
     max_cells: int = 2_000_000
     max_image_pixels: int = 89_478_485  # Pillow's own default bomb threshold
+    # Cells a sheet's used range may span (rows x columns) before a reader allocates it as a grid.
+    max_sheet_grid_cells: int = 10_000_000
+    archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     ocr_languages: str = "kor+eng"
     ocr_enabled: bool = True
     ocr_dpi: int = 300
@@ -77,6 +92,18 @@ class UnsupportedContentError(ExtractionError):
 
 class ImageTooLargeError(ExtractionError):
     error_code = "IMAGE_TOO_LARGE"
+
+
+class ArchiveBombError(ExtractionError):
+    """A zip member that inflates past the archive limits, or past the size its directory declares."""
+
+    error_code = "ARCHIVE_BOMB"
+
+
+class SheetTooLargeError(ExtractionError):
+    """A sheet whose used range spans more cells than a reader may allocate as one grid."""
+
+    error_code = "SHEET_TOO_LARGE"
 
 
 def short_reason(exc: BaseException) -> str:

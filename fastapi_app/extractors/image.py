@@ -102,7 +102,9 @@ def _describe(ctx: ExtractionContext, img: PILImage.Image, result: ExtractionRes
 
     try:
         content.frames = int(getattr(img, "n_frames", 1) or 1)
-    except Image.DecompressionBombError:
+        if content.frames > 1:
+            _check_every_frame(ctx, img, content.frames)
+    except (Image.DecompressionBombError, ImageTooLargeError):
         raise
     except Exception as exc:  # counting frames reads to the end of the file
         if not_about_the_file(exc):
@@ -131,6 +133,22 @@ def _describe(ctx: ExtractionContext, img: PILImage.Image, result: ExtractionRes
             "Header read, but the file is damaged or cut short (" + "; ".join(truncated) + ")",
         )
     return content
+
+
+def _check_every_frame(ctx: ExtractionContext, img: PILImage.Image, frames: int) -> None:
+    """The pixel cap applies to each frame: a multi-page TIFF's second page may claim any size, and
+    Pillow's own bomb check looks at the first only. Seeking reads a frame's header, not its pixels."""
+    try:
+        for index in range(1, frames):
+            img.seek(index)
+            width, height = img.size
+            if width * height > ctx.max_image_pixels:
+                raise ImageTooLargeError(
+                    f"Frame {index + 1} of {frames} is {width}x{height} = {width * height} pixels, "
+                    f"above the limit of {ctx.max_image_pixels}"
+                )
+    finally:
+        img.seek(0)
 
 
 def _pixels(ctx: ExtractionContext, img: PILImage.Image, content: ImageContent, result: ExtractionResult) -> None:

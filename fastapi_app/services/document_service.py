@@ -39,7 +39,7 @@ from fastapi_app.models import (
 from fastapi_app.realtime.events import PROCESSING
 from fastapi_app.realtime.publisher import announce, record_event
 from fastapi_app.schemas.document import DOCUMENT_OUT_FIELDS
-from fastapi_app.services.filetypes import DetectedType, detect_type, sanitize_filename
+from fastapi_app.services.filetypes import DetectedType, archive_limits, detect_type, sanitize_filename
 from fastapi_app.services.report_service import delete_cached
 from fastapi_app.services.storage import get_storage
 from fastapi_app.services.uploads import receive_multipart_upload
@@ -83,7 +83,7 @@ async def upload(request: Request, owner_id: uuid.UUID, settings: Settings) -> d
         def detect_and_store() -> DetectedType:
             # One trip to a worker thread for both: sniff the bytes, then move them into place.
             nonlocal stored_name
-            detected = detect_type(temp_path, filename, claimed)
+            detected = detect_type(temp_path, filename, claimed, archive_limits(settings))
             stored_name = storage.new_stored_name(detected.extension)
             storage.save_from_temp(temp_path, stored_name)
             return detected

@@ -9,9 +9,15 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from fastapi_app.core.errors import FileTypeMismatch, UnsupportedFileType
+from fastapi_app.core.errors import ArchiveBomb, FileTypeMismatch, UnsupportedFileType
+from fastapi_app.extractors.archive import ZIP_ERRORS, SafeZip
+from fastapi_app.extractors.base import ArchiveBombError, ArchiveLimits
 from fastapi_app.extractors.registry import SUPPORTED_TYPES, SupportedType, supported_type
+
+if TYPE_CHECKING:
+    from fastapi_app.core.config import Settings
 
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _ODS = "application/vnd.oasis.opendocument.spreadsheet"
@@ -24,6 +30,8 @@ _OLE_CONTAINERS = {
     "application/vnd.ms-office",
     "application/cdfv2-encrypted",
 }
+_GENERIC_ZIP = {"application/zip", "application/octet-stream"}
+_ZIP_CANDIDATES = _GENERIC_ZIP | {_XLSX, _ODS, "application/vnd.ms-excel.sheet.macroenabled.12"}
 _TEXT_MIMES = {"text/plain", "text/csv", "application/csv", "text/x-csv"}
 _ALIASES = {
     "application/excel": _XLS,
@@ -36,6 +44,9 @@ _ALIASES = {
 
 _EXTENSION_FAMILY = {ext: t.family for t in SUPPORTED_TYPES for ext in t.extensions}
 _FAMILY_EXTENSION = {t.mime_type: t.extensions[0] for t in SUPPORTED_TYPES}
+
+# An ODS `mimetype` member is 46 bytes; nothing past this is read from it.
+_MIMETYPE_READ_BYTES = 256
 
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_FILENAME_LENGTH = 255
@@ -84,25 +95,44 @@ def _looks_like_text(path: Path) -> bool:
     return b"\x00" not in head
 
 
-def _zip_office_kind(path: Path) -> str | None:
+def archive_limits(settings: Settings) -> ArchiveLimits:
+    return ArchiveLimits(
+        max_member_bytes=settings.ARCHIVE_MAX_MEMBER_SIZE,
+        max_total_bytes=settings.ARCHIVE_MAX_TOTAL_SIZE,
+        max_ratio=settings.ARCHIVE_MAX_RATIO,
+    )
+
+
+def _zip_office_kind(path: Path, limits: ArchiveLimits) -> str | None:
+    """Which Office format a zip is, from its member names and at most a few bytes of `mimetype`.
+
+    Opening it checks every member's declared size and ratio, so a bomb is refused at upload.
+    """
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
+        with SafeZip(path, limits) as archive:
+            names = archive.names
             if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
                 return _XLSX
-            if "mimetype" in names and archive.read("mimetype").strip() == _ODS.encode():
+            if "mimetype" in names and archive.read("mimetype", _MIMETYPE_READ_BYTES).strip() == _ODS.encode():
                 return _ODS
-    except (zipfile.BadZipFile, OSError, KeyError):
+    except ArchiveBombError as exc:
+        raise ArchiveBomb(exc.message) from None
+    except ZIP_ERRORS:
         return None
     return None
 
 
-def detect_type(path: Path, filename: str, claimed_family: str | None) -> DetectedType:
+def detect_type(
+    path: Path, filename: str, claimed_family: str | None, limits: ArchiveLimits | None = None
+) -> DetectedType:
     extension = PurePosixPath(filename.lower()).suffix
     sniffed = _sniff(path)
     mime = _ALIASES.get(sniffed, sniffed)
-    if mime in {"application/zip", "application/octet-stream"} and zipfile.is_zipfile(path):
-        mime = _zip_office_kind(path) or mime
+    if mime in _ZIP_CANDIDATES and zipfile.is_zipfile(path):
+        # Zip-based types libmagic names itself are opened too: their members' declared sizes are
+        # checked here, at upload, whoever named the format.
+        kind = _zip_office_kind(path, limits or ArchiveLimits())
+        mime = (kind or mime) if mime in _GENERIC_ZIP else mime
     if mime in _OLE_CONTAINERS and _EXTENSION_FAMILY.get(extension) == "excel":
         mime = _XLS
     if (mime in _TEXT_MIMES or mime == "application/octet-stream") and extension == ".csv":

@@ -95,6 +95,14 @@ def _fresh_connections_after_fork(**_: Any) -> None:
     _sweep_orphaned_copies()
 
 
+@worker_process_init.connect
+def _limit_address_space(**_: Any) -> None:
+    # Pool children only: the parent just supervises, and must survive what kills a child.
+    from fastapi_app.tasks.limits import limit_address_space
+
+    limit_address_space(get_settings().WORKER_MEMORY_LIMIT_MB)
+
+
 def _sweep_orphaned_copies() -> None:
     # A child killed at the hard time limit never runs its `finally`; its replacement removes the
     # copy. Older than two hard limits, no running task can still own it.

@@ -79,6 +79,12 @@ def _process(self: Any, pipeline: DocumentPipeline, document_id: str, run: int) 
     except SoftTimeLimitExceeded:
         pipeline.fail_unexpected("PROCESSING_TIMEOUT", "Processing took longer than the time limit.")
         return {"status": "failed", "detail": "PROCESSING_TIMEOUT"}
+    except MemoryError:
+        # The child's address-space limit (WORKER_MEMORY_LIMIT_MB) refused an allocation; what the
+        # parse held is freed by now, so the failure can still be recorded. Retrying would only repeat it.
+        logger.warning("document %s run %s: memory limit reached", document_id, run)
+        pipeline.fail_unexpected("MEMORY_LIMIT", "Processing this file needed more memory than the worker allows.")
+        return {"status": "failed", "detail": "MEMORY_LIMIT"}
     except Exception as exc:
         if _is_transient(exc):
             countdown = get_exponential_backoff_interval(

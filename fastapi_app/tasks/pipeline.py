@@ -28,6 +28,7 @@ from fastapi_app.models import Document, DocumentStatus, ExtractionRecord, Proce
 from fastapi_app.realtime.events import COMPLETED, FAILED, PROCESSING
 from fastapi_app.realtime.publisher import record_event
 from fastapi_app.reports.builder import build_report
+from fastapi_app.services.filetypes import archive_limits
 from fastapi_app.services.storage import StoredFileMissing, get_storage
 
 logger = logging.getLogger("fastapi_app.pipeline")
@@ -206,6 +207,8 @@ class DocumentPipeline:
                 max_pages=self.settings.MAX_PDF_PAGES,
                 max_cells=self.settings.MAX_SPREADSHEET_CELLS,
                 max_image_pixels=self.settings.MAX_IMAGE_PIXELS,
+                max_sheet_grid_cells=self.settings.MAX_SHEET_GRID_CELLS,
+                archive_limits=archive_limits(self.settings),
                 ocr_languages=self.settings.OCR_LANGUAGES,
                 ocr_enabled=self.settings.OCR_ENABLED,
                 ocr_dpi=self.settings.OCR_DPI,
