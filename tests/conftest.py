@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -29,7 +30,6 @@ from tests.support.corpus import CORPUS_FILES, SHARED_HWP_CORPUS, SHARED_HWP_MIS
 from tests.support.services import (  # noqa: E402
     create_postgres_database,
     drop_postgres_database,
-    free_port,
     require_redis,
 )
 from tests.support.stack import Stack, stack_env  # noqa: E402
@@ -83,6 +83,26 @@ def reset_cached_settings() -> None:
     session.async_session_factory.cache_clear()
 
 
+@contextlib.contextmanager
+def migrated_sqlite_database(path: Path) -> Iterator[Path]:
+    """In-process code pointed at a fresh, migrated SQLite file for the duration; the previous
+    DATABASE_URL (and the cached settings and engines) come back afterwards."""
+    saved = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+    reset_cached_settings()
+    from init_db import upgrade_database
+
+    upgrade_database()
+    try:
+        yield path
+    finally:
+        if saved is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = saved
+        reset_cached_settings()
+
+
 @pytest.fixture(scope="session")
 def inprocess_redis_url(redis_url: str) -> str:
     return sibling_redis_url(redis_url)
@@ -115,15 +135,9 @@ def live_stack(postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempP
         env=stack_env(workdir, DATABASE_URL=postgres_url, CELERY_BROKER_URL=redis_url, REDIS_URL=redis_url),
         workdir=workdir,
     )
-    stack.migrate()
-    stack.start_api()
-    stack.start_api("uvicorn-b", free_port())  # a second instance: events must reach both
-    stack.start_worker()
-    try:
-        stack.wait_ready()
+    # A second instance ("uvicorn-b"): events, revocations and limits must reach both.
+    with stack.serving(api_instances=2):
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="session")
@@ -140,11 +154,5 @@ def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ),
         workdir=workdir,
     )
-    stack.migrate()
-    stack.start_api()
-    stack.start_worker(concurrency=1)
-    try:
-        stack.wait_ready()
+    with stack.serving(concurrency=1):
         yield stack
-    finally:
-        stack.stop()

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cluster.harness import Cluster, PrivateRedis, running_cluster
+from tests.cluster.harness import Cluster, running_cluster
+from tests.support.servers import PrivateRedis
 
 INSIDER, OUTSIDER = "127.0.0.2", "127.0.0.1"
 REGISTER_LIMIT = 3

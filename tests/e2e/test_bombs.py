@@ -139,14 +139,10 @@ def limited_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
         ),
         workdir=workdir,
     )
-    stack.migrate()
-    stack.start_api()
-    stack.start_worker(concurrency=1)
     try:
-        stack.wait_ready()
-        yield stack
+        with stack.serving(concurrency=1):
+            yield stack
     finally:
-        stack.stop()
         drop_postgres_database(database)
 
 

@@ -49,14 +49,8 @@ def s3_stack(
     _s3(s3_server).create_bucket(Bucket=bucket)
     workdir = tmp_path_factory.mktemp("stack-s3")
     stack = Stack(env=_s3_env(workdir, postgres_url, redis_url, s3_server, bucket), workdir=workdir)
-    try:
-        stack.migrate()
-        stack.start_api()
-        stack.start_worker(concurrency=1)
-        stack.wait_ready()
+    with stack.serving(concurrency=1):
         yield stack, bucket
-    finally:
-        stack.stop()
 
 
 def _keys(endpoint: str, bucket: str) -> set[str]:

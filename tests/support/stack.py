@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,20 @@ class Stack:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
         proc.wait(timeout=30)
+
+    @contextlib.contextmanager
+    def serving(self, *, concurrency: int = 2, api_instances: int = 1) -> Iterator[Stack]:
+        """Migrated, with `api_instances` uvicorn processes and one worker, ready; stopped on exit."""
+        self.migrate()
+        self.start_api()
+        for index in range(1, api_instances):
+            self.start_api(f"uvicorn-{chr(ord('a') + index)}", free_port())
+        self.start_worker(concurrency=concurrency)
+        try:
+            self.wait_ready()
+            yield self
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         for proc in self.processes.values():

@@ -19,21 +19,10 @@ REPO_HWP = [entry["file"] for entry in hwp_manifest(HWP_CORPUS)]
 
 @pytest.fixture(scope="module")
 def sqlite_app_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    from tests.conftest import reset_cached_settings
+    from tests.conftest import migrated_sqlite_database
 
-    path = tmp_path_factory.mktemp("hwp") / "app.sqlite3"
-    saved = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    reset_cached_settings()
-    from init_db import upgrade_database
-
-    upgrade_database()
-    yield path
-    if saved is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = saved
-    reset_cached_settings()
+    with migrated_sqlite_database(tmp_path_factory.mktemp("hwp") / "app.sqlite3") as path:
+        yield path
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-import os
 import socket
 import threading
 import time
@@ -308,21 +307,10 @@ def test_backoff_grows_with_jitter_and_a_cap() -> None:
 
 @pytest.fixture(scope="module")
 def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    from tests.conftest import reset_cached_settings
+    from tests.conftest import migrated_sqlite_database
 
-    path = tmp_path_factory.mktemp("webhooks") / "app.sqlite3"
-    saved = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    reset_cached_settings()
-    from init_db import upgrade_database
-
-    upgrade_database()
-    yield path
-    if saved is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = saved
-    reset_cached_settings()
+    with migrated_sqlite_database(tmp_path_factory.mktemp("webhooks") / "app.sqlite3") as path:
+        yield path
 
 
 def _document(callback_url: str | None = None, user_url: str | None = None) -> tuple[uuid.UUID, uuid.UUID]:
