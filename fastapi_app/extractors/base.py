@@ -1,20 +1,22 @@
 """The contract every extractor follows.
 
-One module per file family exposes ``extract(ctx: ExtractionContext) -> ExtractionResult``.
-Extractors never read global settings: everything they need is on the context, so they can be
-unit-tested with a path and nothing else.
+One module or package per file family exposes ``EXTRACTOR``, an ``Extractor`` (a name, a version
+and ``extract(ctx) -> ExtractionResult``), and ``extract`` as a shortcut to it; the registry maps MIME
+types to those modules. Extractors never read global settings: everything they need is on the
+(frozen) context, so they can be unit-tested with a path and nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"  # 1.2: `extractor` (name and version of the extractor that made the result)
 
 FileFamily = Literal["pdf", "excel", "image"]
 ProgressCallback = Callable[[int, int, str], None]
@@ -38,8 +40,11 @@ class ArchiveLimits:
     ratio_grace_bytes: int = 1024 * 1024
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ExtractionContext:
+    """What an extraction needs, fixed for its whole run: extractors report through the result
+    (``result.warn``) and ``progress``, never by changing the context."""
+
     path: Path
     mime_type: str
     file_type: FileFamily
@@ -56,7 +61,12 @@ class ExtractionContext:
     ocr_languages: str = "kor+eng"
     ocr_enabled: bool = True
     ocr_dpi: int = 300
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Options for one extractor (e.g. {"pdf_tables": False}); read-only like the rest.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # frozen stops reassignment; the proxy stops ctx.extra[...] = ... as well.
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 
 
 # --- errors: deterministic failures, never retried ------------------------------------------
@@ -283,8 +293,14 @@ class Entity(BaseModel):
     sheet: str | None = None
 
 
+class ExtractorInfo(BaseModel):
+    name: str  # the family's extractor: "pdf", "spreadsheet", "image"
+    version: str  # bumped when the same file would give a different result
+
+
 class ExtractionResult(BaseModel):
     schema_version: str = SCHEMA_VERSION
+    extractor: ExtractorInfo | None = None  # set by the extractor that made the result
     file_type: FileFamily
     mime_type: str
     size_bytes: int
@@ -311,3 +327,32 @@ class ExtractionResult(BaseModel):
             size_bytes=ctx.size_bytes,
             sha256=ctx.sha256,
         )
+
+
+# --- the extractor contract -----------------------------------------------------------------
+
+
+class Extractor(Protocol):
+    """A file family's extractor, as the registry sees it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    def extract(self, ctx: ExtractionContext) -> ExtractionResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyExtractor:
+    """An ``Extractor`` made of a family's extraction function; every result it returns names it."""
+
+    name: str
+    version: str
+    run: Callable[[ExtractionContext], ExtractionResult]
+
+    def extract(self, ctx: ExtractionContext) -> ExtractionResult:
+        result = self.run(ctx)
+        result.extractor = ExtractorInfo(name=self.name, version=self.version)
+        return result

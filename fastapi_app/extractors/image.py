@@ -20,6 +20,7 @@ from fastapi_app.extractors.base import (
     CorruptFileError,
     ExtractionContext,
     ExtractionResult,
+    FamilyExtractor,
     GpsInfo,
     ImageContent,
     ImageTooLargeError,
@@ -55,7 +56,7 @@ _UTC_OFFSET = re.compile(r"^\s*[+\-]\d{2}:\d{2}\s*$")
 _USER_COMMENT_PREFIXES = {b"ASCII\x00\x00\x00": "ascii", b"UNICODE\x00": "utf-16", b"\x00" * 8: "ascii"}
 
 
-def extract(ctx: ExtractionContext) -> ExtractionResult:
+def _extract(ctx: ExtractionContext) -> ExtractionResult:
     from PIL import Image, UnidentifiedImageError
 
     result = ExtractionResult.for_context(ctx)
@@ -80,6 +81,10 @@ def extract(ctx: ExtractionContext) -> ExtractionResult:
                 raise
             raise CorruptFileError(f"Image could not be read: {short_reason(exc)}") from None
     return result
+
+
+EXTRACTOR = FamilyExtractor(name="image", version="1.0", run=_extract)
+extract = EXTRACTOR.extract
 
 
 def _describe(ctx: ExtractionContext, img: PILImage.Image, result: ExtractionResult) -> ImageContent:

@@ -1,6 +1,10 @@
 """Which extractor handles which detected MIME type.
 
-Modules are imported on first use so the API process never loads pypdfium2, Pillow or calamine.
+One line per file family: the family, the package (or module) under fastapi_app.extractors that
+exposes its ``EXTRACTOR``, and the MIME types it reads with their extensions (the first is the one a
+mislabelled upload is renamed to). A new family is a new package and one more entry here.
+
+Packages are imported on first use so the API process never loads pypdfium2, Pillow or calamine.
 """
 
 from __future__ import annotations
@@ -12,9 +16,17 @@ from dataclasses import dataclass
 from fastapi_app.extractors.base import (
     ExtractionContext,
     ExtractionResult,
+    Extractor,
     FileFamily,
     UnsupportedContentError,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    name: FileFamily
+    module: str
+    types: tuple[tuple[str, tuple[str, ...]], ...]  # (MIME type, extensions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,19 +39,37 @@ class SupportedType:
 
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-SUPPORTED_TYPES: tuple[SupportedType, ...] = (
-    SupportedType("application/pdf", "pdf", (".pdf",), "pdf"),
-    SupportedType(_XLSX, "excel", (".xlsx", ".xlsm"), "spreadsheet"),
-    SupportedType("application/vnd.ms-excel.sheet.macroenabled.12", "excel", (".xlsm",), "spreadsheet"),
-    SupportedType("application/vnd.ms-excel", "excel", (".xls",), "spreadsheet"),
-    SupportedType("application/vnd.oasis.opendocument.spreadsheet", "excel", (".ods",), "spreadsheet"),
-    SupportedType("text/csv", "excel", (".csv",), "spreadsheet"),
-    SupportedType("image/png", "image", (".png",), "image"),
-    SupportedType("image/jpeg", "image", (".jpg", ".jpeg"), "image"),
-    SupportedType("image/tiff", "image", (".tif", ".tiff"), "image"),
-    SupportedType("image/webp", "image", (".webp",), "image"),
-    SupportedType("image/bmp", "image", (".bmp",), "image"),
-    SupportedType("image/gif", "image", (".gif",), "image"),
+FAMILIES: tuple[Family, ...] = (
+    Family("pdf", "pdf", (("application/pdf", (".pdf",)),)),
+    Family(
+        "excel",
+        "spreadsheet",
+        (
+            (_XLSX, (".xlsx", ".xlsm")),
+            ("application/vnd.ms-excel.sheet.macroenabled.12", (".xlsm",)),
+            ("application/vnd.ms-excel", (".xls",)),
+            ("application/vnd.oasis.opendocument.spreadsheet", (".ods",)),
+            ("text/csv", (".csv",)),
+        ),
+    ),
+    Family(
+        "image",
+        "image",
+        (
+            ("image/png", (".png",)),
+            ("image/jpeg", (".jpg", ".jpeg")),
+            ("image/tiff", (".tif", ".tiff")),
+            ("image/webp", (".webp",)),
+            ("image/bmp", (".bmp",)),
+            ("image/gif", (".gif",)),
+        ),
+    ),
+)
+
+SUPPORTED_TYPES: tuple[SupportedType, ...] = tuple(
+    SupportedType(mime_type, family.name, extensions, family.module)
+    for family in FAMILIES
+    for mime_type, extensions in family.types
 )
 
 _BY_MIME = {t.mime_type: t for t in SUPPORTED_TYPES}
@@ -49,12 +79,17 @@ def supported_type(mime_type: str) -> SupportedType | None:
     return _BY_MIME.get(mime_type)
 
 
-def extract(ctx: ExtractionContext) -> ExtractionResult:
-    entry = _BY_MIME.get(ctx.mime_type)
+def extractor_for(mime_type: str) -> Extractor:
+    entry = _BY_MIME.get(mime_type)
     if entry is None:
-        raise UnsupportedContentError(f"No extractor for content type {ctx.mime_type}")
-    module = importlib.import_module(f"fastapi_app.extractors.{entry.module}")
+        raise UnsupportedContentError(f"No extractor for content type {mime_type}")
+    extractor: Extractor = importlib.import_module(f"fastapi_app.extractors.{entry.module}").EXTRACTOR
+    return extractor
+
+
+def extract(ctx: ExtractionContext) -> ExtractionResult:
+    extractor = extractor_for(ctx.mime_type)
     started = time.perf_counter()
-    result: ExtractionResult = module.extract(ctx)
+    result = extractor.extract(ctx)
     result.timings_ms["extract"] = round((time.perf_counter() - started) * 1000, 2)
     return result

@@ -40,10 +40,14 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _ctx(path: Path, **overrides: object) -> ExtractionContext:
-    ctx = ExtractionContext(path=path, mime_type="", file_type="excel", size_bytes=path.stat().st_size, sha256="")
-    for key, value in overrides.items():
-        setattr(ctx, key, value)
-    return ctx
+    return ExtractionContext(
+        path=path,
+        mime_type="",
+        file_type="excel",
+        size_bytes=path.stat().st_size,
+        sha256="",
+        **overrides,  # type: ignore[arg-type]
+    )
 
 
 def _extract_code(path: Path) -> str | None:
