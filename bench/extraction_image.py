@@ -25,7 +25,7 @@ from pathlib import Path
 from fastapi_app.extractors import image as image_extractor
 from fastapi_app.extractors import ocr
 from fastapi_app.extractors.base import ExtractionContext
-from tests.samples.make_images import _camera_exif, _dms
+from tests.samples.make_images import camera_exif, dms
 from tests.support.stack import ROOT
 
 SCAN = ROOT / "tests" / "samples" / "images" / "scan_korean_english.png"
@@ -35,9 +35,9 @@ def make_12mp_jpeg(path: Path) -> Path:
     from PIL import Image, TiffImagePlugin
 
     img = Image.linear_gradient("L").resize((4000, 3000)).convert("RGB")
-    exif = _camera_exif(img)
+    exif = camera_exif(img)
     exif.get_ifd(0x8825).update(
-        {1: "N", 2: _dms(37.5666), 3: "E", 4: _dms(126.9784), 6: TiffImagePlugin.IFDRational(38, 1)}
+        {1: "N", 2: dms(37.5666), 3: "E", 4: dms(126.9784), 6: TiffImagePlugin.IFDRational(38, 1)}
     )
     img.save(path, "JPEG", quality=90, exif=exif)
     return path

@@ -31,8 +31,8 @@ import httpx
 import redis
 
 from bench.stacks import running_stack
-from tests.cluster.harness import NGINX, loopback_nginx_conf
 from tests.support.client import ApiClient
+from tests.support.nginx import NGINX, loopback_nginx_conf
 from tests.support.services import free_port
 from tests.support.stack import Stack
 

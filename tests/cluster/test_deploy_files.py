@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.cluster.harness import loopback_nginx_conf
+from tests.support.nginx import loopback_nginx_conf
 
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 1024 * 1024

@@ -90,7 +90,7 @@ def _rational(value: float, denominator: int = 10_000) -> TiffImagePlugin.IFDRat
     return TiffImagePlugin.IFDRational(round(value * denominator), denominator)
 
 
-def _dms(value: float) -> tuple[TiffImagePlugin.IFDRational, ...]:
+def dms(value: float) -> tuple[TiffImagePlugin.IFDRational, ...]:
     degrees = int(value)
     minutes_float = (value - degrees) * 60
     minutes = int(minutes_float)
@@ -108,7 +108,7 @@ def _photo() -> Image.Image:
     return Image.merge("RGB", (gradient, gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT), gradient))
 
 
-def _camera_exif(img: Image.Image) -> Image.Exif:
+def camera_exif(img: Image.Image) -> Image.Exif:
     exif = img.getexif()
     exif[0x010F] = "Samsung"  # Make
     exif[0x0110] = "SM-S918N"  # Model
@@ -120,15 +120,15 @@ def _camera_exif(img: Image.Image) -> Image.Exif:
 
 def photo_gps_seoul(path: Path) -> None:
     img = _photo()
-    exif = _camera_exif(img)
+    exif = camera_exif(img)
     lat, lon, altitude = SEOUL_CITY_HALL
     exif.get_ifd(0x8825).update(
         {
             0: b"\x02\x03\x00\x00",  # GPSVersionID
             1: "N",
-            2: _dms(lat),
+            2: dms(lat),
             3: "E",
-            4: _dms(lon),
+            4: dms(lon),
             5: b"\x00",  # above sea level
             6: TiffImagePlugin.IFDRational(altitude, 1),
         }
@@ -139,13 +139,13 @@ def photo_gps_seoul(path: Path) -> None:
 def photo_bad_gps(path: Path) -> None:
     """Zero denominators in the latitude, as some broken firmware writes when it has no fix."""
     img = _photo()
-    exif = _camera_exif(img)
+    exif = camera_exif(img)
     exif.get_ifd(0x8825).update(
         {
             1: "N",
             2: (TiffImagePlugin.IFDRational(37, 0), TiffImagePlugin.IFDRational(33, 0), _rational(0)),
             3: "E",
-            4: _dms(SEOUL_CITY_HALL[1]),
+            4: dms(SEOUL_CITY_HALL[1]),
         }
     )
     img.save(path, "JPEG", quality=85, exif=exif)
