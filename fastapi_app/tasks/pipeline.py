@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,8 @@ class DocumentPipeline:
         # The row as `_read` loaded it: the report needs only columns fixed at upload (file name,
         # upload time), so reloading it in a session of its own would cost a round trip per document.
         self._loaded: Document | None = None
+        # Warnings recorded at upload (e.g. EXTENSION_MISMATCH), added to the result after extraction.
+        self._upload_warnings: list[dict[str, Any]] = []
         self._last_progress_write = 0.0
 
     # --- entry point ---------------------------------------------------------------------
@@ -213,19 +215,19 @@ class DocumentPipeline:
                 ocr_enabled=self.settings.OCR_ENABLED,
                 ocr_dpi=self.settings.OCR_DPI,
             )
-            upload_warnings = list(document.upload_warnings or [])
-        ctx.extra["upload_warnings"] = upload_warnings
+            self._upload_warnings = list(document.upload_warnings or [])
         with ExitStack() as local_files:
             try:
-                ctx.path = local_files.enter_context(get_storage().open_local(stored_name))
+                local_path = local_files.enter_context(get_storage().open_local(stored_name))
             except StoredFileMissing:
                 raise StepFailed("FILE_MISSING", "The stored file is missing; upload it again.") from None
-            yield ctx
+            # The context is frozen: the local copy's path makes a new one.
+            yield replace(ctx, path=local_path)
 
     def _extract(self, ctx: ExtractionContext) -> ExtractionResult:
         self._set_stage(ProcessingStage.EXTRACTING, STAGE_PROGRESS[ProcessingStage.EXTRACTING])
         result = extract_content(ctx)
-        for warning in ctx.extra.get("upload_warnings", []):
+        for warning in self._upload_warnings:
             result.warn(warning["code"], warning["message"])
         return result
 
