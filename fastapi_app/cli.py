@@ -22,7 +22,7 @@ from fastapi_app.core.config import get_settings
 from fastapi_app.core.errors import AppError
 from fastapi_app.extractors.base import ExtractionContext, ExtractionError
 from fastapi_app.extractors.engine import extract_document
-from fastapi_app.services.filetypes import archive_limits, detect_type
+from fastapi_app.files.filetypes import archive_limits, detect_type
 
 EXIT_OK, EXIT_USAGE, EXIT_REJECTED, EXIT_FAILED = 0, 2, 3, 4
 

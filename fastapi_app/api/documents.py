@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -11,8 +12,10 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from fastapi_app.api.deps import AccessClaims, ActiveAccount, CurrentUser, SessionDep, SettingsDep, check_token_account
+from fastapi_app.api.uploads import receive_multipart_upload
 from fastapi_app.core.errors import BadRequest, DocumentNotFound
 from fastapi_app.core.ratelimit import limit_upload
+from fastapi_app.files.storage import StoredFileMissing, get_storage
 from fastapi_app.realtime.events import event_message
 from fastapi_app.reports.renderers.registry import FORMATS
 from fastapi_app.schemas.common import ApiResponse, PagedResponse, error_responses, ok
@@ -28,7 +31,6 @@ from fastapi_app.schemas.document import (
     document_json_row,
 )
 from fastapi_app.services import document_service, report_service
-from fastapi_app.services.storage import StoredFileMissing, get_storage
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
@@ -97,7 +99,15 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
 )
 async def upload(request: Request, account: ActiveAccount, settings: SettingsDep) -> Response:
     """Upload a file; it is processed in the background. Poll the document or watch `/ws`."""
-    document = await document_service.upload(request, account.subject, settings)
+    received = functools.partial(
+        receive_multipart_upload,
+        request,
+        max_size=settings.MAX_UPLOAD_SIZE,
+        flush_bytes=settings.UPLOAD_CHUNK_SIZE,
+        max_overhead=settings.MAX_UPLOAD_OVERHEAD,
+        max_parts=settings.MAX_UPLOAD_PARTS,
+    )
+    document = await document_service.upload(received, account.subject, settings)
     body = document_envelope_json(
         document_json_row(document_service.public_row(document)), message="File uploaded; processing has started"
     )

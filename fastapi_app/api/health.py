@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from fastapi_app.core.config import get_settings
 from fastapi_app.db.session import get_async_engine
-from fastapi_app.services.storage import get_storage
+from fastapi_app.files.storage import get_storage
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_S = 3.0

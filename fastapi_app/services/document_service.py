@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import anyio
 from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
 
 from fastapi_app.core.config import Settings
 from fastapi_app.core.errors import (
@@ -27,6 +27,9 @@ from fastapi_app.core.metrics import record_upload
 from fastapi_app.core.security import encrypt_secret
 from fastapi_app.db import direct
 from fastapi_app.db.hooks import on_commit, run_after_commit
+from fastapi_app.files.filetypes import DetectedType, archive_limits, detect_type, sanitize_filename
+from fastapi_app.files.storage import get_storage
+from fastapi_app.files.uploads import ReceivedUpload
 from fastapi_app.models import (
     Document,
     DocumentEvent,
@@ -39,10 +42,7 @@ from fastapi_app.models import (
 from fastapi_app.realtime.events import PROCESSING
 from fastapi_app.realtime.publisher import announce, record_event
 from fastapi_app.schemas.document import DOCUMENT_OUT_FIELDS
-from fastapi_app.services.filetypes import DetectedType, archive_limits, detect_type, sanitize_filename
 from fastapi_app.services.report_service import delete_cached
-from fastapi_app.services.storage import get_storage
-from fastapi_app.services.uploads import receive_multipart_upload
 from fastapi_app.services.webhook_service import validate_target_url
 from fastapi_app.tasks.dispatch import enqueue_processing
 
@@ -50,23 +50,21 @@ Row = Sequence[Any]
 FILE_FAMILIES = ("excel", "pdf", "image")
 
 
-async def upload(request: Request, owner_id: uuid.UUID, settings: Settings) -> dict[str, Any]:
-    """Receive, check and store the file, then write the document and its first event in one transaction
-    (Core statements on the raw pool, see fastapi_app/db/direct.py: the ORM's unit of work was a third
-    of an upload's CPU time) and enqueue it once committed. Returns the document's column values."""
+# Streams the request body into the given temp file (the api layer's multipart parser, api/uploads.py).
+ReceiveUpload = Callable[[Path], Awaitable[ReceivedUpload]]
+
+
+async def upload(receive: ReceiveUpload, owner_id: uuid.UUID, settings: Settings) -> dict[str, Any]:
+    """Receive (through `receive`), check and store the file, then write the document and its first event
+    in one transaction (Core statements on the raw pool, see fastapi_app/db/direct.py: the ORM's unit of
+    work was a third of an upload's CPU time) and enqueue it once committed. Returns the document's column
+    values."""
     storage = get_storage()
     temp_path = storage.new_temp_path()
     stored_name: str | None = None
     committed = False
     try:
-        received = await receive_multipart_upload(
-            request,
-            temp_path,
-            max_size=settings.MAX_UPLOAD_SIZE,
-            flush_bytes=settings.UPLOAD_CHUNK_SIZE,
-            max_overhead=settings.MAX_UPLOAD_OVERHEAD,
-            max_parts=settings.MAX_UPLOAD_PARTS,
-        )
+        received = await receive(temp_path)
         claimed = (received.fields.get("file_type") or "").strip().lower() or None
         if claimed is not None and claimed not in FILE_FAMILIES:
             raise ValidationFailed(

@@ -106,7 +106,7 @@ def _limit_address_space(**_: Any) -> None:
 def _sweep_orphaned_copies() -> None:
     # A child killed at the hard time limit never runs its `finally`; its replacement removes the
     # copy. Older than two hard limits, no running task can still own it.
-    from fastapi_app.services.storage import get_storage
+    from fastapi_app.files.storage import get_storage
 
     try:
         get_storage().sweep_stale_temp(max_age_s=get_settings().CELERY_TASK_TIME_LIMIT * 2)

@@ -24,12 +24,12 @@ from fastapi_app.core.security import decrypt_secret
 from fastapi_app.db.session import sync_session_factory
 from fastapi_app.extractors.base import ExtractionContext, ExtractionError, ExtractionResult
 from fastapi_app.extractors.engine import analyze_content, extract_content
+from fastapi_app.files.filetypes import archive_limits
+from fastapi_app.files.storage import StoredFileMissing, get_storage
 from fastapi_app.models import Document, DocumentStatus, ExtractionRecord, ProcessingAttempt, ProcessingStage, Report
 from fastapi_app.realtime.events import COMPLETED, FAILED, PROCESSING
 from fastapi_app.realtime.publisher import record_event
 from fastapi_app.reports.builder import build_report
-from fastapi_app.services.filetypes import archive_limits
-from fastapi_app.services.storage import StoredFileMissing, get_storage
 
 logger = logging.getLogger("fastapi_app.pipeline")
 

@@ -527,8 +527,8 @@ def test_send_connects_to_the_checked_address() -> None:
 
 
 async def test_profile_and_upload_refuse_loopback_in_process(sqlite_db: Path) -> None:
+    from fastapi_app.files.storage import get_storage
     from fastapi_app.main import create_app
-    from fastapi_app.services.storage import get_storage
 
     get_storage().ensure_dirs()
     transport = httpx.ASGITransport(app=create_app())
