@@ -12,9 +12,9 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from fastapi_app.api.deps import AccessClaims, ActiveAccount, CurrentUser, SessionDep, SettingsDep, check_token_account
+from fastapi_app.api.ratelimit import limit_upload
 from fastapi_app.api.uploads import receive_multipart_upload
 from fastapi_app.core.errors import BadRequest, DocumentNotFound
-from fastapi_app.core.ratelimit import limit_upload
 from fastapi_app.files.storage import StoredFileMissing, get_storage
 from fastapi_app.realtime.events import event_message
 from fastapi_app.reports.renderers.registry import FORMATS

@@ -237,9 +237,14 @@ class DocumentPipeline:
         self._set_stage(ProcessingStage.REPORTING, STAGE_PROGRESS[ProcessingStage.REPORTING])
         if self._loaded is not None:
             # A document deleted meanwhile still fails DOCUMENT_DELETED: `_finish` loads it for update.
-            return build_report(self._loaded, result, version=self.run)
+            return self._build_report(self._loaded, result)
         with self.session_factory() as session:
-            return build_report(self._load(session), result, version=self.run)
+            return self._build_report(self._load(session), result)
+
+    def _build_report(self, document: Document, result: ExtractionResult) -> dict[str, Any]:
+        return build_report(
+            result, filename=document.original_filename, uploaded_at=document.created_at, version=self.run
+        )
 
     def _finish(self, result: ExtractionResult, report: dict[str, Any], started: float) -> None:
         with self.session_factory.begin() as session:
