@@ -29,7 +29,7 @@ async def _check_database() -> None:
 
 
 def _check_broker() -> None:
-    from fastapi_app.tasks.celery_app import celery_app
+    from fastapi_app.queue.app import celery_app
 
     with celery_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_S)

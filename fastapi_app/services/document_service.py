@@ -39,12 +39,12 @@ from fastapi_app.models import (
     Report,
     User,
 )
+from fastapi_app.queue.dispatch import enqueue_processing
 from fastapi_app.realtime.events import PROCESSING
 from fastapi_app.realtime.publisher import announce, record_event
 from fastapi_app.schemas.document import DOCUMENT_OUT_FIELDS
 from fastapi_app.services.report_service import delete_cached
 from fastapi_app.services.webhook_service import validate_target_url
-from fastapi_app.tasks.dispatch import enqueue_processing
 
 Row = Sequence[Any]
 FILE_FAMILIES = ("excel", "pdf", "image")

@@ -26,10 +26,19 @@ from fastapi_app.extractors.base import ExtractionContext, ExtractionError, Extr
 from fastapi_app.extractors.engine import analyze_content, extract_content
 from fastapi_app.files.filetypes import archive_limits
 from fastapi_app.files.storage import StoredFileMissing, get_storage
-from fastapi_app.models import Document, DocumentStatus, ExtractionRecord, ProcessingAttempt, ProcessingStage, Report
-from fastapi_app.realtime.events import COMPLETED, FAILED, PROCESSING
+from fastapi_app.models import (
+    Document,
+    DocumentEvent,
+    DocumentStatus,
+    ExtractionRecord,
+    ProcessingAttempt,
+    ProcessingStage,
+    Report,
+)
+from fastapi_app.realtime.events import COMPLETED, FAILED, FINAL_EVENTS, PROCESSING, event_message
 from fastapi_app.realtime.publisher import record_event
 from fastapi_app.reports.builder import build_report
+from fastapi_app.services.webhook_service import on_final_event
 
 logger = logging.getLogger("fastapi_app.pipeline")
 
@@ -87,6 +96,8 @@ class DocumentPipeline:
         # upload time), so reloading it in a session of its own would cost a round trip per document.
         self._loaded: Document | None = None
         self._last_progress_write = 0.0
+        # The final event (completed or failed) recorded in the current transaction, if any.
+        self._final_event: DocumentEvent | None = None
 
     # --- entry point ---------------------------------------------------------------------
     def execute(self) -> Outcome:
@@ -110,7 +121,7 @@ class DocumentPipeline:
     # --- steps ---------------------------------------------------------------------------
     def _claim(self) -> Outcome | None:
         """Take the document for this run, or explain why there is nothing to do."""
-        with self.session_factory.begin() as session:
+        with self._transaction() as session:
             document = session.scalar(select(Document).where(Document.id == self.document_id).with_for_update())
             if document is None:
                 return Outcome("skipped", "document deleted")
@@ -247,7 +258,7 @@ class DocumentPipeline:
         )
 
     def _finish(self, result: ExtractionResult, report: dict[str, Any], started: float) -> None:
-        with self.session_factory.begin() as session:
+        with self._transaction() as session:
             document = self._load(session, for_update=True)
             if document.current_run != self.run:
                 raise StepFailed("STALE_RUN", "A newer run replaced this one.")
@@ -303,9 +314,24 @@ class DocumentPipeline:
             (time.perf_counter() - started) * 1000,
         )
 
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """A transaction that may record the run's final event. Once it has committed, the webhook of
+        that event is sent as a step of its own; a transaction that rolls back sends nothing."""
+        self._final_event = None
+        with self.session_factory.begin() as session:
+            yield session
+        event, self._final_event = self._final_event, None
+        if event is not None:
+            self._send_webhook(event)
+
+    def _send_webhook(self, event: DocumentEvent) -> None:
+        # Never raises: the outcome is committed whatever happens to its webhook.
+        on_final_event({**event_message(event), "owner_id": str(event.owner_id)})
+
     # --- failure and bookkeeping ---------------------------------------------------------
     def _fail(self, error_code: str, message: str) -> None:
-        with self.session_factory.begin() as session:
+        with self._transaction() as session:
             document = session.scalar(select(Document).where(Document.id == self.document_id).with_for_update())
             if document is None or document.current_run != self.run:
                 return
@@ -348,10 +374,12 @@ class DocumentPipeline:
     ) -> None:
         if self.owner_id is None:
             return
-        record_event(
+        event = record_event(
             session, document_id=self.document_id, owner_id=self.owner_id, run=self.run, event_type=event_type,
             status=status, stage=stage, progress=progress, message=message, error_code=error_code, details=details,
         )  # fmt: skip
+        if event_type in FINAL_EVENTS:
+            self._final_event = event
 
     def _close_attempt(
         self, session: Session, outcome: str, error_code: str | None = None, message: str | None = None
