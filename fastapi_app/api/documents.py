@@ -3,7 +3,7 @@ from __future__ import annotations
 import functools
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio
@@ -15,6 +15,7 @@ from fastapi_app.api.deps import AccessClaims, ActiveAccount, CurrentUser, Sessi
 from fastapi_app.api.ratelimit import limit_upload
 from fastapi_app.api.uploads import receive_multipart_upload
 from fastapi_app.core.errors import BadRequest, DocumentNotFound
+from fastapi_app.core.vocabulary import DocumentStatusName, FileFamily, FileFamilyName
 from fastapi_app.files.storage import StoredFileMissing, get_storage
 from fastapi_app.realtime.events import event_message
 from fastapi_app.reports.renderers.registry import FORMATS
@@ -62,7 +63,7 @@ _UPLOAD_BODY = {
                         "file": {"type": "string", "format": "binary", "description": "PDF, Excel or image"},
                         "file_type": {
                             "type": "string",
-                            "enum": ["excel", "pdf", "image"],
+                            "enum": [family.value for family in FileFamily],
                             "description": "Optional; detected from the content when absent",
                         },
                         "password": {
@@ -119,10 +120,8 @@ async def list_documents(
     claims: AccessClaims,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-    status_filter: Annotated[
-        Literal["pending", "processing", "completed", "failed"] | None, Query(alias="status")
-    ] = None,
-    file_type: Literal["excel", "pdf", "image"] | None = None,
+    status_filter: Annotated[DocumentStatusName | None, Query(alias="status")] = None,
+    file_type: FileFamilyName | None = None,
     # No file name holds a NUL (we strip control characters on upload) and PostgreSQL cannot
     # compare text containing one: refused as invalid input instead of reaching the database.
     search: Annotated[

@@ -25,6 +25,7 @@ from fastapi_app.core.errors import (
 from fastapi_app.core.logging import request_id_var
 from fastapi_app.core.metrics import record_upload
 from fastapi_app.core.security import encrypt_secret
+from fastapi_app.core.vocabulary import EventType, FileFamily
 from fastapi_app.db import direct
 from fastapi_app.db.hooks import on_commit, run_after_commit
 from fastapi_app.files.filetypes import DetectedType, archive_limits, detect_type, sanitize_filename
@@ -40,14 +41,13 @@ from fastapi_app.models import (
     User,
 )
 from fastapi_app.queue.dispatch import enqueue_processing
-from fastapi_app.realtime.events import PROCESSING
 from fastapi_app.realtime.publisher import announce, record_event
 from fastapi_app.schemas.document import DOCUMENT_OUT_FIELDS
 from fastapi_app.services.report_service import delete_cached
 from fastapi_app.services.webhook_service import validate_target_url
 
 Row = Sequence[Any]
-FILE_FAMILIES = ("excel", "pdf", "image")
+FILE_FAMILY_NAMES = tuple(family.value for family in FileFamily)
 
 
 # Streams the request body into the given temp file (the api layer's multipart parser, api/uploads.py).
@@ -66,9 +66,9 @@ async def upload(receive: ReceiveUpload, owner_id: uuid.UUID, settings: Settings
     try:
         received = await receive(temp_path)
         claimed = (received.fields.get("file_type") or "").strip().lower() or None
-        if claimed is not None and claimed not in FILE_FAMILIES:
+        if claimed is not None and claimed not in FILE_FAMILY_NAMES:
             raise ValidationFailed(
-                "file_type must be one of excel, pdf, image.",
+                f"file_type must be one of {', '.join(FILE_FAMILY_NAMES)}.",
                 details={"errors": [{"loc": ["body", "file_type"], "msg": "invalid value", "input": claimed}]},
             )
         if received.size == 0:
@@ -159,7 +159,7 @@ def _first_with_checksum() -> Select[Any]:
 def _queued_event_values(document_id: uuid.UUID, owner_id: uuid.UUID, run: int, message: str) -> dict[str, Any]:
     """The columns of a document's "queued" event: the upload writes it directly, reprocess through the ORM."""
     return {
-        "document_id": document_id, "owner_id": owner_id, "run": run, "type": PROCESSING,
+        "document_id": document_id, "owner_id": owner_id, "run": run, "type": str(EventType.PROCESSING),
         "status": str(DocumentStatus.PENDING), "stage": str(ProcessingStage.QUEUED), "progress": 0, "message": message,
     }  # fmt: skip
 
@@ -446,7 +446,7 @@ async def stats_summary(session: AsyncSession, owner: User) -> dict[str, Any]:
     return {
         "total_documents": count,
         "by_status": {s.value: int(by_status.get(s.value, 0)) for s in DocumentStatus},
-        "by_type": {t: int(by_type.get(t, 0)) for t in FILE_FAMILIES},
+        "by_type": {t: int(by_type.get(t, 0)) for t in FILE_FAMILY_NAMES},
         "total_size_bytes": size,
         "average_size_bytes": round(size / count, 1) if count else None,
         "processing_ms": {

@@ -32,13 +32,13 @@ from sqlalchemy.orm import Session, selectinload
 from fastapi_app.core.config import Settings
 from fastapi_app.core.errors import InvalidCallbackUrl
 from fastapi_app.core.security import decrypt_secret, encrypt_secret
+from fastapi_app.core.vocabulary import FINAL_EVENT_TYPES
 from fastapi_app.db.session import sync_session_factory
 from fastapi_app.models import DeliveryState, Document, User, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "webhooks.deliver"
-FINAL_EVENT_TYPES = frozenset({"document_completed", "document_failed"})
 # The fields a receiver gets: what the WebSocket sends, plus the run (owner_id stays internal).
 PAYLOAD_FIELDS = ("type", "document_id", "run", "status", "stage", "progress", "message", "error_code", "timestamp")
 MAX_URL_LENGTH = 2048

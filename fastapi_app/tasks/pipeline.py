@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from fastapi_app.core.config import Settings, get_settings
 from fastapi_app.core.security import decrypt_secret
+from fastapi_app.core.vocabulary import FINAL_EVENT_TYPES, EventType
 from fastapi_app.db.session import sync_session_factory
 from fastapi_app.extractors.base import ExtractionContext, ExtractionError, ExtractionResult
 from fastapi_app.extractors.engine import analyze_content, extract_content
@@ -35,7 +36,7 @@ from fastapi_app.models import (
     ProcessingStage,
     Report,
 )
-from fastapi_app.realtime.events import COMPLETED, FAILED, FINAL_EVENTS, PROCESSING, event_message
+from fastapi_app.realtime.events import event_message
 from fastapi_app.realtime.publisher import record_event
 from fastapi_app.reports.builder import build_report
 from fastapi_app.services.webhook_service import on_final_event
@@ -188,7 +189,7 @@ class DocumentPipeline:
             document.progress = STAGE_PROGRESS[ProcessingStage.READING]
             document.processing_started_at = document.processing_started_at or now
             document.task_id = self.task_id
-            self._event(session, PROCESSING, ProcessingStage.READING, document.progress, "Processing started")
+            self._event(session, EventType.PROCESSING, ProcessingStage.READING, document.progress, "Processing started")
         logger.info("document %s run %s attempt claimed", self.document_id, self.run)
         return None
 
@@ -304,7 +305,7 @@ class DocumentPipeline:
             document.processing_ms = max(int((now - started_at).total_seconds() * 1000), 0)
             self._close_attempt(session, "completed")
             self._event(
-                session, COMPLETED, ProcessingStage.DONE, 100, "Processing completed",
+                session, EventType.COMPLETED, ProcessingStage.DONE, 100, "Processing completed",
                 status=DocumentStatus.COMPLETED, details={"processing_ms": document.processing_ms},
             )  # fmt: skip
         logger.info(
@@ -356,7 +357,7 @@ class DocumentPipeline:
         started_at = document.processing_started_at
         document.processing_ms = int((now - started_at).total_seconds() * 1000) if started_at else None
         self._event(
-            session, FAILED, document.stage, document.progress, message[:2000],
+            session, EventType.FAILED, document.stage, document.progress, message[:2000],
             status=DocumentStatus.FAILED, error_code=error_code,
         )  # fmt: skip
 
@@ -378,7 +379,7 @@ class DocumentPipeline:
             session, document_id=self.document_id, owner_id=self.owner_id, run=self.run, event_type=event_type,
             status=status, stage=stage, progress=progress, message=message, error_code=error_code, details=details,
         )  # fmt: skip
-        if event_type in FINAL_EVENTS:
+        if event_type in FINAL_EVENT_TYPES:
             self._final_event = event
 
     def _close_attempt(
@@ -409,7 +410,9 @@ class DocumentPipeline:
                 .values(stage=stage, progress=progress, updated_at=datetime.now(UTC))
             )
             if updated.rowcount:  # type: ignore[attr-defined]
-                self._event(session, PROCESSING, stage, progress, STAGE_MESSAGES.get(stage, stage), details=details)
+                self._event(
+                    session, EventType.PROCESSING, stage, progress, STAGE_MESSAGES.get(stage, stage), details=details
+                )
         self._last_progress_write = time.monotonic()
 
     def _on_extract_progress(self, current: int, total: int, unit: str) -> None:
