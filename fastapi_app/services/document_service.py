@@ -43,6 +43,7 @@ from fastapi_app.models import (
 from fastapi_app.queue.dispatch import enqueue_processing
 from fastapi_app.realtime.publisher import announce, record_event
 from fastapi_app.schemas.document import DOCUMENT_OUT_FIELDS
+from fastapi_app.services.document_filters import DocumentFilter, filter_clauses, filter_params, set_filters
 from fastapi_app.services.report_service import delete_cached
 from fastapi_app.services.webhook_service import validate_target_url
 
@@ -228,10 +229,6 @@ async def find_for_active_owner(owner_id: uuid.UUID, token_version: int, documen
     return rows[0] if rows else None
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 _SORTS = {
     "created_at": _DOCUMENTS.c.created_at,
     "original_filename": _DOCUMENTS.c.original_filename,
@@ -239,17 +236,10 @@ _SORTS = {
     "status": _DOCUMENTS.c.status,
     "completed_at": _DOCUMENTS.c.completed_at,
 }
-_LIST_FILTERS = {
-    "status": lambda: _DOCUMENTS.c.status == bindparam("status"),
-    "file_type": lambda: _DOCUMENTS.c.file_type == bindparam("file_type"),
-    "search": lambda: _DOCUMENTS.c.original_filename.ilike(bindparam("search"), escape="\\"),
-    "date_from": lambda: _DOCUMENTS.c.created_at >= bindparam("date_from"),
-    "date_to": lambda: _DOCUMENTS.c.created_at <= bindparam("date_to"),
-}
 
 
 def _list_where(filters: tuple[str, ...]) -> Any:
-    return and_(_OWNED_BY_ACTIVE, *(_LIST_FILTERS[name]() for name in filters))
+    return and_(_OWNED_BY_ACTIVE, *filter_clauses(filters))
 
 
 def _list_page(filters: tuple[str, ...], sort: str) -> Callable[[], Select[Any]]:
@@ -275,7 +265,7 @@ def _list_count(filters: tuple[str, ...]) -> Callable[[], Select[Any]]:
         counted = (
             select(func.count())
             .select_from(_DOCUMENTS)
-            .where(and_(_DOCUMENTS.c.owner_id == bindparam("owner_id"), *(_LIST_FILTERS[name]() for name in filters)))
+            .where(and_(_DOCUMENTS.c.owner_id == bindparam("owner_id"), *filter_clauses(filters)))
         )
         return select(counted.scalar_subquery().label("total_count")).where(
             _USERS.c.id == bindparam("owner_id"), _ACCOUNT_ACCEPTS_TOKEN
@@ -305,25 +295,23 @@ async def list_documents(
     """A page of documents (their public columns), the total and the number of pages; None when the
     account behind `owner_id` (from a token, not looked up yet) is gone, disabled or no longer accepts
     tokens of `token_version`."""
+    document_filter = DocumentFilter(
+        status=status,
+        file_type=file_type,
+        search=search,
+        date_from=_as_utc(date_from) if date_from else None,
+        date_to=_as_utc(date_to) if date_to else None,
+    )
     params: dict[str, Any] = {
         "owner_id": owner_id,
         "token_version": token_version,
         "limit": page_size,
         "offset": (page - 1) * page_size,
+        **filter_params(document_filter),
     }
-    if status:
-        params["status"] = status
-    if file_type:
-        params["file_type"] = file_type
-    if search:
-        params["search"] = f"%{_escape_like(search)}%"
-    if date_from:
-        params["date_from"] = _as_utc(date_from)
-    if date_to:
-        params["date_to"] = _as_utc(date_to)
     if sort.lstrip("-") not in _SORTS:
         raise ValidationFailed(f"Unknown sort field: {sort}")
-    filters = tuple(name for name in _LIST_FILTERS if name in params)
+    filters = set_filters(params)
     rows = await direct.fetch(("documents-page", filters, sort), _list_page(filters, sort), params)
     if rows:
         total = int(rows[0][len(PUBLIC_COLUMNS)])  # the window count, after the public columns
