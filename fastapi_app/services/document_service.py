@@ -27,7 +27,7 @@ from fastapi_app.core.metrics import record_upload
 from fastapi_app.core.security import encrypt_secret
 from fastapi_app.core.vocabulary import EventType, FileFamily
 from fastapi_app.db import direct
-from fastapi_app.db.hooks import on_commit, run_after_commit
+from fastapi_app.db.hooks import on_commit
 from fastapi_app.files.filetypes import DetectedType, archive_limits, detect_type, sanitize_filename
 from fastapi_app.files.storage import get_storage
 from fastapi_app.files.uploads import ReceivedUpload
@@ -112,15 +112,8 @@ async def upload(receive: ReceiveUpload, owner_id: uuid.UUID, settings: Settings
                 document["id"], document["owner_id"], document["current_run"], "Uploaded; waiting for a worker"
             ),
         )
-        event["id"] = await direct.transaction(lambda statements: _insert_upload(statements, document, event))
+        await direct.transaction(lambda statements: _insert_upload(statements, document, event))
         committed = True
-        # Only now can the worker see the row; a failed enqueue leaves it to the recovery sweep.
-        run_after_commit(
-            [
-                _enqueue_callback(str(document["id"]), document["current_run"], document["request_id"]),
-                lambda: announce(DocumentEvent(**event)),
-            ]
-        )
         record_upload(document["file_type"])
         return document
     finally:
@@ -131,9 +124,10 @@ async def upload(receive: ReceiveUpload, owner_id: uuid.UUID, settings: Settings
                 await anyio.to_thread.run_sync(storage.delete_quietly, stored_name)
 
 
-async def _insert_upload(statements: direct.Statements, document: dict[str, Any], event: dict[str, Any]) -> int:
-    """The upload's writes: the duplicate check, the document and its first event; the event's id.
-    Safe to run again (the transaction is retried once on a stale connection)."""
+async def _insert_upload(statements: direct.Statements, document: dict[str, Any], event: dict[str, Any]) -> None:
+    """The upload's writes: the duplicate check, the document and its first event (its id set in `event`),
+    then the enqueue and the broadcast once committed. Safe to run again (the transaction is retried once
+    on a stale connection, with statements of its own)."""
     duplicates = await statements.fetch(
         "upload-duplicate-of",
         _first_with_checksum,
@@ -145,7 +139,10 @@ async def _insert_upload(statements: direct.Statements, document: dict[str, Any]
         document["upload_warnings"] = [*document["upload_warnings"], notice]
     await statements.fetch("upload-insert-document", _INSERT_DOCUMENT, document)
     inserted = await statements.fetch("upload-insert-event", _INSERT_EVENT, event)
-    return int(inserted[0][0])
+    event["id"] = int(inserted[0][0])
+    # Only after the commit can the worker see the row; a failed enqueue leaves it to the recovery sweep.
+    on_commit(statements, _enqueue_callback(str(document["id"]), document["current_run"], document["request_id"]))
+    on_commit(statements, lambda: announce(DocumentEvent(**event)))
 
 
 def _first_with_checksum() -> Select[Any]:
