@@ -83,8 +83,10 @@ mapfile -t missing < <(system_packages_missing)
 read -ra server_pkgs <<<"$("$VPY" -m tests.support.servers missing-packages)"
 install_or_explain ${missing[@]+"${missing[@]}"} ${server_pkgs[@]+"${server_pkgs[@]}"}
 
-# 3. Lint, then pytest with answering PostgreSQL and Redis (private ones when needed)
+# 3. Lint and the import layers, then pytest with answering PostgreSQL and Redis (private ones when needed)
 info "ruff check"
 "$VPY" -m ruff check fastapi_app tests bench init_db.py alembic
+info "import contracts (pyproject.toml [tool.importlinter], docs/ARCHITECTURE.md)"
+"$VENV_DIR/bin/lint-imports" --no-cache --no-logo
 info "pytest"
 exec "$VPY" -m tests.support.servers run -- "$VPY" -m pytest -p no:cacheprovider -rfEs "$@"

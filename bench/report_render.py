@@ -17,9 +17,9 @@ from pathlib import Path
 
 from fastapi_app.extractors.base import ExtractionContext
 from fastapi_app.extractors.engine import extract_document
+from fastapi_app.files.filetypes import detect_type
 from fastapi_app.reports.builder import build_report_model
 from fastapi_app.reports.renderers.registry import FORMATS, render
-from fastapi_app.services.filetypes import detect_type
 from tests.support.stack import ROOT
 
 DEFAULT = ROOT / "tests" / "samples" / "pdf" / "twenty_pages.pdf"

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.errors import AppError
+from fastapi_app.core.vocabulary import FileFamily
 from fastapi_app.extractors.base import ExtractionContext, ExtractionError
 from fastapi_app.extractors.engine import extract_document
-from fastapi_app.services.filetypes import archive_limits, detect_type
+from fastapi_app.files.filetypes import archive_limits, detect_type
 
 EXIT_OK, EXIT_USAGE, EXIT_REJECTED, EXIT_FAILED = 0, 2, 3, 4
 
@@ -115,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     extract = commands.add_parser("extract", help="print the ExtractionResult of FILE as JSON")
     extract.add_argument("file")
     extract.add_argument("--password", help="opens an encrypted PDF")
-    extract.add_argument("--file-type", choices=["excel", "pdf", "image"], help="what you expect it to be")
+    extract.add_argument(
+        "--file-type", choices=[family.value for family in FileFamily], help="what you expect it to be"
+    )
     extract.add_argument("--ocr-languages", help="Tesseract languages, e.g. kor+eng")
     extract.add_argument("--no-ocr", action="store_true", help="skip OCR")
     extract.add_argument("--pretty", action="store_true", help="indent the JSON")

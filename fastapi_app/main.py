@@ -20,8 +20,8 @@ from fastapi_app.core.middleware import BrowserCORSMiddleware, RequestLifecycleM
 from fastapi_app.core.ratelimit import Limiter
 from fastapi_app.db.direct import close_backend
 from fastapi_app.db.session import get_async_engine
+from fastapi_app.files.storage import get_storage, sweep_abandoned_uploads
 from fastapi_app.realtime.hub import get_hub
-from fastapi_app.services.storage import get_storage, sweep_abandoned_uploads
 
 DESCRIPTION = """
 Upload Excel workbooks, images and PDFs; workers extract the key information (text, tables,

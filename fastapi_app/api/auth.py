@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from fastapi_app.api.deps import CurrentUser, SessionDep
-from fastapi_app.core.ratelimit import limit_login, limit_register
+from fastapi_app.api.ratelimit import limit_login, limit_register
 from fastapi_app.schemas.common import ApiResponse, error_responses, ok
 from fastapi_app.schemas.user import RefreshRequest, TokenResponse, UserCreate, UserOut
 from fastapi_app.services import auth_service

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio
@@ -11,8 +12,11 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from fastapi_app.api.deps import AccessClaims, ActiveAccount, CurrentUser, SessionDep, SettingsDep, check_token_account
+from fastapi_app.api.ratelimit import limit_upload
+from fastapi_app.api.uploads import receive_multipart_upload
 from fastapi_app.core.errors import BadRequest, DocumentNotFound
-from fastapi_app.core.ratelimit import limit_upload
+from fastapi_app.core.vocabulary import DocumentStatusName, FileFamily, FileFamilyName
+from fastapi_app.files.storage import StoredFileMissing, get_storage
 from fastapi_app.realtime.events import event_message
 from fastapi_app.reports.renderers.registry import FORMATS
 from fastapi_app.schemas.common import ApiResponse, PagedResponse, error_responses, ok
@@ -28,7 +32,6 @@ from fastapi_app.schemas.document import (
     document_json_row,
 )
 from fastapi_app.services import document_service, report_service
-from fastapi_app.services.storage import StoredFileMissing, get_storage
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
@@ -60,7 +63,7 @@ _UPLOAD_BODY = {
                         "file": {"type": "string", "format": "binary", "description": "PDF, Excel or image"},
                         "file_type": {
                             "type": "string",
-                            "enum": ["excel", "pdf", "image"],
+                            "enum": [family.value for family in FileFamily],
                             "description": "Optional; detected from the content when absent",
                         },
                         "password": {
@@ -97,7 +100,15 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
 )
 async def upload(request: Request, account: ActiveAccount, settings: SettingsDep) -> Response:
     """Upload a file; it is processed in the background. Poll the document or watch `/ws`."""
-    document = await document_service.upload(request, account.subject, settings)
+    received = functools.partial(
+        receive_multipart_upload,
+        request,
+        max_size=settings.MAX_UPLOAD_SIZE,
+        flush_bytes=settings.UPLOAD_CHUNK_SIZE,
+        max_overhead=settings.MAX_UPLOAD_OVERHEAD,
+        max_parts=settings.MAX_UPLOAD_PARTS,
+    )
+    document = await document_service.upload(received, account.subject, settings)
     body = document_envelope_json(
         document_json_row(document_service.public_row(document)), message="File uploaded; processing has started"
     )
@@ -109,10 +120,8 @@ async def list_documents(
     claims: AccessClaims,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-    status_filter: Annotated[
-        Literal["pending", "processing", "completed", "failed"] | None, Query(alias="status")
-    ] = None,
-    file_type: Literal["excel", "pdf", "image"] | None = None,
+    status_filter: Annotated[DocumentStatusName | None, Query(alias="status")] = None,
+    file_type: FileFamilyName | None = None,
     # No file name holds a NUL (we strip control characters on upload) and PostgreSQL cannot
     # compare text containing one: refused as invalid input instead of reaching the database.
     search: Annotated[

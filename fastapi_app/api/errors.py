@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 import logging
-import traceback
-from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fastapi_app.core.config import get_settings
-from fastapi_app.core.errors import HTTP_STATUS_CODES, AppError, InternalError, ServiceUnavailable
+from fastapi_app.core.error_envelope import error_body, error_response, unhandled_error_handler
+from fastapi_app.core.errors import HTTP_STATUS_CODES, AppError, ServiceUnavailable
 from fastapi_app.core.logging import InQuotes
 
 logger = logging.getLogger("fastapi_app.errors")
 
 
-def error_body(message: str, error_code: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"success": False, "message": message, "error_code": error_code, "details": details}
-
-
-def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content=jsonable_encoder(body), headers=headers)
-
-
 async def app_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return _response(exc.status_code, error_body(exc.message, exc.error_code, exc.details), exc.headers)
+    return error_response(exc.status_code, error_body(exc.message, exc.error_code, exc.details), exc.headers)
 
 
 async def http_error_handler(_: Request, exc: Exception) -> JSONResponse:
@@ -39,7 +28,7 @@ async def http_error_handler(_: Request, exc: Exception) -> JSONResponse:
     message = {404: "The requested resource was not found.", 405: "Method not allowed for this path."}.get(
         exc.status_code, str(exc.detail)
     )
-    return _response(exc.status_code, error_body(message, code), getattr(exc, "headers", None))
+    return error_response(exc.status_code, error_body(message, code), getattr(exc, "headers", None))
 
 
 async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
@@ -48,25 +37,14 @@ async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
     first = errors[0] if errors else None
     where = ".".join(str(p) for p in first["loc"] if p != "body") if first else ""
     message = f"Invalid request: {where}: {first['msg']}" if first else "Invalid request."
-    return _response(422, error_body(message, "VALIDATION_ERROR", {"errors": errors}))
+    return error_response(422, error_body(message, "VALIDATION_ERROR", {"errors": errors}))
 
 
 async def database_error_handler(request: Request, exc: Exception) -> JSONResponse:
     path = InQuotes(request.scope.get("path", ""))
     logger.error('database unavailable on %s "%s": %s', request.method, path, type(exc).__name__)
     err = ServiceUnavailable("The database is unavailable; retry shortly.")
-    return _response(err.status_code, error_body(err.message, err.error_code), {"Retry-After": "5"})
-
-
-async def unhandled_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    # The path as received (request.url re-parses it and silently drops CR, LF and tab): the log shows
-    # what the caller sent, escaped, like the access line.
-    logger.exception('unhandled error on %s "%s"', request.method, InQuotes(request.scope.get("path", "")))
-    err = InternalError()
-    details = None
-    if get_settings().DEBUG:
-        details = {"exception": type(exc).__name__, "traceback": traceback.format_exception(exc)[-5:]}
-    return _response(err.status_code, error_body(err.message, err.error_code, details))
+    return error_response(err.status_code, error_body(err.message, err.error_code), {"Retry-After": "5"})
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from fastapi_app.core.config import get_settings
 from fastapi_app.db.session import get_async_engine
-from fastapi_app.services.storage import get_storage
+from fastapi_app.files.storage import get_storage
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_S = 3.0
@@ -29,7 +29,7 @@ async def _check_database() -> None:
 
 
 def _check_broker() -> None:
-    from fastapi_app.tasks.celery_app import celery_app
+    from fastapi_app.queue.app import celery_app
 
     with celery_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_S)

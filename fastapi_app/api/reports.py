@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Query
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from fastapi_app.api.deps import CurrentUser, SessionDep
 from fastapi_app.api.documents import content_disposition
+from fastapi_app.core.vocabulary import DocumentStatusName, FileFamilyName
 from fastapi_app.reports.renderers.registry import FORMATS, render
 from fastapi_app.schemas.common import ApiResponse, error_responses, ok
 from fastapi_app.services import report_service
@@ -19,8 +20,8 @@ router = APIRouter(prefix="/api/reports", tags=["reports"])
 
 
 class SummaryFilter(BaseModel):
-    file_type: Literal["excel", "pdf", "image"] | None = None
-    status: Literal["pending", "processing", "completed", "failed"] | None = None
+    file_type: FileFamilyName | None = None
+    status: DocumentStatusName | None = None
     date_from: datetime | None = Field(default=None, description="uploaded at or after")
     date_to: datetime | None = Field(default=None, description="uploaded at or before")
 

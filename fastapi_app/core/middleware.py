@@ -17,7 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fastapi_app.api.errors import unhandled_error_handler
+from fastapi_app.core.error_envelope import unhandled_error_handler
 from fastapi_app.core.logging import ACCESS_LOGGER, Bare, InQuotes, request_id_var
 from fastapi_app.core.metrics import observe_request, route_template
 from fastapi_app.core.ratelimit import IpNetwork, parse_networks

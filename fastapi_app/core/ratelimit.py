@@ -13,10 +13,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable
-from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import (
@@ -27,8 +24,7 @@ from limits.aio.strategies import (
 )
 from starlette.types import Scope
 
-from fastapi_app.api.deps import ActiveAccount
-from fastapi_app.core.config import Settings, get_settings
+from fastapi_app.core.config import Settings
 from fastapi_app.core.errors import RateLimited
 
 logger = logging.getLogger("fastapi_app.ratelimit")
@@ -144,38 +140,3 @@ class Limiter:
                 details={"limit": text, "retry_after": retry_after},
                 headers={"Retry-After": str(retry_after)},
             )
-
-
-async def get_limiter(request: Request) -> Limiter:
-    # async: FastAPI runs a plain-function dependency in the thread pool, a hop on every upload and login.
-    limiter: Limiter | None = getattr(request.app.state, "limiter", None)
-    if limiter is None:
-        limiter = request.app.state.limiter = Limiter(get_settings())
-    return limiter
-
-
-LimiterDep = Annotated[Limiter, Depends(get_limiter)]
-
-
-async def limit_login(
-    request: Request, limiter: LimiterDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
-) -> None:
-    # One address must not try many accounts (login), nor guess one account's password (login-account-ip);
-    # many addresses must not try one account (login-account, a higher ceiling: a limit of the account
-    # alone as low as the per-address one would let anyone lock its owner out by failing on purpose).
-    # In this order, an address stopped by its own limits no longer spends the account's ceiling.
-    # The same form dependency as the endpoint's, so FastAPI parses the body once.
-    address = client_ip(request.scope, limiter.trusted)
-    account = form.username.strip().lower()
-    await limiter.hit("login", address)
-    await limiter.hit("login-account-ip", f"{account}\x00{address}")
-    await limiter.hit("login-account", account)
-
-
-async def limit_register(request: Request, limiter: LimiterDep) -> None:
-    await limiter.hit("register", client_ip(request.scope, limiter.trusted))
-
-
-async def limit_upload(request: Request, limiter: LimiterDep, account: ActiveAccount) -> None:
-    await limiter.hit("upload", str(account.subject))
-    await limiter.hit("upload-ip", client_ip(request.scope, limiter.trusted))

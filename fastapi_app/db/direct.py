@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.errors import ServiceUnavailable
+from fastapi_app.db.hooks import run_committed
 from fastapi_app.db.session import get_async_engine
 
 logger = logging.getLogger("fastapi_app.db.direct")
@@ -41,7 +42,10 @@ _REFUSED = (asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError)
 
 
 class Statements(Protocol):
-    """Statements on one connection, inside `transaction`."""
+    """Statements on one connection, inside `transaction`. Callbacks registered on it with
+    fastapi_app.db.hooks.on_commit run once the transaction has committed."""
+
+    info: dict[str, Any]
 
     async def fetch(self, key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
         """Rows of the statement `build()` (called once per `key` and backend) with `params` bound by name."""
@@ -144,8 +148,10 @@ class _AsyncpgBackend:
             committing = False
             try:
                 async with gate, pool.acquire() as connection, connection.transaction():
-                    result = await work(_AsyncpgStatements(connection))
+                    statements = _AsyncpgStatements(connection)
+                    result = await work(statements)
                     committing = True  # leaving the block sends COMMIT
+                run_committed(statements.info)
                 return result
             except _REFUSED as exc:
                 raise _unavailable(exc) from exc
@@ -175,6 +181,7 @@ def _asyncpg_statement(
 class _AsyncpgStatements:
     def __init__(self, connection: Any) -> None:
         self.connection = connection
+        self.info: dict[str, Any] = {}
 
     async def fetch(self, key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
         sql, args = _asyncpg_statement(key, build, params)
@@ -189,6 +196,7 @@ def _unavailable(exc: BaseException) -> ServiceUnavailable:
 class _EngineStatements:
     def __init__(self, connection: Any) -> None:
         self.connection = connection
+        self.info: dict[str, Any] = {}
 
     async def fetch(self, key: Hashable, build: Callable[[], Executable], params: Mapping[str, Any]) -> Sequence[Row]:
         result = await self.connection.execute(build(), dict(params))
@@ -204,7 +212,10 @@ class _EngineBackend:
 
     async def transaction(self, work: Callable[[Statements], Awaitable[T]]) -> T:
         async with get_async_engine().begin() as connection:
-            return await work(_EngineStatements(connection))
+            statements = _EngineStatements(connection)
+            result = await work(statements)
+        run_committed(statements.info)
+        return result
 
     async def close(self) -> None:
         return None
@@ -257,7 +268,8 @@ def insert_statement(table: Table, keys: Sequence[str], returning: Sequence[str]
 
 
 async def transaction(work: Callable[[Statements], Awaitable[T]]) -> T:
-    """`work(statements)` in one transaction: committed when it returns, rolled back when it raises."""
+    """`work(statements)` in one transaction: committed when it returns, rolled back when it raises. The
+    callbacks `work` registers with `on_commit(statements, ...)` run after the commit, or never."""
     return await get_backend().transaction(work)
 
 

@@ -16,9 +16,10 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from fastapi_app.core.vocabulary import FileFamilyName as FileFamily
+
 SCHEMA_VERSION = "1.2"  # 1.2: `extractor` (name and version of the extractor that made the result)
 
-FileFamily = Literal["pdf", "excel", "image"]
 ProgressCallback = Callable[[int, int, str], None]
 """(current, total, unit) — e.g. (3, 20, "page"); called after each page or sheet.
 The unit "ocr" moves the document to the `ocr` stage while pages are recognised."""

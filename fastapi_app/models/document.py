@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -9,32 +8,10 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Tex
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fastapi_app.core.vocabulary import DocumentStatus, ProcessingStage
 from fastapi_app.db.base import Base, TimestampMixin, new_id, utcnow
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
-
-
-class DocumentStatus(enum.StrEnum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-class ProcessingStage(enum.StrEnum):
-    QUEUED = "queued"
-    READING = "reading"
-    EXTRACTING = "extracting"
-    OCR = "ocr"
-    ANALYZING = "analyzing"
-    REPORTING = "reporting"
-    DONE = "done"
-
-
-class FileType(enum.StrEnum):
-    EXCEL = "excel"
-    PDF = "pdf"
-    IMAGE = "image"
 
 
 class Document(TimestampMixin, Base):

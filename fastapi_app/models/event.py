@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from fastapi_app.db.base import Base, utcnow
 from fastapi_app.models.document import JsonDocument
 
-EVENT_TYPES = ("document_processing", "document_completed", "document_failed")
-
 
 class DocumentEvent(Base):
     """Every processing event, stored: the document's timeline, and the source the WebSocket

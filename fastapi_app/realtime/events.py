@@ -9,8 +9,6 @@ from typing import Any
 from fastapi_app.core.config import get_settings
 from fastapi_app.models import DocumentEvent
 
-PROCESSING, COMPLETED, FAILED = "document_processing", "document_completed", "document_failed"
-FINAL_EVENTS = frozenset({COMPLETED, FAILED})
 # Not a document event: tells every API process to close the user's WebSockets opened with an older
 # token_version. It rides the user's events channel, so it reaches whichever process holds the socket.
 SESSIONS_ENDED = "sessions_ended"

@@ -18,9 +18,7 @@ from sqlalchemy.orm import Session
 
 from fastapi_app.db.hooks import on_commit
 from fastapi_app.models import DocumentEvent
-from fastapi_app.realtime import hooks
 from fastapi_app.realtime.events import (
-    FINAL_EVENTS,
     channel_for,
     encode,
     event_message,
@@ -66,14 +64,9 @@ async def announce_sessions_ended(user_id: uuid.UUID, token_version: int, reason
 
 
 def announce(event: DocumentEvent) -> None:
-    """Broadcast a committed event, and run the final-event hooks (webhooks) for a final one."""
-    message = event_message(event)
-    broadcast(message, event.owner_id)
-    if event.type in FINAL_EVENTS:
-        try:
-            hooks.on_final_event({**message, "owner_id": str(event.owner_id)})
-        except Exception:
-            logger.exception("final-event hook failed for document %s", event.document_id)
+    """Broadcast a committed event. (Webhooks are not sent from here: the pipeline sends them as its own
+    step after the commit of a final event, see DocumentPipeline._transaction.)"""
+    broadcast(event_message(event), event.owner_id)
 
 
 def record_event(

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi_app.extractors.base import Entity, ExtractionResult, KeyValue
-from fastapi_app.models import Document
 from fastapi_app.reports.model import (
     REPORT_SCHEMA_VERSION,
     ColumnStat,
@@ -237,9 +236,10 @@ def build_report_model(
     )
 
 
-def build_report(document: Document, result: ExtractionResult, *, version: int) -> dict[str, Any]:
-    """The stored JSON of a report for a document's processing run."""
-    report = build_report_model(
-        result, filename=document.original_filename, version=version, uploaded_at=document.created_at
-    )
+def build_report(
+    result: ExtractionResult, *, filename: str, uploaded_at: datetime | None, version: int
+) -> dict[str, Any]:
+    """The stored JSON of a report for a document's processing run (the document's facts as plain values:
+    reports sit below the models)."""
+    report = build_report_model(result, filename=filename, version=version, uploaded_at=uploaded_at)
     return report.model_dump(mode="json")

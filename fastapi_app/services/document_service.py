@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import anyio
 from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
 
 from fastapi_app.core.config import Settings
 from fastapi_app.core.errors import (
@@ -25,8 +25,12 @@ from fastapi_app.core.errors import (
 from fastapi_app.core.logging import request_id_var
 from fastapi_app.core.metrics import record_upload
 from fastapi_app.core.security import encrypt_secret
+from fastapi_app.core.vocabulary import EventType, FileFamily
 from fastapi_app.db import direct
-from fastapi_app.db.hooks import on_commit, run_after_commit
+from fastapi_app.db.hooks import on_commit
+from fastapi_app.files.filetypes import DetectedType, archive_limits, detect_type, sanitize_filename
+from fastapi_app.files.storage import get_storage
+from fastapi_app.files.uploads import ReceivedUpload
 from fastapi_app.models import (
     Document,
     DocumentEvent,
@@ -36,41 +40,36 @@ from fastapi_app.models import (
     Report,
     User,
 )
-from fastapi_app.realtime.events import PROCESSING
+from fastapi_app.queue.dispatch import enqueue_processing
 from fastapi_app.realtime.publisher import announce, record_event
 from fastapi_app.schemas.document import DOCUMENT_OUT_FIELDS
-from fastapi_app.services.filetypes import DetectedType, archive_limits, detect_type, sanitize_filename
+from fastapi_app.services.document_filters import DocumentFilter, filter_clauses, filter_params, set_filters
 from fastapi_app.services.report_service import delete_cached
-from fastapi_app.services.storage import get_storage
-from fastapi_app.services.uploads import receive_multipart_upload
 from fastapi_app.services.webhook_service import validate_target_url
-from fastapi_app.tasks.dispatch import enqueue_processing
 
 Row = Sequence[Any]
-FILE_FAMILIES = ("excel", "pdf", "image")
+FILE_FAMILY_NAMES = tuple(family.value for family in FileFamily)
 
 
-async def upload(request: Request, owner_id: uuid.UUID, settings: Settings) -> dict[str, Any]:
-    """Receive, check and store the file, then write the document and its first event in one transaction
-    (Core statements on the raw pool, see fastapi_app/db/direct.py: the ORM's unit of work was a third
-    of an upload's CPU time) and enqueue it once committed. Returns the document's column values."""
+# Streams the request body into the given temp file (the api layer's multipart parser, api/uploads.py).
+ReceiveUpload = Callable[[Path], Awaitable[ReceivedUpload]]
+
+
+async def upload(receive: ReceiveUpload, owner_id: uuid.UUID, settings: Settings) -> dict[str, Any]:
+    """Receive (through `receive`), check and store the file, then write the document and its first event
+    in one transaction (Core statements on the raw pool, see fastapi_app/db/direct.py: the ORM's unit of
+    work was a third of an upload's CPU time) and enqueue it once committed. Returns the document's column
+    values."""
     storage = get_storage()
     temp_path = storage.new_temp_path()
     stored_name: str | None = None
     committed = False
     try:
-        received = await receive_multipart_upload(
-            request,
-            temp_path,
-            max_size=settings.MAX_UPLOAD_SIZE,
-            flush_bytes=settings.UPLOAD_CHUNK_SIZE,
-            max_overhead=settings.MAX_UPLOAD_OVERHEAD,
-            max_parts=settings.MAX_UPLOAD_PARTS,
-        )
+        received = await receive(temp_path)
         claimed = (received.fields.get("file_type") or "").strip().lower() or None
-        if claimed is not None and claimed not in FILE_FAMILIES:
+        if claimed is not None and claimed not in FILE_FAMILY_NAMES:
             raise ValidationFailed(
-                "file_type must be one of excel, pdf, image.",
+                f"file_type must be one of {', '.join(FILE_FAMILY_NAMES)}.",
                 details={"errors": [{"loc": ["body", "file_type"], "msg": "invalid value", "input": claimed}]},
             )
         if received.size == 0:
@@ -113,15 +112,8 @@ async def upload(request: Request, owner_id: uuid.UUID, settings: Settings) -> d
                 document["id"], document["owner_id"], document["current_run"], "Uploaded; waiting for a worker"
             ),
         )
-        event["id"] = await direct.transaction(lambda statements: _insert_upload(statements, document, event))
+        await direct.transaction(lambda statements: _insert_upload(statements, document, event))
         committed = True
-        # Only now can the worker see the row; a failed enqueue leaves it to the recovery sweep.
-        run_after_commit(
-            [
-                _enqueue_callback(str(document["id"]), document["current_run"], document["request_id"]),
-                lambda: announce(DocumentEvent(**event)),
-            ]
-        )
         record_upload(document["file_type"])
         return document
     finally:
@@ -132,9 +124,10 @@ async def upload(request: Request, owner_id: uuid.UUID, settings: Settings) -> d
                 await anyio.to_thread.run_sync(storage.delete_quietly, stored_name)
 
 
-async def _insert_upload(statements: direct.Statements, document: dict[str, Any], event: dict[str, Any]) -> int:
-    """The upload's writes: the duplicate check, the document and its first event; the event's id.
-    Safe to run again (the transaction is retried once on a stale connection)."""
+async def _insert_upload(statements: direct.Statements, document: dict[str, Any], event: dict[str, Any]) -> None:
+    """The upload's writes: the duplicate check, the document and its first event (its id set in `event`),
+    then the enqueue and the broadcast once committed. Safe to run again (the transaction is retried once
+    on a stale connection, with statements of its own)."""
     duplicates = await statements.fetch(
         "upload-duplicate-of",
         _first_with_checksum,
@@ -146,7 +139,10 @@ async def _insert_upload(statements: direct.Statements, document: dict[str, Any]
         document["upload_warnings"] = [*document["upload_warnings"], notice]
     await statements.fetch("upload-insert-document", _INSERT_DOCUMENT, document)
     inserted = await statements.fetch("upload-insert-event", _INSERT_EVENT, event)
-    return int(inserted[0][0])
+    event["id"] = int(inserted[0][0])
+    # Only after the commit can the worker see the row; a failed enqueue leaves it to the recovery sweep.
+    on_commit(statements, _enqueue_callback(str(document["id"]), document["current_run"], document["request_id"]))
+    on_commit(statements, lambda: announce(DocumentEvent(**event)))
 
 
 def _first_with_checksum() -> Select[Any]:
@@ -161,7 +157,7 @@ def _first_with_checksum() -> Select[Any]:
 def _queued_event_values(document_id: uuid.UUID, owner_id: uuid.UUID, run: int, message: str) -> dict[str, Any]:
     """The columns of a document's "queued" event: the upload writes it directly, reprocess through the ORM."""
     return {
-        "document_id": document_id, "owner_id": owner_id, "run": run, "type": PROCESSING,
+        "document_id": document_id, "owner_id": owner_id, "run": run, "type": str(EventType.PROCESSING),
         "status": str(DocumentStatus.PENDING), "stage": str(ProcessingStage.QUEUED), "progress": 0, "message": message,
     }  # fmt: skip
 
@@ -230,10 +226,6 @@ async def find_for_active_owner(owner_id: uuid.UUID, token_version: int, documen
     return rows[0] if rows else None
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 _SORTS = {
     "created_at": _DOCUMENTS.c.created_at,
     "original_filename": _DOCUMENTS.c.original_filename,
@@ -241,17 +233,10 @@ _SORTS = {
     "status": _DOCUMENTS.c.status,
     "completed_at": _DOCUMENTS.c.completed_at,
 }
-_LIST_FILTERS = {
-    "status": lambda: _DOCUMENTS.c.status == bindparam("status"),
-    "file_type": lambda: _DOCUMENTS.c.file_type == bindparam("file_type"),
-    "search": lambda: _DOCUMENTS.c.original_filename.ilike(bindparam("search"), escape="\\"),
-    "date_from": lambda: _DOCUMENTS.c.created_at >= bindparam("date_from"),
-    "date_to": lambda: _DOCUMENTS.c.created_at <= bindparam("date_to"),
-}
 
 
 def _list_where(filters: tuple[str, ...]) -> Any:
-    return and_(_OWNED_BY_ACTIVE, *(_LIST_FILTERS[name]() for name in filters))
+    return and_(_OWNED_BY_ACTIVE, *filter_clauses(filters))
 
 
 def _list_page(filters: tuple[str, ...], sort: str) -> Callable[[], Select[Any]]:
@@ -277,7 +262,7 @@ def _list_count(filters: tuple[str, ...]) -> Callable[[], Select[Any]]:
         counted = (
             select(func.count())
             .select_from(_DOCUMENTS)
-            .where(and_(_DOCUMENTS.c.owner_id == bindparam("owner_id"), *(_LIST_FILTERS[name]() for name in filters)))
+            .where(and_(_DOCUMENTS.c.owner_id == bindparam("owner_id"), *filter_clauses(filters)))
         )
         return select(counted.scalar_subquery().label("total_count")).where(
             _USERS.c.id == bindparam("owner_id"), _ACCOUNT_ACCEPTS_TOKEN
@@ -307,25 +292,23 @@ async def list_documents(
     """A page of documents (their public columns), the total and the number of pages; None when the
     account behind `owner_id` (from a token, not looked up yet) is gone, disabled or no longer accepts
     tokens of `token_version`."""
+    document_filter = DocumentFilter(
+        status=status,
+        file_type=file_type,
+        search=search,
+        date_from=_as_utc(date_from) if date_from else None,
+        date_to=_as_utc(date_to) if date_to else None,
+    )
     params: dict[str, Any] = {
         "owner_id": owner_id,
         "token_version": token_version,
         "limit": page_size,
         "offset": (page - 1) * page_size,
+        **filter_params(document_filter),
     }
-    if status:
-        params["status"] = status
-    if file_type:
-        params["file_type"] = file_type
-    if search:
-        params["search"] = f"%{_escape_like(search)}%"
-    if date_from:
-        params["date_from"] = _as_utc(date_from)
-    if date_to:
-        params["date_to"] = _as_utc(date_to)
     if sort.lstrip("-") not in _SORTS:
         raise ValidationFailed(f"Unknown sort field: {sort}")
-    filters = tuple(name for name in _LIST_FILTERS if name in params)
+    filters = set_filters(params)
     rows = await direct.fetch(("documents-page", filters, sort), _list_page(filters, sort), params)
     if rows:
         total = int(rows[0][len(PUBLIC_COLUMNS)])  # the window count, after the public columns
@@ -448,7 +431,7 @@ async def stats_summary(session: AsyncSession, owner: User) -> dict[str, Any]:
     return {
         "total_documents": count,
         "by_status": {s.value: int(by_status.get(s.value, 0)) for s in DocumentStatus},
-        "by_type": {t: int(by_type.get(t, 0)) for t in FILE_FAMILIES},
+        "by_type": {t: int(by_type.get(t, 0)) for t in FILE_FAMILY_NAMES},
         "total_size_bytes": size,
         "average_size_bytes": round(size / count, 1) if count else None,
         "processing_ms": {

@@ -27,6 +27,7 @@ from fastapi_app.models import Document, Report, User
 from fastapi_app.reports.model import DocumentFacts, KeyValueRow, Money, ReportTable
 from fastapi_app.reports.model import Report as ReportModel
 from fastapi_app.reports.renderers.registry import FORMATS, render
+from fastapi_app.services.document_filters import DocumentFilter, filter_clauses, filter_params, set_filters
 
 MAX_SUMMARY_DOCUMENTS = 1_000
 
@@ -90,24 +91,22 @@ async def summary_documents(
     date_from: datetime | None,
     date_to: datetime | None,
 ) -> list[tuple[Document, Report | None]]:
-    conditions = [Document.owner_id == owner.id]
-    if document_ids:
-        conditions.append(Document.id.in_(document_ids))
-    if file_type:
-        conditions.append(Document.file_type == file_type)
-    if status:
-        conditions.append(Document.status == status)
-    if date_from:
-        conditions.append(Document.created_at >= date_from)
-    if date_to:
-        conditions.append(Document.created_at <= date_to)
-    documents = list(
-        (
-            await session.scalars(
-                select(Document).where(*conditions).order_by(Document.created_at).limit(MAX_SUMMARY_DOCUMENTS + 1)
-            )
-        ).all()
+    params = filter_params(
+        DocumentFilter(
+            document_ids=tuple(document_ids or ()),
+            file_type=file_type,
+            status=status,
+            date_from=date_from,
+            date_to=date_to,
+        )
     )
+    query = (
+        select(Document)
+        .where(Document.owner_id == owner.id, *filter_clauses(set_filters(params)))
+        .order_by(Document.created_at)
+        .limit(MAX_SUMMARY_DOCUMENTS + 1)
+    )
+    documents = list((await session.scalars(query, params)).all())
     if len(documents) > MAX_SUMMARY_DOCUMENTS:
         raise SummaryTooLarge(f"A summary covers at most {MAX_SUMMARY_DOCUMENTS} documents; narrow the filter.")
     if document_ids:

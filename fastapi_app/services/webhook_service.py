@@ -32,12 +32,13 @@ from sqlalchemy.orm import Session, selectinload
 from fastapi_app.core.config import Settings
 from fastapi_app.core.errors import InvalidCallbackUrl
 from fastapi_app.core.security import decrypt_secret, encrypt_secret
+from fastapi_app.core.vocabulary import FINAL_EVENT_TYPES
+from fastapi_app.db.session import sync_session_factory
 from fastapi_app.models import DeliveryState, Document, User, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "webhooks.deliver"
-FINAL_EVENT_TYPES = frozenset({"document_completed", "document_failed"})
 # The fields a receiver gets: what the WebSocket sends, plus the run (owner_id stays internal).
 PAYLOAD_FIELDS = ("type", "document_id", "run", "status", "stage", "progress", "message", "error_code", "timestamp")
 MAX_URL_LENGTH = 2048
@@ -360,9 +361,33 @@ def create_delivery(session: Session, event: dict[str, Any]) -> uuid.UUID | None
 
 
 def enqueue_delivery(delivery_id: uuid.UUID | str, *, countdown: float | None = None) -> None:
-    from fastapi_app.tasks.celery_app import celery_app
+    from fastapi_app.queue.app import celery_app
 
     celery_app.send_task(DELIVER_TASK, args=[str(delivery_id)], countdown=countdown)
+
+
+def on_final_event(event: dict[str, Any]) -> None:
+    """The pipeline's step after a final event (completed or failed) is committed. `event` is the
+    published message (type, document_id, owner_id, run, status, error_code, ...).
+
+    Records a webhook delivery when the document or its owner has a target, then enqueues it.
+    Never raises: the document's outcome is already committed and must not be undone by a
+    webhook problem."""
+    if event.get("type") not in FINAL_EVENT_TYPES:
+        return
+    try:
+        with sync_session_factory()() as session:
+            delivery_id = create_delivery(session, event)
+    except Exception:
+        logger.exception("webhook delivery for document %s could not be recorded", event.get("document_id"))
+        return
+    if delivery_id is None:
+        return
+    try:
+        enqueue_delivery(delivery_id)
+    except Exception:
+        # The row stays pending; it is listed by GET /api/documents/{id}/webhooks for follow-up.
+        logger.exception("webhook delivery %s could not be enqueued", delivery_id)
 
 
 async def list_deliveries(session: AsyncSession, document_id: uuid.UUID) -> list[WebhookDelivery]:

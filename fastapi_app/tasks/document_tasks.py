@@ -17,10 +17,10 @@ from fastapi_app.core.config import get_settings
 from fastapi_app.core.logging import request_id_var
 from fastapi_app.core.metrics import record_processed
 from fastapi_app.db.session import sync_session_factory
+from fastapi_app.files.storage import StorageError, StoredFileMissing, sweep_abandoned_uploads
 from fastapi_app.models import Document, DocumentStatus
-from fastapi_app.services.storage import StorageError, StoredFileMissing, sweep_abandoned_uploads
+from fastapi_app.queue.dispatch import PROCESS_TASK, enqueue_processing
 from fastapi_app.tasks.celery_app import celery_app
-from fastapi_app.tasks.dispatch import PROCESS_TASK, enqueue_processing
 from fastapi_app.tasks.pipeline import DocumentPipeline
 
 logger = logging.getLogger("fastapi_app.tasks")

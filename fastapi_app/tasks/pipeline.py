@@ -21,15 +21,25 @@ from sqlalchemy.orm import Session
 
 from fastapi_app.core.config import Settings, get_settings
 from fastapi_app.core.security import decrypt_secret
+from fastapi_app.core.vocabulary import FINAL_EVENT_TYPES, EventType
 from fastapi_app.db.session import sync_session_factory
 from fastapi_app.extractors.base import ExtractionContext, ExtractionError, ExtractionResult
 from fastapi_app.extractors.engine import analyze_content, extract_content
-from fastapi_app.models import Document, DocumentStatus, ExtractionRecord, ProcessingAttempt, ProcessingStage, Report
-from fastapi_app.realtime.events import COMPLETED, FAILED, PROCESSING
+from fastapi_app.files.filetypes import archive_limits
+from fastapi_app.files.storage import StoredFileMissing, get_storage
+from fastapi_app.models import (
+    Document,
+    DocumentEvent,
+    DocumentStatus,
+    ExtractionRecord,
+    ProcessingAttempt,
+    ProcessingStage,
+    Report,
+)
+from fastapi_app.realtime.events import event_message
 from fastapi_app.realtime.publisher import record_event
 from fastapi_app.reports.builder import build_report
-from fastapi_app.services.filetypes import archive_limits
-from fastapi_app.services.storage import StoredFileMissing, get_storage
+from fastapi_app.services.webhook_service import on_final_event
 
 logger = logging.getLogger("fastapi_app.pipeline")
 
@@ -89,6 +99,8 @@ class DocumentPipeline:
         # Warnings recorded at upload (e.g. EXTENSION_MISMATCH), added to the result after extraction.
         self._upload_warnings: list[dict[str, Any]] = []
         self._last_progress_write = 0.0
+        # The final event (completed or failed) recorded in the current transaction, if any.
+        self._final_event: DocumentEvent | None = None
 
     # --- entry point ---------------------------------------------------------------------
     def execute(self) -> Outcome:
@@ -112,7 +124,7 @@ class DocumentPipeline:
     # --- steps ---------------------------------------------------------------------------
     def _claim(self) -> Outcome | None:
         """Take the document for this run, or explain why there is nothing to do."""
-        with self.session_factory.begin() as session:
+        with self._transaction() as session:
             document = session.scalar(select(Document).where(Document.id == self.document_id).with_for_update())
             if document is None:
                 return Outcome("skipped", "document deleted")
@@ -179,7 +191,7 @@ class DocumentPipeline:
             document.progress = STAGE_PROGRESS[ProcessingStage.READING]
             document.processing_started_at = document.processing_started_at or now
             document.task_id = self.task_id
-            self._event(session, PROCESSING, ProcessingStage.READING, document.progress, "Processing started")
+            self._event(session, EventType.PROCESSING, ProcessingStage.READING, document.progress, "Processing started")
         logger.info("document %s run %s attempt claimed", self.document_id, self.run)
         return None
 
@@ -239,12 +251,17 @@ class DocumentPipeline:
         self._set_stage(ProcessingStage.REPORTING, STAGE_PROGRESS[ProcessingStage.REPORTING])
         if self._loaded is not None:
             # A document deleted meanwhile still fails DOCUMENT_DELETED: `_finish` loads it for update.
-            return build_report(self._loaded, result, version=self.run)
+            return self._build_report(self._loaded, result)
         with self.session_factory() as session:
-            return build_report(self._load(session), result, version=self.run)
+            return self._build_report(self._load(session), result)
+
+    def _build_report(self, document: Document, result: ExtractionResult) -> dict[str, Any]:
+        return build_report(
+            result, filename=document.original_filename, uploaded_at=document.created_at, version=self.run
+        )
 
     def _finish(self, result: ExtractionResult, report: dict[str, Any], started: float) -> None:
-        with self.session_factory.begin() as session:
+        with self._transaction() as session:
             document = self._load(session, for_update=True)
             if document.current_run != self.run:
                 raise StepFailed("STALE_RUN", "A newer run replaced this one.")
@@ -290,7 +307,7 @@ class DocumentPipeline:
             document.processing_ms = max(int((now - started_at).total_seconds() * 1000), 0)
             self._close_attempt(session, "completed")
             self._event(
-                session, COMPLETED, ProcessingStage.DONE, 100, "Processing completed",
+                session, EventType.COMPLETED, ProcessingStage.DONE, 100, "Processing completed",
                 status=DocumentStatus.COMPLETED, details={"processing_ms": document.processing_ms},
             )  # fmt: skip
         logger.info(
@@ -300,9 +317,24 @@ class DocumentPipeline:
             (time.perf_counter() - started) * 1000,
         )
 
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """A transaction that may record the run's final event. Once it has committed, the webhook of
+        that event is sent as a step of its own; a transaction that rolls back sends nothing."""
+        self._final_event = None
+        with self.session_factory.begin() as session:
+            yield session
+        event, self._final_event = self._final_event, None
+        if event is not None:
+            self._send_webhook(event)
+
+    def _send_webhook(self, event: DocumentEvent) -> None:
+        # Never raises: the outcome is committed whatever happens to its webhook.
+        on_final_event({**event_message(event), "owner_id": str(event.owner_id)})
+
     # --- failure and bookkeeping ---------------------------------------------------------
     def _fail(self, error_code: str, message: str) -> None:
-        with self.session_factory.begin() as session:
+        with self._transaction() as session:
             document = session.scalar(select(Document).where(Document.id == self.document_id).with_for_update())
             if document is None or document.current_run != self.run:
                 return
@@ -327,7 +359,7 @@ class DocumentPipeline:
         started_at = document.processing_started_at
         document.processing_ms = int((now - started_at).total_seconds() * 1000) if started_at else None
         self._event(
-            session, FAILED, document.stage, document.progress, message[:2000],
+            session, EventType.FAILED, document.stage, document.progress, message[:2000],
             status=DocumentStatus.FAILED, error_code=error_code,
         )  # fmt: skip
 
@@ -345,10 +377,12 @@ class DocumentPipeline:
     ) -> None:
         if self.owner_id is None:
             return
-        record_event(
+        event = record_event(
             session, document_id=self.document_id, owner_id=self.owner_id, run=self.run, event_type=event_type,
             status=status, stage=stage, progress=progress, message=message, error_code=error_code, details=details,
         )  # fmt: skip
+        if event_type in FINAL_EVENT_TYPES:
+            self._final_event = event
 
     def _close_attempt(
         self, session: Session, outcome: str, error_code: str | None = None, message: str | None = None
@@ -378,7 +412,9 @@ class DocumentPipeline:
                 .values(stage=stage, progress=progress, updated_at=datetime.now(UTC))
             )
             if updated.rowcount:  # type: ignore[attr-defined]
-                self._event(session, PROCESSING, stage, progress, STAGE_MESSAGES.get(stage, stage), details=details)
+                self._event(
+                    session, EventType.PROCESSING, stage, progress, STAGE_MESSAGES.get(stage, stage), details=details
+                )
         self._last_progress_write = time.monotonic()
 
     def _on_extract_progress(self, current: int, total: int, unit: str) -> None:

@@ -130,6 +130,32 @@ def test_after_commit_callbacks_run_only_on_commit(postgres_app_env: str) -> Non
     assert calls == ["committed"]
 
 
+async def test_after_commit_callbacks_of_a_direct_transaction(postgres_app_env: str) -> None:
+    """The same mechanism for the Core transactions on the raw pool (the upload's): run once committed,
+    dropped when the transaction rolls back."""
+    from sqlalchemy import text
+
+    from fastapi_app.db import direct
+    from fastapi_app.db.hooks import on_commit
+
+    calls: list[str] = []
+
+    async def commits(statements: direct.Statements) -> None:
+        await statements.fetch("after-commit-probe", lambda: text("SELECT 1"), {})
+        on_commit(statements, lambda: calls.append("committed"))
+        assert calls == []  # not before the commit
+
+    async def rolls_back(statements: direct.Statements) -> None:
+        await statements.fetch("after-commit-probe", lambda: text("SELECT 1"), {})
+        on_commit(statements, lambda: calls.append("rolled back"))
+        raise RuntimeError("roll back")
+
+    await direct.transaction(commits)
+    with pytest.raises(RuntimeError):
+        await direct.transaction(rolls_back)
+    assert calls == ["committed"]
+
+
 async def test_readiness_names_the_parts(api: httpx.AsyncClient) -> None:
     r = await api.get("/health/ready")
     assert r.status_code == 200

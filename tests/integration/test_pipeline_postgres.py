@@ -20,8 +20,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def make_document(postgres_app_env: str) -> Iterator:  # type: ignore[type-arg]
     from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.files.storage import get_storage
     from fastapi_app.models import Document, User
-    from fastapi_app.services.storage import get_storage
 
     created: list[uuid.UUID] = []
 
@@ -168,7 +168,7 @@ def test_corrupt_file_fails_with_code_and_no_results(make_document) -> None:  # 
 
 
 def test_missing_file_fails_with_file_missing(make_document) -> None:  # type: ignore[no-untyped-def]
-    from fastapi_app.services.storage import get_storage
+    from fastapi_app.files.storage import get_storage
     from fastapi_app.tasks.pipeline import DocumentPipeline
 
     document_id = make_document()

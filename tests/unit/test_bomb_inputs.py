@@ -19,7 +19,7 @@ import pytest
 from fastapi_app.core.errors import AppError
 from fastapi_app.extractors import image, spreadsheet
 from fastapi_app.extractors.base import ExtractionContext, ExtractionError
-from fastapi_app.services.filetypes import detect_type
+from fastapi_app.files.filetypes import detect_type
 from tests.support import bombs
 
 ROOT = Path(__file__).resolve().parents[2]

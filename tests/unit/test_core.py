@@ -29,7 +29,7 @@ from fastapi_app.core.security import (
     legacy_fernet_key,
 )
 from fastapi_app.extractors.text_analysis import detect_language
-from fastapi_app.services.filetypes import detect_type, sanitize_filename
+from fastapi_app.files.filetypes import detect_type, sanitize_filename
 from tests.support.corpus import corpus_path
 from tests.support.documents import korean_invoice_xlsx, small_text_pdf
 
@@ -314,7 +314,7 @@ def test_only_infrastructure_errors_are_retried() -> None:
     assert not _is_transient(IntegrityError("INSERT", {}, Exception("duplicate key")))
     assert not _is_transient(CorruptFileError("bad file"))
     assert not _is_transient(ValueError("bug"))
-    from fastapi_app.services.storage import StorageError, StoredFileMissing
+    from fastapi_app.files.storage import StorageError, StoredFileMissing
 
     assert _is_transient(StorageError("S3 unreachable"))
     assert not _is_transient(StoredFileMissing("abc.pdf"))

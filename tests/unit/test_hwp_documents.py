@@ -27,8 +27,8 @@ def sqlite_app_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 async def api(sqlite_app_env: Path) -> AsyncIterator[httpx.AsyncClient]:
+    from fastapi_app.files.storage import get_storage
     from fastapi_app.main import create_app
-    from fastapi_app.services.storage import get_storage
 
     get_storage().ensure_dirs()
     transport = httpx.ASGITransport(app=create_app())

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from fastapi_app.services.storage import (
+from fastapi_app.files.storage import (
     LocalStorage,
     S3Storage,
     StorageError,
@@ -189,7 +189,7 @@ def s3_settings(monkeypatch: pytest.MonkeyPatch, s3_endpoint: str, bucket: str) 
 
 def test_settings_select_the_backend(s3_settings: str) -> None:
     from fastapi_app.core.config import get_settings
-    from fastapi_app.services.storage import get_storage
+    from fastapi_app.files.storage import get_storage
 
     storage = get_storage()
     assert isinstance(storage, S3Storage) and storage.bucket == s3_settings
@@ -229,8 +229,8 @@ def s3_pipeline_db(s3_settings: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def _s3_document(content: bytes | None, extension: str = ".pdf") -> uuid.UUID:
     from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.files.storage import get_storage
     from fastapi_app.models import Document, User
-    from fastapi_app.services.storage import get_storage
 
     storage = get_storage()
     name = storage.new_stored_name(extension)
@@ -254,7 +254,7 @@ def _s3_document(content: bytes | None, extension: str = ".pdf") -> uuid.UUID:
 
 
 def _worker_copies() -> list[Path]:
-    from fastapi_app.services.storage import get_storage
+    from fastapi_app.files.storage import get_storage
 
     return _leftovers(get_storage().tmp_dir)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from starlette.requests import Request
 
+from fastapi_app.api.uploads import receive_multipart_upload
 from fastapi_app.core.errors import BadRequest, FileTooLarge, TooManyParts, ValidationFailed
-from fastapi_app.services.uploads import receive_multipart_upload
 
 BOUNDARY = "b0undary"
 

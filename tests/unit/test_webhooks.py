@@ -403,16 +403,15 @@ def _delivery(delivery_id: uuid.UUID) -> Any:
 def test_on_final_event_records_one_delivery(sqlite_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi_app.db.session import sync_session_factory
     from fastapi_app.models import WebhookDelivery
-    from fastapi_app.realtime import hooks
     from fastapi_app.services import webhook_service
 
     queued: list[str] = []
     monkeypatch.setattr(webhook_service, "enqueue_delivery", lambda delivery_id, **_: queued.append(str(delivery_id)))
     owner_id, document_id = _document(callback_url="http://127.0.0.1:1/hook", user_url="http://127.0.0.1:2/default")
     event = _event(document_id, owner_id)
-    hooks.on_final_event(event)
-    hooks.on_final_event(event)  # a duplicate event: nothing more is sent
-    hooks.on_final_event({**event, "type": "document_processing"})
+    webhook_service.on_final_event(event)
+    webhook_service.on_final_event(event)  # a duplicate event: nothing more is sent
+    webhook_service.on_final_event({**event, "type": "document_processing"})
     assert len(queued) == 1
     with sync_session_factory()() as session:
         (delivery,) = session.scalars(select(WebhookDelivery).where(WebhookDelivery.document_id == document_id)).all()
@@ -421,9 +420,9 @@ def test_on_final_event_records_one_delivery(sqlite_db: Path, monkeypatch: pytes
 
     # Without a callback_url the owner's default is used; without either, nothing is recorded.
     owner_id, document_id = _document(user_url="http://127.0.0.1:2/default")
-    hooks.on_final_event(_event(document_id, owner_id, "document_failed"))
+    webhook_service.on_final_event(_event(document_id, owner_id, "document_failed"))
     owner_id, document_id = _document()
-    hooks.on_final_event(_event(document_id, owner_id))
+    webhook_service.on_final_event(_event(document_id, owner_id))
     assert len(queued) == 2
     assert _delivery(uuid.UUID(queued[1])).url == "http://127.0.0.1:2/default"
     with sync_session_factory()() as session:
@@ -527,8 +526,8 @@ def test_send_connects_to_the_checked_address() -> None:
 
 
 async def test_profile_and_upload_refuse_loopback_in_process(sqlite_db: Path) -> None:
+    from fastapi_app.files.storage import get_storage
     from fastapi_app.main import create_app
-    from fastapi_app.services.storage import get_storage
 
     get_storage().ensure_dirs()
     transport = httpx.ASGITransport(app=create_app())

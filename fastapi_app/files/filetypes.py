@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from fastapi_app.core.errors import ArchiveBomb, FileTypeMismatch, UnsupportedFileType
+from fastapi_app.core.vocabulary import FileFamily
 from fastapi_app.extractors.archive import ZIP_ERRORS, SafeZip
 from fastapi_app.extractors.base import ArchiveBombError, ArchiveLimits
 from fastapi_app.extractors.registry import SUPPORTED_TYPES, SupportedType, supported_type
@@ -133,7 +134,7 @@ def detect_type(
         # checked here, at upload, whoever named the format.
         kind = _zip_office_kind(path, limits or ArchiveLimits())
         mime = (kind or mime) if mime in _GENERIC_ZIP else mime
-    if mime in _OLE_CONTAINERS and _EXTENSION_FAMILY.get(extension) == "excel":
+    if mime in _OLE_CONTAINERS and _EXTENSION_FAMILY.get(extension) == FileFamily.EXCEL:
         mime = _XLS
     if (mime in _TEXT_MIMES or mime == "application/octet-stream") and extension == ".csv":
         mime = "text/csv" if mime != "application/octet-stream" or _looks_like_text(path) else mime

@@ -14,7 +14,7 @@ def task_id_for(document_id: str, run: int) -> str:
 
 
 def enqueue_processing(document_id: str, run: int, *, request_id: str | None = None) -> None:
-    from fastapi_app.tasks.celery_app import celery_app
+    from fastapi_app.queue.app import celery_app
 
     celery_app.send_task(
         PROCESS_TASK,

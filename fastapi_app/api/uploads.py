@@ -4,14 +4,12 @@ arrive, sha256 computed on the way. Nothing is read into memory whole.
 Every limit holds with or without Content-Length (a chunked body declares none): the file's size,
 the whole body's (the file plus `max_overhead` for framing and form fields, which also bounds what the
 parser skips after the closing boundary), the number of parts and each field's length. python-multipart
-bounds each part's headers (count and line length) itself.
+bounds each part's headers (count and line length) itself. The bytes go through
+fastapi_app/files/uploads.FileSink (temp file and sha256).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from python_multipart.multipart import MultipartParseError, MultipartParser, par
 from starlette.requests import ClientDisconnect, Request
 
 from fastapi_app.core.errors import BadRequest, FileTooLarge, TooManyParts, ValidationFailed
+from fastapi_app.files.uploads import FileSink, ReceivedUpload
 
 FILE_FIELD = "file"
 MAX_FIELD_BYTES = 4096
@@ -31,16 +30,6 @@ class _TooLarge(Exception):
 
 class _TooManyParts(Exception):
     pass
-
-
-@dataclass(slots=True)
-class ReceivedUpload:
-    temp_path: Path
-    filename: str | None = None
-    size: int = 0
-    sha256: str = ""
-    fields: dict[str, str] = field(default_factory=dict)
-    has_file: bool = False
 
 
 class _Receiver:
@@ -126,41 +115,6 @@ class _Receiver:
         }
 
 
-class _FileSink:
-    """The temp file, written and hashed from a worker thread. Every method is one trip to the thread
-    pool, so the file is opened by the first write and finish() writes, syncs and closes at once: a 1 MiB
-    upload costs one or two trips instead of seven (open, each 256 KiB, the rest, fsync, close). The
-    sha256 is computed there too: hashlib releases the GIL, so the hashing runs beside the event loop
-    (on another core) instead of in it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.hasher = hashlib.sha256()
-        self._fh: Any = None
-
-    @property
-    def is_open(self) -> bool:
-        return self._fh is not None
-
-    def write(self, chunks: list[bytes]) -> None:
-        if self._fh is None:
-            self._fh = self.path.open("wb")
-        for chunk in chunks:
-            self.hasher.update(chunk)
-        self._fh.writelines(chunks)
-
-    def finish(self, chunks: list[bytes]) -> None:
-        self.write(chunks)
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self.close()
-
-    def close(self) -> None:
-        if self._fh is not None:
-            fh, self._fh = self._fh, None
-            fh.close()
-
-
 async def receive_multipart_upload(
     request: Request,
     temp_path: Path,
@@ -186,7 +140,7 @@ async def receive_multipart_upload(
 
     receiver = _Receiver(temp_path, max_size, max_parts)
     parser = MultipartParser(params[b"boundary"], receiver.callbacks())
-    sink = _FileSink(temp_path)
+    sink = FileSink(temp_path)
     body_bytes = 0
     try:
         async for chunk in request.stream():
