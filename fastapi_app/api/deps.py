@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,11 +10,11 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_app.core.config import Settings, get_settings
-from fastapi_app.core.errors import InactiveUser, InvalidToken, NotAuthenticated, TokenRevoked
+from fastapi_app.core.errors import DocumentNotFound, NotAuthenticated
 from fastapi_app.core.security import TokenClaims, decode_token
-from fastapi_app.db.session import async_session_factory, get_async_session
-from fastapi_app.models import User
-from fastapi_app.services import user_service
+from fastapi_app.db.session import get_async_session
+from fastapi_app.models import Document, User
+from fastapi_app.services import access_service
 
 
 class AccessTokenBearer(OAuth2PasswordBearer):
@@ -23,8 +24,8 @@ class AccessTokenBearer(OAuth2PasswordBearer):
 
     The account is not looked up. A route using this must check that the account exists, is active and
     still accepts the token's version (`users.token_version == claims.version`: sessions end by raising
-    it) itself, e.g. with a join in its own query (one round trip instead of two), and call
-    `check_account` / `check_token_account` when that query finds nothing to get the right 401/403."""
+    it) itself, e.g. with `owned_by_account` joined into its own query (one round trip instead of two),
+    and call `access_service.check_account` when that query finds nothing to get the right 401/403."""
 
     async def __call__(self, request: Request) -> TokenClaims:  # type: ignore[override]
         token = await super().__call__(request)
@@ -48,31 +49,11 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 AccessClaims = Annotated[TokenClaims, Depends(access_token)]
 
 
-async def check_account(session: AsyncSession, claims: TokenClaims) -> User:
-    user = await session.get(User, claims.subject)
-    if user is None:
-        # A valid signature for a user that no longer exists: the token is no longer valid.
-        raise InvalidToken("The token's user no longer exists.")
-    if not user.is_active:
-        raise InactiveUser()
-    if user.token_version != claims.version:
-        # Issued before the account's sessions ended (password change, logout-all).
-        raise TokenRevoked()
-    return user
-
-
-async def check_token_account(claims: TokenClaims) -> None:
-    """`check_account` for the routes that run without a session (the hot reads): their query found
-    nothing, and the account decides between 401/403 and the route's own answer."""
-    async with async_session_factory()() as session:
-        await check_account(session, claims)
-
-
 async def get_active_account(claims: AccessClaims) -> TokenClaims:
     """The verified token of an account that exists, is active and has not ended the token's session,
     without loading the User through the ORM: for routes that need only the account's id, such as the upload."""
-    if not await user_service.is_active_account(claims.subject, claims.version):
-        await check_token_account(claims)  # raises the 401 (account gone, token revoked) or 403 (disabled)
+    if not await access_service.accepts(claims.subject, claims.version):
+        await access_service.check_account(claims.subject, claims.version)  # raises the 401 or 403
     return claims
 
 
@@ -80,7 +61,33 @@ ActiveAccount = Annotated[TokenClaims, Depends(get_active_account)]
 
 
 async def get_current_user(session: SessionDep, claims: AccessClaims) -> User:
-    return await check_account(session, claims)
+    return await access_service.load_account(session, claims.subject, claims.version)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def parse_document_id(document_id: str) -> uuid.UUID:
+    # Anything that is not one of our ids is simply not found: no hint about the id format.
+    try:
+        return uuid.UUID(document_id)
+    except ValueError:
+        raise DocumentNotFound() from None
+
+
+async def _document_id(document_id: str) -> uuid.UUID:
+    # async: FastAPI runs a plain-function dependency in the thread pool, a hop on every request.
+    return parse_document_id(document_id)
+
+
+DocumentId = Annotated[uuid.UUID, Depends(_document_id)]
+
+
+async def get_owned_document(document_id: DocumentId, claims: AccessClaims, session: SessionDep) -> Document:
+    # In this order, as when routes took DocumentId then CurrentUser: a malformed id is 404 before
+    # the token is looked at, and the account's 401/403 comes before the document's 404.
+    return await access_service.get_owned(session, claims.subject, claims.version, document_id)
+
+
+OwnedDocument = Annotated[Document, Depends(get_owned_document)]
+"""The path's `document_id`, owned by the token's account, which accepts the token: one query."""

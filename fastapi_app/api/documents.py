@@ -6,17 +6,23 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import anyio
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from fastapi_app.api.deps import AccessClaims, ActiveAccount, CurrentUser, SessionDep, SettingsDep, check_token_account
+from fastapi_app.api.deps import (
+    AccessClaims,
+    ActiveAccount,
+    CurrentUser,
+    DocumentId,
+    OwnedDocument,
+    SessionDep,
+    SettingsDep,
+    parse_document_id,
+)
 from fastapi_app.api.ratelimit import limit_upload
 from fastapi_app.api.uploads import receive_multipart_upload
-from fastapi_app.core.errors import BadRequest, DocumentNotFound
 from fastapi_app.core.vocabulary import DocumentStatusName, FileFamily, FileFamilyName
-from fastapi_app.files.storage import StoredFileMissing, get_storage
 from fastapi_app.realtime.events import event_message
 from fastapi_app.reports.renderers.registry import FORMATS
 from fastapi_app.schemas.common import ApiResponse, PagedResponse, error_responses, ok
@@ -34,22 +40,6 @@ from fastapi_app.schemas.document import (
 from fastapi_app.services import document_service, report_service
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
-
-
-def parse_document_id(document_id: str) -> uuid.UUID:
-    # Anything that is not one of our ids is simply not found: no hint about the id format.
-    try:
-        return uuid.UUID(document_id)
-    except ValueError:
-        raise DocumentNotFound() from None
-
-
-async def _document_id(document_id: str) -> uuid.UUID:
-    # async: FastAPI runs a plain-function dependency in the thread pool, a hop on every request.
-    return parse_document_id(document_id)
-
-
-DocumentId = Annotated[uuid.UUID, Depends(_document_id)]
 
 _UPLOAD_BODY = {
     "requestBody": {
@@ -131,7 +121,7 @@ async def list_documents(
     date_to: Annotated[datetime | None, Query(description="Uploaded at or before (ISO 8601)")] = None,
     sort: SortField = "-created_at",
 ) -> Response:
-    listed = await document_service.list_documents(
+    rows, total, total_pages = await document_service.list_documents(
         claims.subject,
         token_version=claims.version,
         page=page,
@@ -143,10 +133,6 @@ async def list_documents(
         date_to=date_to,
         sort=sort,
     )
-    if listed is None:
-        await check_token_account(claims)  # raises the 401 (account gone, token revoked) or 403 (disabled)
-        raise AssertionError("unreachable: the account check passed but the listing query did not")
-    rows, total, total_pages = listed
     body = document_envelope_json(
         [document_json_row(row) for row in rows],
         total=total,
@@ -168,16 +154,13 @@ async def stats_summary(user: CurrentUser, session: SessionDep) -> dict[str, Any
 async def get_document(document_id: str, claims: AccessClaims) -> Response:
     # The hottest read: no ORM session, and the account check rides on the document query (one round
     # trip, not two); see fastapi_app/db/direct.py.
-    row = await document_service.find_for_active_owner(claims.subject, claims.version, parse_document_id(document_id))
-    if row is None:
-        await check_token_account(claims)  # a deleted or disabled account gets its 401/403, not a 404
-        raise DocumentNotFound()
+    row = await document_service.get_for_active_owner(claims.subject, claims.version, parse_document_id(document_id))
     return Response(document_envelope_json(document_json_row(row)), media_type="application/json")
 
 
 @router.delete("/{document_id}", response_model=ApiResponse[None], responses=error_responses(401, 404))
-async def delete_document(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    await document_service.delete(session, user, document_id)
+async def delete_document(document: OwnedDocument, session: SessionDep) -> dict[str, Any]:
+    await document_service.delete(session, document)
     return ok(None, "Document deleted")
 
 
@@ -187,10 +170,8 @@ async def delete_document(document_id: DocumentId, user: CurrentUser, session: S
     response_model=ApiResponse[DocumentOut],
     responses=error_responses(401, 404, 409),
 )
-async def reprocess(
-    document_id: DocumentId, user: CurrentUser, session: SessionDep, settings: SettingsDep
-) -> dict[str, Any]:
-    document = await document_service.reprocess(session, user, document_id, settings)
+async def reprocess(document: OwnedDocument, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    document = await document_service.reprocess(session, document, settings)
     return ok(DocumentOut.model_validate(document), "Reprocessing queued")
 
 
@@ -199,8 +180,8 @@ async def reprocess(
     response_model=ApiResponse[ExtractedDataOut],
     responses=error_responses(401, 404, 409),
 )
-async def extracted_data(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    record = await document_service.get_extraction(session, user, document_id)
+async def extracted_data(document: OwnedDocument, session: SessionDep) -> dict[str, Any]:
+    record = await document_service.get_extraction(session, document)
     return ok(
         ExtractedDataOut(
             document_id=record.document_id,
@@ -225,18 +206,18 @@ def _report_summary(report: Any) -> ReportSummaryOut:
 
 
 @router.get("/{document_id}/events", response_model=ApiResponse[list[EventOut]], responses=error_responses(401, 404))
-async def list_events(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+async def list_events(document: OwnedDocument, session: SessionDep) -> dict[str, Any]:
     """The processing timeline: every event of every run, oldest first."""
-    events = await document_service.list_events(session, user, document_id)
+    events = await document_service.list_events(session, document)
     return ok([event_message(e) for e in events])
 
 
 @router.get(
     "/{document_id}/reports", response_model=ApiResponse[list[ReportSummaryOut]], responses=error_responses(401, 404)
 )
-async def list_reports(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+async def list_reports(document: OwnedDocument, session: SessionDep) -> dict[str, Any]:
     """All report versions, newest first."""
-    reports = await document_service.list_reports(session, user, document_id)
+    reports = await report_service.list_reports(session, document)
     return ok([_report_summary(r) for r in reports])
 
 
@@ -246,7 +227,8 @@ async def list_reports(document_id: DocumentId, user: CurrentUser, session: Sess
 async def get_report(
     document_id: DocumentId, report_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
-    report = await document_service.get_report(session, user, document_id, report_id)
+    # Not an OwnedDocument (nor below): a malformed report_id was a 422 before the document was looked up.
+    report = await report_service.get_owned_report(session, user, document_id, report_id)
     return ok(ReportOut(**_report_summary(report).model_dump(), content=report.content))
 
 
@@ -263,9 +245,8 @@ async def download_report(
     format: Annotated[str, Query(description="json, md, html, xlsx or pdf")] = "json",
 ) -> Response:
     """One report version as a file; rendered on first download, then served from cache."""
-    report_service.check_format(format)
-    report = await document_service.get_report(session, user, document_id, report_id)
-    rendered = await report_service.rendered_report(report, format)
+    # The format is checked between the account and the document, as it always was.
+    rendered = await report_service.report_file(session, user, document_id, report_id, format)
     return FileResponse(
         rendered.path,
         media_type=rendered.media_type,
@@ -278,28 +259,21 @@ async def download_report(
     response_class=FileResponse,
     responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(401, 404)},
 )
-async def download(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> Response:
+async def download(document: OwnedDocument) -> Response:
     """The original file, byte for byte, with its original name."""
-    document = await document_service.get_owned(session, user, document_id)
-    storage = get_storage()
+    original = await document_service.original_file(document)
     headers = {
-        "Content-Disposition": content_disposition(document.original_filename),
+        "Content-Disposition": content_disposition(original.filename),
         "X-Content-Type-Options": "nosniff",
-        "ETag": f'"{document.sha256}"',
+        "ETag": f'"{original.sha256}"',
     }
-    path = storage.local_path(document.stored_name)
-    if path is not None:
-        if not path.is_file():
-            raise BadRequest("The stored file is missing.", error_code="FILE_MISSING")
-        return FileResponse(path, media_type=document.mime_type, headers=headers)
-    try:
-        # Opened before the response starts, so a missing object is still a clean error envelope.
-        body = await anyio.to_thread.run_sync(storage.stream, document.stored_name)
-    except StoredFileMissing:
-        raise BadRequest("The stored file is missing.", error_code="FILE_MISSING") from None
+    if original.path is not None:
+        return FileResponse(original.path, media_type=original.media_type, headers=headers)
+    body = original.stream
+    assert body is not None  # original_file gives a path or a stream
     if body.size is not None:
         headers["Content-Length"] = str(body.size)
     # The background close covers a client that hangs up before the body is exhausted.
     return StreamingResponse(
-        body, media_type=document.mime_type, headers=headers, background=BackgroundTask(body.close)
+        body, media_type=original.media_type, headers=headers, background=BackgroundTask(body.close)
     )

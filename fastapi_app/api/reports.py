@@ -4,7 +4,6 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -12,7 +11,7 @@ from pydantic import BaseModel, Field
 from fastapi_app.api.deps import CurrentUser, SessionDep
 from fastapi_app.api.documents import content_disposition
 from fastapi_app.core.vocabulary import DocumentStatusName, FileFamilyName
-from fastapi_app.reports.renderers.registry import FORMATS, render
+from fastapi_app.reports.renderers.registry import FORMATS
 from fastapi_app.schemas.common import ApiResponse, error_responses, ok
 from fastapi_app.services import report_service
 
@@ -50,9 +49,7 @@ async def summary(
 ) -> Any:
     """One report across documents (by ids, or by a filter): a row per document (name, type,
     date, main amount, counterparty, status) and totals by currency and by counterparty."""
-    if format is not None:
-        report_service.check_format(format)
-    rows = await report_service.summary_documents(
+    summary = await report_service.summary(
         session,
         user,
         document_ids=body.document_ids,
@@ -60,14 +57,13 @@ async def summary(
         status=body.filter.status,
         date_from=body.filter.date_from,
         date_to=body.filter.date_to,
+        title=body.title,
+        format_name=format,
     )
-    model = report_service.build_summary(rows, title=body.title or f"요약 보고서 / Summary of {len(rows)} documents")
-    if format is None:
-        return ok(model.model_dump(mode="json"), f"Summary of {len(rows)} documents")
-    data = await anyio.to_thread.run_sync(render, model, format)
-    spec = FORMATS[format]
+    if summary.file is None:
+        return ok(summary.model.model_dump(mode="json"), f"Summary of {summary.document_count} documents")
     return Response(
-        content=data,
-        media_type=spec.media_type,
-        headers={"Content-Disposition": content_disposition(f"summary.{spec.extension}")},
+        content=summary.file.data,
+        media_type=summary.file.media_type,
+        headers={"Content-Disposition": content_disposition(summary.file.filename)},
     )

@@ -9,10 +9,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from fastapi_app.api.deps import CurrentUser, SessionDep
-from fastapi_app.api.documents import DocumentId
+from fastapi_app.api.deps import CurrentUser, OwnedDocument, SessionDep
 from fastapi_app.schemas.common import ApiResponse, error_responses, ok
-from fastapi_app.services import document_service, webhook_service
+from fastapi_app.services import webhook_service
 
 router = APIRouter(tags=["webhooks"])
 
@@ -73,8 +72,7 @@ async def rotate_secret(user: CurrentUser, session: SessionDep) -> dict[str, Any
     response_model=ApiResponse[list[WebhookDeliveryOut]],
     responses=error_responses(401, 404),
 )
-async def list_deliveries(document_id: DocumentId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+async def list_deliveries(document: OwnedDocument, session: SessionDep) -> dict[str, Any]:
     """Webhook deliveries of a document, newest first, each with every attempt."""
-    await document_service.get_owned(session, user, document_id)
-    deliveries = await webhook_service.list_deliveries(session, document_id)
+    deliveries = await webhook_service.list_deliveries(session, document.id)
     return ok([WebhookDeliveryOut.model_validate(d) for d in deliveries])

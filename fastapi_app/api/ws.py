@@ -20,14 +20,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import select
 
 from fastapi_app.core.errors import AppError
 from fastapi_app.core.security import TokenClaims, decode_token
-from fastapi_app.db.session import async_session_factory
-from fastapi_app.models import Document, DocumentStatus, User
 from fastapi_app.realtime.hub import Connection, get_hub
 from fastapi_app.schemas.document import DocumentOut
+from fastapi_app.services import access_service, document_service
 
 router = APIRouter()
 logger = logging.getLogger("fastapi_app.realtime")
@@ -39,26 +37,15 @@ SESSION_ENDED = 4401
 SNAPSHOT_LIMIT = 200
 
 
-async def _authenticate(token: str | None) -> tuple[User, TokenClaims] | None:
+async def _authenticate(token: str | None) -> TokenClaims | None:
+    """The token's claims, if it is a valid access token whose account accepts it."""
     if not token:
         return None
     try:
         claims = decode_token(token, "access")
     except AppError:
         return None
-    async with async_session_factory()() as session:
-        user = await session.get(User, claims.subject)
-    if user is None or not user.is_active or user.token_version != claims.version:
-        return None
-    return user, claims
-
-
-async def _still_accepted(claims: TokenClaims) -> bool:
-    async with async_session_factory()() as session:
-        row = (
-            await session.execute(select(User.is_active, User.token_version).where(User.id == claims.subject))
-        ).first()
-    return row is not None and row.is_active and row.token_version == claims.version
+    return claims if await access_service.accepts(claims.subject, claims.version) else None
 
 
 async def _end_with_session(websocket: WebSocket, connection: Connection, expires_at: datetime) -> None:
@@ -72,32 +59,32 @@ async def _end_with_session(websocket: WebSocket, connection: Connection, expire
     await websocket.close(code=SESSION_ENDED, reason=reason)
 
 
-async def _snapshot(user: User) -> dict[str, Any]:
-    async with async_session_factory()() as session:
-        documents = await session.scalars(
-            select(Document)
-            .where(
-                Document.owner_id == user.id,
-                Document.status.in_([DocumentStatus.PENDING, DocumentStatus.PROCESSING]),
-            )
-            .order_by(Document.created_at)
-            .limit(SNAPSHOT_LIMIT)
-        )
-        items = [DocumentOut.model_validate(d).model_dump(mode="json") for d in documents]
+async def _snapshot(claims: TokenClaims) -> dict[str, Any]:
+    documents = await document_service.unfinished_documents(claims.subject, SNAPSHOT_LIMIT)
+    items = [DocumentOut.model_validate(d).model_dump(mode="json") for d in documents]
     return {"type": "snapshot", "documents": items, "timestamp": datetime.now(UTC).isoformat()}
 
 
-async def _owns(user: User, document_id: str) -> bool:
+async def _subscribe(websocket: WebSocket, claims: TokenClaims, connection: Connection, document_id: str) -> None:
+    """Follow one document, as the REST read of it would allow: owned by the token's account, which still
+    accepts the token. An account that refuses it ends the socket (4401), as the hub's session check would."""
     try:
-        parsed = uuid.UUID(document_id)
+        parsed: uuid.UUID | None = uuid.UUID(document_id)
     except (ValueError, TypeError):
-        return False
-    async with async_session_factory()() as session:
-        found = await session.scalar(select(Document.id).where(Document.id == parsed, Document.owner_id == user.id))
-    return found is not None
+        parsed = None
+    if parsed is not None:
+        if await document_service.find_for_active_owner(claims.subject, claims.version, parsed) is not None:
+            connection.document_id = document_id
+            await websocket.send_json({"type": "subscribed", "document_id": document_id})
+            return
+        refused = await access_service.refusal(claims.subject, claims.version)
+        if refused is not None:
+            connection.end(refused.value)  # the watchdog closes the socket
+            return
+    await websocket.send_json({"type": "error", "error_code": "DOCUMENT_NOT_FOUND", "message": "Document not found."})
 
 
-async def _receive(websocket: WebSocket, user: User, connection: Connection) -> None:
+async def _receive(websocket: WebSocket, claims: TokenClaims, connection: Connection) -> None:
     while True:
         raw = await websocket.receive_text()
         try:
@@ -108,14 +95,7 @@ async def _receive(websocket: WebSocket, user: User, connection: Connection) -> 
         if kind == "ping":
             await websocket.send_json({"type": "pong", "timestamp": datetime.now(UTC).isoformat()})
         elif kind == "subscribe":
-            document_id = str(message.get("document_id", ""))
-            if await _owns(user, document_id):
-                connection.document_id = document_id
-                await websocket.send_json({"type": "subscribed", "document_id": document_id})
-            else:
-                await websocket.send_json(
-                    {"type": "error", "error_code": "DOCUMENT_NOT_FOUND", "message": "Document not found."}
-                )
+            await _subscribe(websocket, claims, connection, str(message.get("document_id", "")))
         elif kind == "unsubscribe":
             connection.document_id = None
             await websocket.send_json({"type": "unsubscribed"})
@@ -136,23 +116,22 @@ async def _send(websocket: WebSocket, connection: Connection) -> None:
 
 @router.websocket("/ws")
 async def events_socket(websocket: WebSocket, token: str | None = None) -> None:
-    authenticated = await _authenticate(token or websocket.query_params.get("token"))
+    claims = await _authenticate(token or websocket.query_params.get("token"))
     await websocket.accept()
-    if authenticated is None:
+    if claims is None:
         # Accepted only to give the client a close code it can act on; nothing else is sent.
         await websocket.close(code=POLICY_VIOLATION, reason="invalid or expired token")
         return
-    user, claims = authenticated
     hub = get_hub()
-    connection = Connection(user_id=user.id, token_version=claims.version)
+    connection = Connection(user_id=claims.subject, token_version=claims.version)
     hub.register(connection)  # before the snapshot, so nothing falls between the two
     try:
         # Sessions ended between the check above and the registration would have been missed.
-        if not await _still_accepted(claims):
+        if not await access_service.accepts(claims.subject, claims.version):
             await websocket.close(code=SESSION_ENDED, reason="session ended")
             return
-        await websocket.send_json(await _snapshot(user))
-        receiver = asyncio.create_task(_receive(websocket, user, connection))
+        await websocket.send_json(await _snapshot(claims))
+        receiver = asyncio.create_task(_receive(websocket, claims, connection))
         sender = asyncio.create_task(_send(websocket, connection))
         watchdog = asyncio.create_task(_end_with_session(websocket, connection, claims.expires_at))
         done, pending = await asyncio.wait({receiver, sender, watchdog}, return_when=asyncio.FIRST_COMPLETED)
@@ -163,7 +142,7 @@ async def events_socket(websocket: WebSocket, token: str | None = None) -> None:
         for task in done:
             exc = task.exception()
             if exc is not None and not isinstance(exc, (WebSocketDisconnect, RuntimeError)):
-                logger.warning("websocket for user %s ended: %s", user.id, type(exc).__name__)
+                logger.warning("websocket for user %s ended: %s", claims.subject, type(exc).__name__)
     except WebSocketDisconnect:
         pass
     finally:

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from fastapi_app.core.config import get_settings
 from fastapi_app.db.session import async_session_factory
 from fastapi_app.models import DocumentEvent, User
+from fastapi_app.models.access import account_refusal
 from fastapi_app.realtime.events import CHANNEL_PREFIX, SESSIONS_ENDED, event_message, events_redis_url
 
 logger = logging.getLogger("fastapi_app.realtime")
@@ -115,16 +116,13 @@ class EventHub:
                 rows = await session.execute(
                     select(User.id, User.is_active, User.token_version).where(User.id.in_(batch))
                 )
-                accounts = {row.id: (row.is_active, row.token_version) for row in rows}
+                accounts = {row.id: row for row in rows}
             for owner in batch:
                 account = accounts.get(owner)
                 for connection in list(self.connections.get(owner, ())):
-                    if account is None:
-                        connection.end("account deleted")
-                    elif not account[0]:
-                        connection.end("account disabled")
-                    elif account[1] != connection.token_version:
-                        connection.end("session ended")
+                    refused = account_refusal(account, connection.token_version)
+                    if refused is not None:
+                        connection.end(refused.value)
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:

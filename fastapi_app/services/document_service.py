@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_app.core.config import Settings
 from fastapi_app.core.errors import (
+    BadRequest,
     DocumentBusy,
     DocumentNotFound,
     DocumentNotReady,
     EmptyFile,
-    ReportNotFound,
     ValidationFailed,
 )
 from fastapi_app.core.logging import request_id_var
@@ -28,8 +29,9 @@ from fastapi_app.core.security import encrypt_secret
 from fastapi_app.core.vocabulary import EventType, FileFamily
 from fastapi_app.db import direct
 from fastapi_app.db.hooks import on_commit
+from fastapi_app.db.session import async_session_factory
 from fastapi_app.files.filetypes import DetectedType, archive_limits, detect_type, sanitize_filename
-from fastapi_app.files.storage import get_storage
+from fastapi_app.files.storage import StoredFileMissing, StoredStream, get_storage
 from fastapi_app.files.uploads import ReceivedUpload
 from fastapi_app.models import (
     Document,
@@ -37,12 +39,13 @@ from fastapi_app.models import (
     DocumentStatus,
     ExtractionRecord,
     ProcessingStage,
-    Report,
     User,
 )
+from fastapi_app.models.access import accepts_token, documents_with_owner, owned_by, owned_by_account
 from fastapi_app.queue.dispatch import enqueue_processing
 from fastapi_app.realtime.publisher import announce, record_event
 from fastapi_app.schemas.document import DOCUMENT_OUT_FIELDS
+from fastapi_app.services import access_service
 from fastapi_app.services.document_filters import DocumentFilter, filter_clauses, filter_params, set_filters
 from fastapi_app.services.report_service import delete_cached
 from fastapi_app.services.webhook_service import validate_target_url
@@ -175,13 +178,6 @@ def _enqueue_after_commit(session: AsyncSession, document: Document) -> None:
     on_commit(session, _enqueue_callback(str(document.id), document.current_run, document.request_id))
 
 
-async def get_owned(session: AsyncSession, owner: User, document_id: uuid.UUID) -> Document:
-    document = await session.scalar(select(Document).where(Document.id == document_id, Document.owner_id == owner.id))
-    if document is None:
-        raise DocumentNotFound()
-    return document
-
-
 _DOCUMENTS = Document.__table__
 _USERS = User.__table__
 # What DocumentOut shows: the hot reads fetch these columns and nothing else (never the password).
@@ -198,18 +194,13 @@ _INSERT_DOCUMENT = direct.insert_statement(_DOCUMENTS, [column.key for column in
 _INSERT_EVENT = direct.insert_statement(
     _EVENTS, [column.key for column in _EVENTS.c if column is not _EVENTS.c.id], returning=["id"]
 )
-# The account check of a token's request: active, and its sessions not ended since the token was issued.
-_ACCOUNT_ACCEPTS_TOKEN = and_(_USERS.c.is_active.is_(True), _USERS.c.token_version == bindparam("token_version"))
-_OWNED_BY_ACTIVE = and_(
-    _USERS.c.id == _DOCUMENTS.c.owner_id, _DOCUMENTS.c.owner_id == bindparam("owner_id"), _ACCOUNT_ACCEPTS_TOKEN
-)
 
 
 def _document_for_active_owner() -> Select[Any]:
     return (
         select(*PUBLIC_COLUMNS)
-        .select_from(_DOCUMENTS.join(_USERS, _USERS.c.id == _DOCUMENTS.c.owner_id))
-        .where(_OWNED_BY_ACTIVE, _DOCUMENTS.c.id == bindparam("document_id"))
+        .select_from(documents_with_owner())
+        .where(owned_by_account(), _DOCUMENTS.c.id == bindparam("document_id"))
     )
 
 
@@ -226,6 +217,15 @@ async def find_for_active_owner(owner_id: uuid.UUID, token_version: int, documen
     return rows[0] if rows else None
 
 
+async def get_for_active_owner(owner_id: uuid.UUID, token_version: int, document_id: uuid.UUID) -> Row:
+    """`find_for_active_owner`, or the account's 401/403 when it refuses the token, else 404."""
+    row = await find_for_active_owner(owner_id, token_version, document_id)
+    if row is None:
+        await access_service.check_account(owner_id, token_version)  # a deleted or disabled account: 401/403
+        raise DocumentNotFound()
+    return row
+
+
 _SORTS = {
     "created_at": _DOCUMENTS.c.created_at,
     "original_filename": _DOCUMENTS.c.original_filename,
@@ -236,7 +236,7 @@ _SORTS = {
 
 
 def _list_where(filters: tuple[str, ...]) -> Any:
-    return and_(_OWNED_BY_ACTIVE, *filter_clauses(filters))
+    return and_(owned_by_account(), *filter_clauses(filters))
 
 
 def _list_page(filters: tuple[str, ...], sort: str) -> Callable[[], Select[Any]]:
@@ -246,7 +246,7 @@ def _list_page(filters: tuple[str, ...], sort: str) -> Callable[[], Select[Any]]
         # The total rides on the page's rows (a window count): one round trip instead of two.
         return (
             select(*PUBLIC_COLUMNS, func.count().over().label("total_count"))
-            .select_from(_DOCUMENTS.join(_USERS, _USERS.c.id == _DOCUMENTS.c.owner_id))
+            .select_from(documents_with_owner())
             .where(_list_where(filters))
             .order_by(order, _DOCUMENTS.c.id)
             .limit(bindparam("limit"))
@@ -259,13 +259,9 @@ def _list_page(filters: tuple[str, ...], sort: str) -> Callable[[], Select[Any]]
 def _list_count(filters: tuple[str, ...]) -> Callable[[], Select[Any]]:
     def build() -> Select[Any]:
         # A row only while the account is active: no row tells the caller to check the account.
-        counted = (
-            select(func.count())
-            .select_from(_DOCUMENTS)
-            .where(and_(_DOCUMENTS.c.owner_id == bindparam("owner_id"), *filter_clauses(filters)))
-        )
+        counted = select(func.count()).select_from(_DOCUMENTS).where(and_(owned_by(), *filter_clauses(filters)))
         return select(counted.scalar_subquery().label("total_count")).where(
-            _USERS.c.id == bindparam("owner_id"), _ACCOUNT_ACCEPTS_TOKEN
+            _USERS.c.id == bindparam("owner_id"), accepts_token()
         )
 
     return build
@@ -288,10 +284,10 @@ async def list_documents(
     date_from: datetime | None = None,
     date_to: datetime | None = None,
     sort: str = "-created_at",
-) -> tuple[list[Row], int, int] | None:
-    """A page of documents (their public columns), the total and the number of pages; None when the
-    account behind `owner_id` (from a token, not looked up yet) is gone, disabled or no longer accepts
-    tokens of `token_version`."""
+) -> tuple[list[Row], int, int]:
+    """A page of documents (their public columns), the total and the number of pages; the account's
+    401/403 when the account behind `owner_id` (from a token, not looked up yet) is gone, disabled or no
+    longer accepts tokens of `token_version`."""
     document_filter = DocumentFilter(
         status=status,
         file_type=file_type,
@@ -316,15 +312,15 @@ async def list_documents(
         # An empty page: no documents, a page past the end, or an account that is gone or disabled.
         counted = await direct.fetch(("documents-count", filters), _list_count(filters), params)
         if not counted:
-            return None
+            await access_service.check_account(owner_id, token_version)  # raises the 401 or 403
+            raise AssertionError("unreachable: the account check passed but the count query found no account")
         total = int(counted[0][0] or 0)
     total_pages = math.ceil(total / page_size) if total else 0
     return list(rows), total, total_pages
 
 
-async def delete(session: AsyncSession, owner: User, document_id: uuid.UUID) -> None:
-    document = await get_owned(session, owner, document_id)
-    stored_name = document.stored_name
+async def delete(session: AsyncSession, document: Document) -> None:
+    document_id, stored_name = document.id, document.stored_name
     await session.delete(document)
     await session.commit()
     # The file goes only once the row is gone for good (a failed commit raised above and keeps both);
@@ -334,8 +330,7 @@ async def delete(session: AsyncSession, owner: User, document_id: uuid.UUID) -> 
         await anyio.to_thread.run_sync(delete_cached, document_id)
 
 
-async def reprocess(session: AsyncSession, owner: User, document_id: uuid.UUID, settings: Settings) -> Document:
-    document = await get_owned(session, owner, document_id)
+async def reprocess(session: AsyncSession, document: Document, settings: Settings) -> Document:
     stale_before = datetime.now(UTC) - timedelta(minutes=settings.STALE_PROCESSING_MINUTES)
     busy = document.status in (DocumentStatus.PENDING, DocumentStatus.PROCESSING)
     if busy and document.queued_at > stale_before:
@@ -358,8 +353,7 @@ async def reprocess(session: AsyncSession, owner: User, document_id: uuid.UUID, 
     return document
 
 
-async def get_extraction(session: AsyncSession, owner: User, document_id: uuid.UUID) -> ExtractionRecord:
-    document = await get_owned(session, owner, document_id)
+async def get_extraction(session: AsyncSession, document: Document) -> ExtractionRecord:
     if document.status != DocumentStatus.COMPLETED:
         raise DocumentNotReady(
             details={"status": document.status, "stage": document.stage, "progress": document.progress}
@@ -375,28 +369,53 @@ async def get_extraction(session: AsyncSession, owner: User, document_id: uuid.U
     return record
 
 
-async def list_reports(session: AsyncSession, owner: User, document_id: uuid.UUID) -> list[Report]:
-    await get_owned(session, owner, document_id)
-    query = select(Report).where(Report.document_id == document_id).order_by(Report.version.desc())
+async def list_events(session: AsyncSession, document: Document) -> list[DocumentEvent]:
+    query = select(DocumentEvent).where(DocumentEvent.document_id == document.id).order_by(DocumentEvent.id)
     return list((await session.scalars(query)).all())
 
 
-async def list_events(session: AsyncSession, owner: User, document_id: uuid.UUID) -> list[DocumentEvent]:
-    await get_owned(session, owner, document_id)
-    query = select(DocumentEvent).where(DocumentEvent.document_id == document_id).order_by(DocumentEvent.id)
-    return list((await session.scalars(query)).all())
+@dataclass(frozen=True, slots=True)
+class OriginalFile:
+    """What a download sends: a local file (`path`), or a stream opened on the object store (`stream`)."""
+
+    filename: str
+    media_type: str
+    sha256: str
+    path: Path | None = None
+    stream: StoredStream | None = None
 
 
-async def get_report(session: AsyncSession, owner: User, document_id: uuid.UUID, report_id: uuid.UUID) -> Report:
-    await get_owned(session, owner, document_id)
-    report = await session.scalar(select(Report).where(Report.id == report_id, Report.document_id == document_id))
-    if report is None:
-        raise ReportNotFound()
-    return report
+async def original_file(document: Document) -> OriginalFile:
+    """The document's stored bytes, ready to send; 400 FILE_MISSING when they are gone."""
+    storage = get_storage()
+    path = storage.local_path(document.stored_name)
+    stream: StoredStream | None = None
+    if path is None:
+        try:
+            # Opened before the response starts, so a missing object is still a clean error envelope.
+            stream = await anyio.to_thread.run_sync(storage.stream, document.stored_name)
+        except StoredFileMissing:
+            raise BadRequest("The stored file is missing.", error_code="FILE_MISSING") from None
+    elif not path.is_file():
+        raise BadRequest("The stored file is missing.", error_code="FILE_MISSING")
+    return OriginalFile(document.original_filename, document.mime_type, document.sha256, path=path, stream=stream)
+
+
+async def unfinished_documents(owner_id: uuid.UUID, limit: int) -> list[Document]:
+    """The account's pending and processing documents, oldest first; in a session of its own (the
+    WebSocket's snapshot, which has no request session)."""
+    async with async_session_factory()() as session:
+        documents = await session.scalars(
+            select(Document)
+            .where(owned_by(owner_id), Document.status.in_([DocumentStatus.PENDING, DocumentStatus.PROCESSING]))
+            .order_by(Document.created_at)
+            .limit(limit)
+        )
+        return list(documents.all())
 
 
 async def stats_summary(session: AsyncSession, owner: User) -> dict[str, Any]:
-    mine = Document.owner_id == owner.id
+    mine = owned_by(owner.id)
     by_status = dict(
         (await session.execute(select(Document.status, func.count()).where(mine).group_by(Document.status))).all()
     )

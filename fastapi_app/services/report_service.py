@@ -22,11 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_app.core.config import get_settings
-from fastapi_app.core.errors import DocumentNotFound, SummaryTooLarge, UnsupportedReportFormat
+from fastapi_app.core.errors import DocumentNotFound, ReportNotFound, SummaryTooLarge, UnsupportedReportFormat
 from fastapi_app.models import Document, Report, User
+from fastapi_app.models.access import owned_by
 from fastapi_app.reports.model import DocumentFacts, KeyValueRow, Money, ReportTable
 from fastapi_app.reports.model import Report as ReportModel
 from fastapi_app.reports.renderers.registry import FORMATS, render
+from fastapi_app.services import access_service
 from fastapi_app.services.document_filters import DocumentFilter, filter_clauses, filter_params, set_filters
 
 MAX_SUMMARY_DOCUMENTS = 1_000
@@ -37,6 +39,22 @@ class RenderedReport:
     path: Path
     media_type: str
     filename: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedSummary:
+    data: bytes
+    media_type: str
+    filename: str
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A batch summary: the report, and when a format was asked for, its rendered file."""
+
+    model: ReportModel
+    document_count: int
+    file: RenderedSummary | None = None
 
 
 def cache_dir(document_id: uuid.UUID) -> Path:
@@ -78,6 +96,29 @@ def delete_cached(document_id: uuid.UUID) -> None:
     shutil.rmtree(cache_dir(document_id), ignore_errors=True)
 
 
+async def list_reports(session: AsyncSession, document: Document) -> list[Report]:
+    query = select(Report).where(Report.document_id == document.id).order_by(Report.version.desc())
+    return list((await session.scalars(query)).all())
+
+
+async def get_owned_report(session: AsyncSession, owner: User, document_id: uuid.UUID, report_id: uuid.UUID) -> Report:
+    """A report version of a document `owner` owns; 404 DOCUMENT_NOT_FOUND or REPORT_NOT_FOUND."""
+    await access_service.get_owned(session, owner.id, owner.token_version, document_id)
+    report = await session.scalar(select(Report).where(Report.id == report_id, Report.document_id == document_id))
+    if report is None:
+        raise ReportNotFound()
+    return report
+
+
+async def report_file(
+    session: AsyncSession, owner: User, document_id: uuid.UUID, report_id: uuid.UUID, format_name: str
+) -> RenderedReport:
+    """One report version rendered as `format_name` (cached). The format is checked before the document:
+    an unknown format is a 400 whichever document it names."""
+    check_format(format_name)
+    return await rendered_report(await get_owned_report(session, owner, document_id, report_id), format_name)
+
+
 # --- batch summary ---------------------------------------------------------------------------
 
 
@@ -102,7 +143,7 @@ async def summary_documents(
     )
     query = (
         select(Document)
-        .where(Document.owner_id == owner.id, *filter_clauses(set_filters(params)))
+        .where(owned_by(owner.id), *filter_clauses(set_filters(params)))
         .order_by(Document.created_at)
         .limit(MAX_SUMMARY_DOCUMENTS + 1)
     )
@@ -122,6 +163,39 @@ async def summary_documents(
         for report in reports:
             latest[report.document_id] = report  # ordered by version: the last one wins
     return [(document, latest.get(document.id)) for document in documents]
+
+
+async def summary(
+    session: AsyncSession,
+    owner: User,
+    *,
+    document_ids: list[uuid.UUID] | None,
+    file_type: str | None,
+    status: str | None,
+    date_from: datetime | None,
+    date_to: datetime | None,
+    title: str | None,
+    format_name: str | None,
+) -> Summary:
+    """One report across the owner's documents (by ids, or by the filter); rendered as `format_name`
+    when one is given (checked first: an unknown format is a 400 before any document is read)."""
+    if format_name is not None:
+        check_format(format_name)
+    rows = await summary_documents(
+        session,
+        owner,
+        document_ids=document_ids,
+        file_type=file_type,
+        status=status,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    model = build_summary(rows, title=title or f"요약 보고서 / Summary of {len(rows)} documents")
+    if format_name is None:
+        return Summary(model, len(rows))
+    data = await anyio.to_thread.run_sync(render, model, format_name)
+    spec = FORMATS[format_name]
+    return Summary(model, len(rows), RenderedSummary(data, spec.media_type, f"summary.{spec.extension}"))
 
 
 def build_summary(rows: list[tuple[Document, Report | None]], *, title: str) -> ReportModel:

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import anyio
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.errors import EmailTaken, UserNotFound, WrongPassword
 from fastapi_app.core.security import hash_password, verify_password
-from fastapi_app.db import direct
 from fastapi_app.models import User
 from fastapi_app.realtime.publisher import announce_sessions_ended
 from fastapi_app.schemas.user import UserUpdate
@@ -72,21 +70,3 @@ async def get_visible_user(session: AsyncSession, viewer: User, user_id: uuid.UU
     if user is None:
         raise UserNotFound()
     return user
-
-
-def _active_account() -> Select[Any]:
-    users = User.__table__
-    return select(users.c.id).where(
-        users.c.id == bindparam("user_id"),
-        users.c.is_active.is_(True),
-        users.c.token_version == bindparam("token_version"),
-    )
-
-
-async def is_active_account(user_id: uuid.UUID, token_version: int) -> bool:
-    """Whether the account exists, is active and still accepts tokens of `token_version`, on the
-    hot-read path (raw asyncpg on PostgreSQL, fastapi_app/db/direct.py) instead of loading the User
-    through the ORM session."""
-    return bool(
-        await direct.fetch("active-account", _active_account, {"user_id": user_id, "token_version": token_version})
-    )

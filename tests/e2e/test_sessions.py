@@ -17,10 +17,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import jwt
 import pytest
 import websockets
+from sqlalchemy import make_url
 
 from fastapi_app.core.security import jwt_signing_key
 from tests.support.client import ApiClient
@@ -183,6 +185,39 @@ def test_websocket_is_closed_when_its_token_expires(live_stack: Stack, account: 
     assert pong["type"] == "pong"
     assert (code, reason) == (SESSION_ENDED, "token expired")
     assert closed_at >= expires_monotonic - 1.0  # not before the token expired (1 s for the clocks' rounding)
+
+
+async def _end_sessions_unannounced(stack: Stack, username: str) -> None:
+    """Raise the account's token_version in the database only, as a row edited by hand: no sessions_ended
+    message, so only the checks that read the account can notice."""
+    dsn = make_url(stack.env["DATABASE_URL"]).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("UPDATE users SET token_version = token_version + 1 WHERE username = $1", username)
+    finally:
+        await connection.close()
+
+
+def test_a_websocket_whose_session_ended_cannot_follow_a_document(live_stack: Stack, account: dict[str, Any]) -> None:
+    """The WebSocket asks the same account and ownership rule as the REST read of the document: once the
+    token's session has ended, subscribing is refused the way the hub's session check would refuse it
+    (closed with 4401), not granted until that check comes round (600 s on the live stack)."""
+    document_id = account["document_id"]
+    subscribe = json.dumps({"type": "subscribe", "document_id": document_id})
+
+    async def scenario() -> tuple[int | None, str, float]:
+        ws = await _open(live_stack.base_url, account["access_token"])
+        await ws.send(subscribe)
+        while (message := json.loads(await asyncio.wait_for(ws.recv(), 5)))["type"] != "subscribed":
+            assert message["type"].startswith("document_"), message  # the document's own events may come first
+        assert message == {"type": "subscribed", "document_id": document_id}
+        await _end_sessions_unannounced(live_stack, account["username"])
+        await ws.send(subscribe)
+        return await _close_of(ws)
+
+    code, reason, _ = asyncio.run(scenario())
+    assert (code, reason) == (SESSION_ENDED, "session ended")
+    _assert_refused(_reads(live_stack.base_url, account, document_id), 401, "TOKEN_REVOKED")
 
 
 def _disable(stack: Stack, username: str) -> None:
