@@ -4,6 +4,7 @@ between any two modules, imports inside functions included. docs/ARCHITECTURE.md
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,34 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     graph.add_import(importer="pkg.b", imported="pkg.c")
     graph.add_import(importer="pkg.c", imported="pkg.a")
     assert _cycles(graph, set(graph.modules)) == [["pkg.a", "pkg.b", "pkg.c"]]
+
+
+_REFERENCE = re.compile(r"`((?:[a-z_]+/)+[a-z_]*(?:\.[A-Za-z_]+)?)[^`]*`")
+
+
+def _resolves(reference: str) -> bool:
+    """`pkg/module.py`, `pkg/module.Name`, `pkg/module` and `pkg/` name something that exists: a folder
+    or file of the repository or of fastapi_app, or a name defined in that module."""
+    path, _, name = reference.partition(".")
+    for base in (ROOT, ROOT / "fastapi_app"):
+        target = base / path
+        if reference.endswith("/") and target.is_dir():
+            return True
+        if name == "py" and target.with_suffix(".py").is_file():
+            return True
+        module = target.with_suffix(".py") if target.with_suffix(".py").is_file() else target / "__init__.py"
+        if module.is_file():
+            if not name:
+                return True
+            source = module.read_text(encoding="utf-8")
+            if re.search(rf"^\s*(?:async\s+def|def|class)\s+{name}\b|^{name}\s*[:=]", source, re.M):
+                return True
+    return False
+
+
+def test_architecture_page_names_only_what_exists() -> None:
+    """docs/ARCHITECTURE.md must match the code: every module, folder and function it names exists."""
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    references = {match.group(1) for match in _REFERENCE.finditer(page)}
+    assert len(references) > 40
+    assert [ref for ref in sorted(references) if not _resolves(ref)] == []
