@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -228,7 +229,9 @@ async def test_hot_reads_on_the_asyncpg_pool(api: httpx.AsyncClient, postgres_ap
     assert later["total"] == 0
     earlier = (await api.get("/api/documents/", params={"date_from": "2000-01-01T00:00:00"}, headers=auth)).json()
     assert earlier["total"] == 3
-    assert (await api.get(f"/api/documents/{ids[0][:-1]}0", headers=auth)).json()["error_code"] == "DOCUMENT_NOT_FOUND"
+    # An id nobody owns (a new random one: changing a digit of an existing id could give back that id).
+    missing = str(uuid.uuid4())
+    assert (await api.get(f"/api/documents/{missing}", headers=auth)).json()["error_code"] == "DOCUMENT_NOT_FOUND"
 
     with sync_session_factory()() as session:
         session.execute(text("UPDATE users SET is_active = false WHERE username = 'hotreader'"))
