@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from fastapi_app import __version__
 from fastapi_app.api import auth, documents, health, metrics, reports, users, webhooks, ws
@@ -78,15 +77,13 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Content-Disposition"],
         )
-    # Outermost of ours: it times everything, and preflight answers from CORS carry its headers too.
+    # Outermost: it applies TRUSTED_PROXIES (the client and scheme behind a trusted proxy, for logs, rate
+    # limits and HSTS), times everything, and preflight answers from CORS carry its headers too. Applied
+    # here, not by the server, so this one setting decides however the service runs: the launchers turn
+    # the server's own handling off (--no-proxy-headers, fastapi_app.gunicorn_worker).
     app.add_middleware(
         RequestLifecycleMiddleware, trusted_proxies=settings.TRUSTED_PROXIES, vary_origin=bool(settings.CORS_ORIGINS)
     )
-    # Outermost: the client address (access log, rate limits) and scheme come from X-Forwarded-* only
-    # when the peer is in TRUSTED_PROXIES. Applied here, not by the server, so this one setting decides
-    # however the service runs; the launchers turn the server's own handling off (--no-proxy-headers,
-    # fastapi_app.gunicorn_worker), which would otherwise rewrite the peer first with its own trust list.
-    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.TRUSTED_PROXIES)
     # Routes are matched in order and the prefixes never overlap: the most requested router goes first.
     app.include_router(documents.router)
     app.include_router(health.router)

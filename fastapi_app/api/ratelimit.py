@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from fastapi_app.api.deps import ActiveAccount
 from fastapi_app.core.config import get_settings
-from fastapi_app.core.ratelimit import Limiter, client_ip
+from fastapi_app.core.ratelimit import Limiter, peer_address
 
 
 async def get_limiter(request: Request) -> Limiter:
@@ -31,7 +31,7 @@ async def limit_login(
     # alone as low as the per-address one would let anyone lock its owner out by failing on purpose).
     # In this order, an address stopped by its own limits no longer spends the account's ceiling.
     # The same form dependency as the endpoint's, so FastAPI parses the body once.
-    address = client_ip(request.scope, limiter.trusted)
+    address = peer_address(request.scope)
     account = form.username.strip().lower()
     await limiter.hit("login", address)
     await limiter.hit("login-account-ip", f"{account}\x00{address}")
@@ -39,9 +39,9 @@ async def limit_login(
 
 
 async def limit_register(request: Request, limiter: LimiterDep) -> None:
-    await limiter.hit("register", client_ip(request.scope, limiter.trusted))
+    await limiter.hit("register", peer_address(request.scope))
 
 
 async def limit_upload(request: Request, limiter: LimiterDep, account: ActiveAccount) -> None:
     await limiter.hit("upload", str(account.subject))
-    await limiter.hit("upload-ip", client_ip(request.scope, limiter.trusted))
+    await limiter.hit("upload-ip", peer_address(request.scope))

@@ -1,4 +1,5 @@
-"""The one request middleware (pure ASGI): request id, access log, metrics and security headers.
+"""The one request middleware (pure ASGI): the client behind trusted proxies, request id, access log,
+metrics and security headers.
 
 These were four layers once (BaseHTTPMiddleware, then three pure ASGI classes). Each layer is a
 coroutine call and a `send` wrapper per message, which the profile of the hottest read showed as a
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fastapi_app.core.error_envelope import unhandled_error_handler
 from fastapi_app.core.logging import ACCESS_LOGGER, Bare, InQuotes, request_id_var
 from fastapi_app.core.metrics import observe_request, route_template
-from fastapi_app.core.ratelimit import IpNetwork, parse_networks
+from fastapi_app.core.ratelimit import IpNetwork, client_ip, header, ip_in, parse_networks
 from fastapi_app.core.security_headers import security_headers_for
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
@@ -28,6 +29,25 @@ access_logger = logging.getLogger(ACCESS_LOGGER)
 # After the time (added by the access log's formatter): client "METHOD path" status bytes request-id ms.
 # The path is the caller's text: quoted with its quotes escaped (InQuotes), controls escaped by the formatter.
 ACCESS_LINE = '%s "%s %s" %s %s %s %.2f'
+
+
+_FORWARDED_SCHEMES = {"http": {"http": "http", "https": "https"}, "websocket": {"http": "ws", "https": "wss"}}
+
+
+def apply_trusted_proxy(scope: Scope, trusted: tuple[IpNetwork, ...]) -> None:
+    """The one place TRUSTED_PROXIES is applied: when the peer is a trusted proxy, the client becomes
+    the nearest X-Forwarded-For hop that is not one (`client_ip`) and the scheme its X-Forwarded-Proto.
+    Logs, rate limits and HSTS then read scope["client"] and scope["scheme"]. Anyone else's headers
+    are ignored. The servers' own handling is off (--no-proxy-headers, fastapi_app.gunicorn_worker)."""
+    peer = scope.get("client")
+    if not peer or not ip_in(peer[0], trusted):
+        return
+    client = client_ip(scope, trusted)
+    if client != peer[0]:
+        scope["client"] = (client, 0)
+    proto = (header(scope, b"x-forwarded-proto") or "").strip().lower()
+    if scheme := _FORWARDED_SCHEMES[scope["type"]].get(proto):
+        scope["scheme"] = scheme
 
 
 def _request_id(scope: Scope) -> str:
@@ -48,6 +68,8 @@ class RequestLifecycleMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
+        if kind in _FORWARDED_SCHEMES and self.trusted:
+            apply_trusted_proxy(scope, self.trusted)
         if kind == "websocket":
             # A WebSocket gets its request id (its logs carry it); its lifetime is no request latency.
             request_id = _request_id(scope)
@@ -66,7 +88,7 @@ class RequestLifecycleMiddleware:
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
-        extra = (*security_headers_for(scope, self.trusted), *self.vary, (b"x-request-id", request_id.encode()))
+        extra = (*security_headers_for(scope), *self.vary, (b"x-request-id", request_id.encode()))
         status = 0
         sent_bytes = 0
 

@@ -59,6 +59,11 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def peer_address(scope: Scope) -> str:
+    """The client's address as RequestLifecycleMiddleware left it (it applied TRUSTED_PROXIES once)."""
+    return (scope.get("client") or ("unknown", 0))[0]
+
+
 def client_ip(scope: Scope, trusted: tuple[IpNetwork, ...]) -> str:
     """The socket peer, unless it is a trusted proxy: then the nearest X-Forwarded-For hop that is
     not itself a trusted proxy. Hops are read from the right because a proxy appends the address it
@@ -98,7 +103,6 @@ def _storage(settings: Settings) -> Storage:
 class Limiter:
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.RATE_LIMITS_ENABLED
-        self.trusted = parse_networks(settings.TRUSTED_PROXIES)
         self.storage = _storage(settings)
         self.strategy = _STRATEGIES[settings.RATE_LIMIT_STRATEGY](self.storage)
         self.items: dict[str, tuple[str, RateLimitItem]] = {

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from starlette.types import Scope
 
-from fastapi_app.core.ratelimit import IpNetwork, header, ip_in
-
 # API responses are data, never documents: nothing may load, and nothing may frame them.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # Swagger UI and ReDoc pages: their bundles come from our /static-offline-docs, their bootstrap is
@@ -29,17 +27,8 @@ _DOCS = (*_COMMON, (b"content-security-policy", DOCS_CSP.encode()))
 _HSTS = ((b"strict-transport-security", HSTS.encode()),)
 
 
-def _https(scope: Scope, trusted: tuple[IpNetwork, ...]) -> bool:
-    if scope.get("scheme") == "https":
-        return True
-    # Behind a TLS-terminating proxy the hop to us is plain http: believe its word, but only its.
-    # The header first: parsing the peer's address is the dearer test, and most requests lack the header.
-    if (header(scope, b"x-forwarded-proto") or "").lower() != "https":
-        return False
-    return ip_in((scope.get("client") or ("", 0))[0], trusted)
-
-
-def security_headers_for(scope: Scope, trusted: tuple[IpNetwork, ...]) -> tuple[tuple[bytes, bytes], ...]:
+def security_headers_for(scope: Scope) -> tuple[tuple[bytes, bytes], ...]:
     """The headers an HTTP response to this request gets (added by RequestLifecycleMiddleware)."""
     extra = _DOCS if scope.get("path") in DOCS_PATHS else _API
-    return (*extra, *_HSTS) if _https(scope, trusted) else extra
+    # The scheme is the proxy's word only when the proxy is trusted: RequestLifecycleMiddleware decided.
+    return (*extra, *_HSTS) if scope.get("scheme") == "https" else extra
