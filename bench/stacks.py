@@ -28,13 +28,9 @@ def running_stack(backend: str, *, worker_concurrency: int = 1) -> Iterator[Stac
             REDIS_URL="",
         )
     stack = Stack(env=env, workdir=workdir)
-    stack.migrate()
-    stack.start_api()
-    stack.start_worker(concurrency=worker_concurrency)
     try:
-        stack.wait_ready()
-        yield stack
+        with stack.serving(concurrency=worker_concurrency):
+            yield stack
     finally:
-        stack.stop()
         if postgres_url:
             drop_postgres_database(postgres_url)

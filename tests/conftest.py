@@ -3,9 +3,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.services import configured_redis_url, sibling_redis_url
@@ -101,6 +103,24 @@ def migrated_sqlite_database(path: Path) -> Iterator[Path]:
         else:
             os.environ["DATABASE_URL"] = saved
         reset_cached_settings()
+
+
+@contextlib.asynccontextmanager
+async def signed_in_app_client() -> AsyncIterator[httpx.AsyncClient]:
+    """The ASGI app in this process (on whatever DATABASE_URL points at), with a new account signed in:
+    its Authorization header is on the client."""
+    from fastapi_app.files.storage import get_storage
+    from fastapi_app.main import create_app
+
+    get_storage().ensure_dirs()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app()), base_url="http://t") as client:
+        name = f"u{uuid.uuid4().hex[:8]}"
+        account = {"username": name, "email": f"{name}@example.com", "password": "password123"}
+        registered = await client.post("/api/auth/register", json=account)
+        assert registered.status_code == 201, registered.text
+        login = await client.post("/api/auth/login", data={"username": name, "password": "password123"})
+        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        yield client
 
 
 @pytest.fixture(scope="session")

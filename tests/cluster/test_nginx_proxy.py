@@ -6,15 +6,14 @@ The harness's internal list is narrowed to 127.0.0.2, so a client from 127.0.0.1
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.cluster.harness import Cluster, running_cluster
+from tests.support.client import bound_client, wait_for_single_line
 from tests.support.servers import PrivateRedis
 
 INSIDER, OUTSIDER = "127.0.0.2", "127.0.0.1"
@@ -39,35 +38,19 @@ def proxied(
         yield cluster
 
 
-def _client(cluster: Cluster, source: str) -> httpx.Client:
-    return httpx.Client(base_url=cluster.base_url, transport=httpx.HTTPTransport(local_address=source), timeout=15)
-
-
-def _line_with(path: Path, needle: str, timeout: float = 10) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
-        found = [line for line in lines if needle in line]
-        if found:
-            assert len(found) == 1, found
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError(f"{needle!r} not in {path}")
-
-
 @pytest.mark.parametrize("source", [OUTSIDER, INSIDER])
 def test_forged_forwarded_for_is_replaced_and_no_query_string_is_logged(proxied: Cluster, source: str) -> None:
     path = f"/api/no-such-{uuid.uuid4().hex}"
     token = f"secret-token-{uuid.uuid4().hex}"
-    with _client(proxied, source) as client:
+    with bound_client(proxied.base_url, source) as client:
         r = client.get(path, params={"token": token}, headers={"X-Forwarded-For": "1.2.3.4"})
     assert r.status_code == 404 and r.json()["error_code"] == "NOT_FOUND"
 
     # The API saw the client's real address, not the one it sent.
-    api_line = _line_with(proxied.workdir / "logs" / "access.log", path)
+    api_line = wait_for_single_line(proxied.workdir / "logs" / "access.log", path)
     assert f" {source} " in api_line and "1.2.3.4" not in api_line, api_line
     # nginx logged the path and its own view of the client, never the query string with the token.
-    nginx_line = _line_with(proxied.workdir / "nginx-access.log", path)
+    nginx_line = wait_for_single_line(proxied.workdir / "nginx-access.log", path)
     assert nginx_line.startswith(f"{source} ") and f'"GET {path} HTTP/1.1" 404' in nginx_line, nginx_line
     nginx_log = (proxied.workdir / "nginx-access.log").read_text()
     assert token not in nginx_log and "token=" not in nginx_log
@@ -75,7 +58,7 @@ def test_forged_forwarded_for_is_replaced_and_no_query_string_is_logged(proxied:
 
 def test_per_address_limit_holds_through_nginx_whatever_the_client_forwards(proxied: Cluster) -> None:
     answers = []
-    with _client(proxied, INSIDER) as client:
+    with bound_client(proxied.base_url, INSIDER) as client:
         for n in range(REGISTER_LIMIT + 1):
             name = f"nx_{uuid.uuid4().hex[:10]}"
             answers.append(
@@ -91,7 +74,7 @@ def test_per_address_limit_holds_through_nginx_whatever_the_client_forwards(prox
 
 @pytest.mark.parametrize("path", ["/metrics", "/health/ready"])
 def test_internal_endpoints_are_refused_to_other_networks(proxied: Cluster, path: str) -> None:
-    with _client(proxied, OUTSIDER) as outsider:
+    with bound_client(proxied.base_url, OUTSIDER) as outsider:
         refused = outsider.get(path)
         # Spoofing an internal address in the header changes nothing: nginx judges the socket peer.
         spoofed = outsider.get(path, headers={"X-Forwarded-For": INSIDER, "X-Real-IP": INSIDER})
@@ -104,7 +87,7 @@ def test_internal_endpoints_are_refused_to_other_networks(proxied: Cluster, path
             "error_code": "PERMISSION_DENIED",
             "details": None,
         }
-    with _client(proxied, INSIDER) as insider:
+    with bound_client(proxied.base_url, INSIDER) as insider:
         allowed = insider.get(path)
     assert allowed.status_code == 200, allowed.text
     if path == "/metrics":

@@ -5,13 +5,13 @@ source addresses (127.0.0.1 and 127.0.0.2)."""
 from __future__ import annotations
 
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from tests.support.client import bound_client, wait_for_single_line
 from tests.support.stack import Stack, stack_env
 
 pytestmark = pytest.mark.e2e
@@ -64,21 +64,8 @@ def _start_gunicorn(stack: Stack) -> None:
     stack.api_ports["uvicorn"] = stack.port
 
 
-def _client(stack: Stack, source: str) -> httpx.Client:
-    return httpx.Client(base_url=stack.base_url, transport=httpx.HTTPTransport(local_address=source), timeout=15)
-
-
-def _access_line(stack: Stack, path: str, timeout: float = 10) -> str:
-    log = stack.workdir / "logs" / "access.log"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-        found = [line for line in lines if path in line]
-        if found:
-            assert len(found) == 1, found
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no access line for {path} in {log}")
+def _access_line(stack: Stack, path: str) -> str:
+    return wait_for_single_line(stack.workdir / "logs" / "access.log", path)
 
 
 def _register(client: httpx.Client, forwarded_for: str) -> httpx.Response:
@@ -96,14 +83,14 @@ def test_forwarded_for_is_logged_only_from_a_trusted_proxy(
 ) -> None:
     stack = stacks_by_trusted_proxy[trusted]
     forged_path = f"/api/no-such-{uuid.uuid4().hex}"
-    with _client(stack, untrusted) as client:
+    with bound_client(stack.base_url, untrusted) as client:
         r = client.get(forged_path, headers={"X-Forwarded-For": FORGED})
     assert r.status_code == 404
     line = _access_line(stack, forged_path)
     assert f" {untrusted} " in line and FORGED not in line, line
 
     proxied_path = f"/api/no-such-{uuid.uuid4().hex}"
-    with _client(stack, trusted) as proxy:
+    with bound_client(stack.base_url, trusted) as proxy:
         r = proxy.get(proxied_path, headers={"X-Forwarded-For": f"{FORGED}, 203.0.113.9"})
     assert r.status_code == 404
     # From the proxy: the nearest hop it reports is the client (what the proxy itself saw).
@@ -116,14 +103,14 @@ def test_a_client_cannot_dodge_the_per_address_limit_with_forwarded_for(
     stacks_by_trusted_proxy: dict[str, Stack], trusted: str, untrusted: str
 ) -> None:
     stack = stacks_by_trusted_proxy[trusted]
-    with _client(stack, untrusted) as client:
+    with bound_client(stack.base_url, untrusted) as client:
         answers = [_register(client, f"198.51.100.{n}") for n in range(REGISTER_LIMIT + 1)]
     assert [r.status_code == 429 for r in answers] == [False] * REGISTER_LIMIT + [True], [r.text for r in answers]
     refused = answers[-1].json()
     assert refused["error_code"] == "RATE_LIMITED" and refused["details"]["limit"] == f"{REGISTER_LIMIT}/minute"
 
     # Behind the trusted proxy every client address has a budget of its own...
-    with _client(stack, trusted) as proxy:
+    with bound_client(stack.base_url, trusted) as proxy:
         spread = [_register(proxy, f"192.0.2.{n}") for n in range(REGISTER_LIMIT + 2)]
         assert not [r.text for r in spread if r.status_code == 429]
         # ...and one address behind it is limited like any other.

@@ -81,3 +81,22 @@ class ApiClient:
         r = self.get(f"/api/documents/{document_id}/extracted-data")
         assert r.status_code == 200, r.text
         return r.json()["data"]["result"]
+
+
+def bound_client(base_url: str, source: str) -> httpx.Client:
+    """A client whose connections come from `source` (a loopback address such as 127.0.0.2), to act
+    as a trusted proxy or a stranger."""
+    return httpx.Client(base_url=base_url, transport=httpx.HTTPTransport(local_address=source), timeout=15)
+
+
+def wait_for_single_line(path: Path, needle: str, timeout: float = 10) -> str:
+    """The one line of the log at `path` that contains `needle`, once written (log writers batch)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        found = [line for line in lines if needle in line]
+        if found:
+            assert len(found) == 1, found
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"{needle!r} not in {path}")

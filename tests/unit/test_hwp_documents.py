@@ -5,7 +5,6 @@ tests/corpus/hwp, and the AGPL ones read in place from ../shared/corpus/hwp (nev
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -27,19 +26,9 @@ def sqlite_app_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 async def api(sqlite_app_env: Path) -> AsyncIterator[httpx.AsyncClient]:
-    from fastapi_app.files.storage import get_storage
-    from fastapi_app.main import create_app
+    from tests.conftest import signed_in_app_client
 
-    get_storage().ensure_dirs()
-    transport = httpx.ASGITransport(app=create_app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        name = f"u{uuid.uuid4().hex[:8]}"
-        r = await client.post(
-            "/api/auth/register", json={"username": name, "email": f"{name}@example.com", "password": "password123"}
-        )
-        assert r.status_code == 201, r.text
-        token = (await client.post("/api/auth/login", data={"username": name, "password": "password123"})).json()
-        client.headers["Authorization"] = f"Bearer {token['access_token']}"
+    async with signed_in_app_client() as client:
         yield client
 
 

@@ -526,19 +526,10 @@ def test_send_connects_to_the_checked_address() -> None:
 
 
 async def test_profile_and_upload_refuse_loopback_in_process(sqlite_db: Path) -> None:
-    from fastapi_app.files.storage import get_storage
-    from fastapi_app.main import create_app
+    from tests.conftest import signed_in_app_client
 
-    get_storage().ensure_dirs()
-    transport = httpx.ASGITransport(app=create_app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        name = f"u{uuid.uuid4().hex[:8]}"
-        r = await client.post(
-            "/api/auth/register", json={"username": name, "email": f"{name}@example.com", "password": "password123"}
-        )
-        assert r.status_code == 201, r.text
-        token = (await client.post("/api/auth/login", data={"username": name, "password": "password123"})).json()
-        auth = {"Authorization": f"Bearer {token['access_token']}"}
+    async with signed_in_app_client() as client:
+        auth = {"Authorization": client.headers["Authorization"]}
 
         r = await client.put("/api/users/profile", json={"webhook_url": "http://127.0.0.1:9/x"}, headers=auth)
         assert r.status_code == 400 and r.json()["error_code"] == "INVALID_CALLBACK_URL"
