@@ -14,6 +14,6 @@ with warnings.catch_warnings():
 class UvicornWorker(_UvicornWorker):
     """uvicorn's worker without its own X-Forwarded-* handling: that trusts gunicorn's
     --forwarded-allow-ips (or FORWARDED_ALLOW_IPS), a second list beside TRUSTED_PROXIES. The app
-    applies TRUSTED_PROXIES itself (fastapi_app.main), so that setting alone decides."""
+    applies TRUSTED_PROXIES itself (core/middleware.apply_trusted_proxy), so that setting alone decides."""
 
     CONFIG_KWARGS: dict[str, Any] = {**_UvicornWorker.CONFIG_KWARGS, "proxy_headers": False}
