@@ -4,6 +4,8 @@ the operations page reading the real broker and worker."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 import uuid
@@ -11,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from tests.support.client import ApiClient
 from tests.support.documents import corrupt_pdf, small_text_pdf
@@ -50,6 +53,26 @@ def _superuser(stack: Stack) -> ApiClient:
 @pytest.fixture
 def admin(live_stack: Stack) -> ApiClient:
     return _superuser(live_stack)
+
+
+async def _open_ws(base_url: str, token: str) -> Any:
+    ws = await websockets.connect(base_url.replace("http://", "ws://") + f"/ws?token={token}")
+    assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "snapshot"
+    return ws
+
+
+async def _close_of(ws: Any, timeout: float = 10.0) -> tuple[int | None, str]:
+    """The close code and reason the server sent within `timeout` (the live stack's periodic session check
+    runs every 600 s: a close this soon came from the deactivation itself)."""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                await ws.recv()
+    except websockets.ConnectionClosed as closed:
+        return (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (None, "")
+    except TimeoutError:
+        await ws.close()
+        raise AssertionError(f"the WebSocket was still open {timeout} s later") from None
 
 
 def _call(client: httpx.Client | ApiClient, method: str, path: str) -> httpx.Response:
@@ -103,8 +126,19 @@ def test_deactivating_a_user_ends_their_sessions(live_stack: Stack, admin: ApiCl
     }
     assert user.upload_bytes(small_text_pdf(), "a.pdf").status_code == 202
 
-    r = admin.request("PATCH", f"/api/admin/users/{user_id}", json={"is_active": False})
+    async def deactivate_while_connected() -> tuple[httpx.Response, list[tuple[int | None, str]]]:
+        # A WebSocket on each API process: both are closed with 4401 once the admin switches the account off.
+        sockets = [
+            await _open_ws(url, account["access_token"]) for url in (live_stack.base_url, live_stack.url("uvicorn-b"))
+        ]
+        response = await asyncio.to_thread(
+            admin.request, "PATCH", f"/api/admin/users/{user_id}", json={"is_active": False}
+        )
+        return response, [await _close_of(ws) for ws in sockets]
+
+    r, closes = asyncio.run(deactivate_while_connected())
     assert r.status_code == 200, r.text
+    assert closes == [(4401, "account disabled")] * 2
     assert r.json()["data"]["is_active"] is False
     assert (r.json()["data"]["document_count"], r.json()["data"]["storage_bytes"]) == (1, len(small_text_pdf()))
 
