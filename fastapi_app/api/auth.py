@@ -100,7 +100,8 @@ _SESSION_LOGIN_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            media_type: {"schema": {"$ref": "#/components/schemas/SessionLogin"}}
+            # Inline: a $ref would point at nothing, as no route takes SessionLogin as its body parameter.
+            media_type: {"schema": SessionLogin.model_json_schema()}
             for media_type in ("application/x-www-form-urlencoded", "application/json")
         },
     }
