@@ -48,3 +48,25 @@ async def test_secure_attribute_follows_the_setting(
     set_cookies = r.headers.get_list("set-cookie")
     assert [c.split("=", 1)[0] for c in set_cookies] == ["docproc_refresh", "docproc_csrf"]
     assert all(("; Secure" in c) is secure for c in set_cookies), set_cookies
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"F\x10\xff\x11P\xe8h}\xa0", "application/json"),  # not UTF-8 (found by tests/e2e/test_fuzz.py)
+        (b"{not json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'{"username": "x"}', "application/json"),
+        (b"username=x", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe", "application/x-www-form-urlencoded"),
+        (b"hello", "text/plain"),
+    ],
+)
+async def test_a_malformed_login_body_is_422(database: Path, content: bytes, content_type: str) -> None:
+    from fastapi_app.main import create_app
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app()), base_url="http://t") as client:
+        r = await client.post("/api/auth/session", content=content, headers={"Content-Type": content_type})
+    assert r.status_code == 422, r.text
+    assert r.json()["error_code"] == "VALIDATION_ERROR"
+    assert "set-cookie" not in r.headers
