@@ -138,6 +138,8 @@ export default function Page({ query, navigate }) {
   };
   const selectedCount = Object.keys(selection).length;
   const filtered = FILTER_KEYS.some((k) => state[k]);
+  // Phones see the list first: the filters fold away unless some are set.
+  const [filtersOpen] = useState(() => filtered || !window.matchMedia("(max-width: 760px)").matches);
 
   let body;
   if (list.error) body = html`<${ErrorState} error=${list.error} onRetry=${list.reload} />`;
@@ -195,8 +197,9 @@ export default function Page({ query, navigate }) {
 
   return html`<div>
     <${PageTitle}>${t("docs.title")}<//>
-    <form class="card" onSubmit=${apply} aria-labelledby="filters-title" role="search">
-      <h2 id="filters-title" class="sr-only">${t("docs.filters")}</h2>
+    <details class="card filters-box" open=${filtersOpen}>
+    <summary><h2 id="filters-title" class="summary-heading">${t("docs.filters")}</h2></summary>
+    <form onSubmit=${apply} aria-labelledby="filters-title" role="search">
       <div class="filters">
         <div class="field">
           <label for="f-search">${t("docs.search")}</label>
@@ -243,6 +246,7 @@ export default function Page({ query, navigate }) {
         </div>
       </div>
     </form>
+    </details>
     ${selectedCount
       ? html`<div class="card row" role="region" aria-label=${t("docs.selected", { n: selectedCount })}>
           <strong>${t("docs.selected", { n: selectedCount })}</strong>
