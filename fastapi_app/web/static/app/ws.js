@@ -73,7 +73,12 @@ function open() {
     emitStatus(false);
     if (!wanted) return;
     if (e.code === 4401 || e.code === 1008) {
-      // The token expired or was refused: renew it, then reconnect at once (or stop if logged out).
+      // The token expired or was refused. Already renewed (the timer in api.js): reconnect with the new
+      // one at once; otherwise renew it first (or stop if the session is over).
+      if (getToken() && getToken() !== token) {
+        open();
+        return;
+      }
       refreshSession().then((user) => {
         if (user) open();
       });

@@ -314,6 +314,8 @@ export default function Page({ params, navigate }) {
   const id = params.id;
   const docState = useAsync(() => api(`/api/documents/${encodeURIComponent(id)}`), [id]);
   const doc = docState.data;
+  const docRef = useRef(doc);
+  docRef.current = doc;
   const finished = doc && (doc.status === "completed" || doc.status === "failed");
   const runKey = doc ? `${doc.current_run}:${finished ? doc.status : "running"}` : "";
   const [reportId, setReportId] = useState(null);
@@ -333,9 +335,17 @@ export default function Page({ params, navigate }) {
   useEffect(
     () =>
       onEvent((event) => {
+        if (event.type === "snapshot") {
+          const fresh = (event.documents || []).find((d) => d.id === id);
+          const now = docRef.current;
+          if (fresh) docState.setData((d) => (d ? { ...d, ...fresh } : d));
+          // Unfinished here but not in the snapshot: it finished while we were disconnected.
+          else if (now && (now.status === "pending" || now.status === "processing")) docState.reload();
+          return;
+        }
         if (event.document_id !== id) return;
         docState.setData((d) => (d ? applyEvent(d, event) : d));
-        if (event.type !== "snapshot") events.setData((list) => (list && !list.some((e) => e.event_id === event.event_id) ? [...list, event] : list));
+        events.setData((list) => (list && !list.some((e) => e.event_id === event.event_id) ? [...list, event] : list));
       }),
     [id],
   );

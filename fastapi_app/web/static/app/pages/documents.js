@@ -14,6 +14,8 @@ const SORTS = ["-created_at", "created_at", "original_filename", "-original_file
 const PAGE_SIZES = [10, 20, 50, 100];
 const FILTER_KEYS = ["search", "status", "file_type", "date_from", "date_to"];
 
+const unfinished = (doc) => doc.status === "pending" || doc.status === "processing";
+
 function readQuery(query) {
   const page = Math.max(1, parseInt(query.get("page") || "1", 10) || 1);
   const pageSize = PAGE_SIZES.includes(Number(query.get("page_size"))) ? Number(query.get("page_size")) : 20;
@@ -64,6 +66,7 @@ export default function Page({ query, navigate }) {
   const [form, setForm] = useState(state);
   const [selection, setSelection] = useState(getSelection);
   const reloadTimer = useRef(null);
+  const listRef = useRef(null);
   const qs = toQueryString(state);
 
   useEffect(() => setForm(readQuery(query)), [qs]);
@@ -86,11 +89,22 @@ export default function Page({ query, navigate }) {
     [qs],
   );
 
+  listRef.current = list.data;
+
   // Live: apply events to the rows shown; a document we do not show yet (a new upload) reloads the page.
   useEffect(
     () =>
       onEvent((event) => {
-        if (event.type === "snapshot" || !event.document_id) return;
+        if (event.type === "snapshot") {
+          // After a reconnect: the unfinished documents as they are now (events may have been missed).
+          // A row still shown as unfinished that the snapshot lacks has finished meanwhile: reload.
+          const fresh = Object.fromEntries((event.documents || []).map((d) => [d.id, d]));
+          const rowsNow = (listRef.current && listRef.current.data) || [];
+          if (rowsNow.some((doc) => unfinished(doc) && !fresh[doc.id])) list.reload();
+          else list.setData((envelope) => envelope && { ...envelope, data: envelope.data.map((doc) => (fresh[doc.id] ? { ...doc, ...fresh[doc.id] } : doc)) });
+          return;
+        }
+        if (!event.document_id) return;
         list.setData((envelope) => {
           if (!envelope) return envelope;
           const known = envelope.data.some((doc) => doc.id === event.document_id);

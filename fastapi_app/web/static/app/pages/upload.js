@@ -29,7 +29,18 @@ export default function Page() {
     () =>
       onEvent((event) => {
         if (event.type === "snapshot") {
-          for (const doc of event.documents || []) setItems((list) => list.map((item) => (item.doc && item.doc.id === doc.id ? { ...item, doc: { ...item.doc, ...doc } } : item)));
+          const fresh = Object.fromEntries((event.documents || []).map((d) => [d.id, d]));
+          for (const item of itemsRef.current) {
+            if (!item.doc) continue;
+            if (fresh[item.doc.id]) update(item.key, (it) => ({ doc: { ...it.doc, ...fresh[item.doc.id] } }));
+            else if (item.doc.status === "pending" || item.doc.status === "processing") {
+              // Finished while we were disconnected: read it again.
+              api(`/api/documents/${item.doc.id}`).then(
+                (doc) => update(item.key, (it) => ({ doc: { ...it.doc, ...doc } })),
+                () => {}, // offline again: the 4 s poll below reads it later
+              );
+            }
+          }
           return;
         }
         if (!event.document_id) return;
