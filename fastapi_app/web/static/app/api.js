@@ -189,6 +189,25 @@ export async function logout() {
   }
 }
 
+let sessionEndExpected = false;
+
+/** The next end of every session is ours (a password change): no "session ended" notice for it. */
+export function expectSessionEnd(expected = true) {
+  sessionEndExpected = expected;
+}
+
+/**
+ * The server ended every session of the account (password change, logout everywhere, account
+ * disabled): a refresh can only fail now, so clear the cookies and the token at once, and tell the app
+ * (event "docproc:session-ended") unless the page itself asked for it.
+ */
+export async function sessionEnded() {
+  if (!accessToken) return;
+  const announce = !sessionEndExpected;
+  await logout();
+  if (announce) window.dispatchEvent(new CustomEvent("docproc:session-ended"));
+}
+
 export function register({ username, email, password, full_name }) {
   return api("/api/auth/register", { method: "POST", json: { username, email, password, full_name: full_name || null } });
 }

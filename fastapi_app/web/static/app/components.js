@@ -106,7 +106,7 @@ function ConfirmHost() {
     <h2 id="confirm-title">${request.title}</h2>
     <p id="confirm-text">${request.message}</p>
     <div class="dialog-actions">
-      <button type="button" class="btn" onClick=${() => close(false)} autofocus>${t("common.cancel")}</button>
+      <button type="button" class="btn" onClick=${() => close(false)}>${t("common.cancel")}</button>
       <button type="button" class=${request.danger ? "btn btn-danger" : "btn btn-primary"} onClick=${() => close(true)}>${request.confirmLabel}</button>
     </div>
   </dialog>`;
