@@ -450,7 +450,7 @@ export default function Page({ params, navigate }) {
           ${content && content.document.page_count ? html`<dt>${t("doc.f_pages")}</dt><dd>${fmtNumber(content.document.page_count)}</dd>` : null}
           ${content && content.document.sheet_count ? html`<dt>${t("doc.f_sheets")}</dt><dd>${fmtNumber(content.document.sheet_count)}</dd>` : null}
           ${content && content.document.image_size ? html`<dt>${t("doc.f_image_size")}</dt><dd>${content.document.image_size}</dd>` : null}
-          ${content && content.document.language ? html`<dt>${t("doc.f_language")}</dt><dd>${content.document.language}</dd>` : null}
+          ${content && content.document.language ? html`<dt>${t("doc.f_language")}</dt><dd>${has(`doc.lang.${content.document.language}`) ? t(`doc.lang.${content.document.language}`) : content.document.language}</dd>` : null}
           <dt>${t("doc.f_runs")}</dt><dd>${doc.current_run}</dd>
           <dt>${t("doc.f_sha256")}</dt><dd><code>${doc.sha256}</code></dd>
         </dl>

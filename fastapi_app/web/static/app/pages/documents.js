@@ -6,7 +6,7 @@ import { t, fmtBytes, fmtDateTime } from "../i18n.js";
 import { api } from "../api.js";
 import { onEvent, applyEvent } from "../ws.js";
 import { getSelection, saveSelection } from "../selection.js";
-import { PageTitle, StatusBadge, DocProgress, Loading, ErrorState, EmptyState, Pager, useAsync } from "../components.js";
+import { LiveStatus, PageTitle, StatusBadge, DocProgress, Loading, ErrorState, EmptyState, Pager, useAsync } from "../components.js";
 
 const STATUSES = ["pending", "processing", "completed", "failed"];
 const TYPES = ["pdf", "excel", "image"];
@@ -168,7 +168,7 @@ export default function Page({ query, navigate }) {
       <a class="btn btn-primary" href="/upload">${t("docs.empty_upload")}</a>
     <//>`;
   else
-    body = html`<p class="muted" role="status">${t("common.total_count", { n: list.data.total })}</p>
+    body = html`<div class="row"><p class="muted" role="status">${t("common.total_count", { n: list.data.total })}</p><span class="spacer"></span><${LiveStatus} /></div>
       <div class="table-wrap">
         <table class="doc-table">
           <caption class="sr-only">${t("docs.title")}</caption>

@@ -5,7 +5,7 @@ import { html, useState, useEffect, useRef } from "../preact.js";
 import { t, errorText, fmtBytes, statusText } from "../i18n.js";
 import { uploadFile, api } from "../api.js";
 import { onEvent, applyEvent, isConnected } from "../ws.js";
-import { PageTitle, ProgressBar, StatusBadge, DocProgress, EmptyState, Icon } from "../components.js";
+import { LiveStatus, PageTitle, ProgressBar, StatusBadge, DocProgress, EmptyState, Icon } from "../components.js";
 
 const PARALLEL = 3;
 const ACCEPT = ".pdf,.xlsx,.xlsm,.xls,.ods,.csv,.png,.jpg,.jpeg,.tif,.tiff,.webp,.bmp,.gif";
@@ -151,6 +151,7 @@ export default function Page() {
     <section aria-labelledby="uploads-title">
       <div class="row">
         <h2 id="uploads-title">${t("upload.files_title")}</h2>
+        <${LiveStatus} />
         <span class="spacer"></span>
         ${items.some((i) => i.state === "uploaded" || i.state === "error")
           ? html`<button type="button" class="btn btn-small" onClick=${clearFinished}>${t("upload.clear")}</button>`
