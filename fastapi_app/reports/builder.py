@@ -213,7 +213,9 @@ def build_report_model(
     if result.hwp:
         facts.metadata = {k: v for k, v in result.hwp.metadata.items() if v}
         if result.hwp.version:
-            facts.metadata["format_version"] = f"{'HWPX' if result.hwp.format == 'hwpx' else 'HWP'} {result.hwp.version}"
+            facts.metadata["format_version"] = (
+                f"{'HWPX' if result.hwp.format == 'hwpx' else 'HWP'} {result.hwp.version}"
+            )
         if result.hwp.distribution:
             facts.metadata["distribution"] = "배포용 / distribution document"
     if result.image:
