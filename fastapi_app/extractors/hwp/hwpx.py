@@ -44,8 +44,17 @@ _METADATA = {
 _SMALL_PART_BYTES = 4 * 1024 * 1024
 
 
+_LOCAL_NAMES: dict[str, str] = {}
+
+
 def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+    """A tag without its namespace ("{...}p" -> "p"), memoised: a section has a few dozen distinct tags."""
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = (
+            _LOCAL_NAMES.setdefault(tag, tag.rsplit("}", 1)[-1]) if len(_LOCAL_NAMES) < 4096 else tag.rsplit("}", 1)[-1]
+        )
+    return name
 
 
 def parse_xml(data: bytes, name: str) -> ET.Element:
