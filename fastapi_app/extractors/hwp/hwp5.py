@@ -65,9 +65,9 @@ _FIELD_TYPES = {
 }
 
 
-def tokens(payload: bytes) -> Iterator[str | int]:
+def tokens(payload: bytes | str) -> Iterator[str | int]:
     """PARA_TEXT as text runs (str) and control codes (int), parameters skipped."""
-    text = payload.decode("utf-16-le", "replace")
+    text = payload.decode("utf-16-le", "replace") if isinstance(payload, bytes) else payload
     pos, end = 0, len(text)
     while pos < end:
         match = _CONTROL.search(text, pos)
@@ -141,8 +141,18 @@ class _SectionReader:
         return blocks
 
     def paragraph(self, node: Record) -> list[str]:
-        text_record = next((c for c in node.children if c.tag == TAG_PARA_TEXT), None)
-        controls = iter([c for c in node.children if c.tag == TAG_CTRL_HEADER])
+        text_record = None
+        control_list = []
+        for child in node.children:
+            if child.tag == TAG_PARA_TEXT:
+                text_record = text_record or child
+            elif child.tag == TAG_CTRL_HEADER:
+                control_list.append(child)
+        text = text_record.payload.decode("utf-16-le", "replace") if text_record else ""
+        # Most paragraphs are plain text and a paragraph end: no control to walk through.
+        if not control_list and (not text or (text[-1] == "\r" and _CONTROL.search(text, 0, len(text) - 1) is None)):
+            return [text[:-1]]
+        controls = iter(control_list)
         blocks: list[str] = []
         after: list[str] = []
         parts: list[str] = []
@@ -153,7 +163,7 @@ class _SectionReader:
             for _, field_parts in open_fields:
                 field_parts.append(text)
 
-        for token in tokens(text_record.payload) if text_record else ():
+        for token in tokens(text):
             if isinstance(token, str):
                 add(token)
             elif token == _PARA_BREAK:

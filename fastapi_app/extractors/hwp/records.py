@@ -26,6 +26,7 @@ TAG_SHAPE_COMPONENT = HWPTAG_BEGIN + 60
 TAG_TABLE = HWPTAG_BEGIN + 61
 
 _EXTENDED_SIZE = 0xFFF
+_U32 = struct.Struct("<I")
 # A section inflated past this is refused: real documents stay far below it, a deflate bomb does not.
 MAX_INFLATED_STREAM = 256 * 1024 * 1024
 
@@ -41,20 +42,21 @@ class Record:
 def iter_records(data: bytes) -> list[Record]:
     """The flat list of records of a stream, in order."""
     records: list[Record] = []
+    append = records.append
     offset, end = 0, len(data)
-    unpack = struct.unpack_from
+    unpack = _U32.unpack_from
     while offset + 4 <= end:
-        (header,) = unpack("<I", data, offset)
+        (header,) = unpack(data, offset)
         offset += 4
-        tag, level, size = header & 0x3FF, (header >> 10) & 0x3FF, header >> 20
+        size = header >> 20
         if size == _EXTENDED_SIZE:
             if offset + 4 > end:
                 raise CorruptFileError("HWP record stream ends inside a record header")
-            (size,) = unpack("<I", data, offset)
+            (size,) = unpack(data, offset)
             offset += 4
         if offset + size > end:
-            raise CorruptFileError(f"HWP record (tag {tag}) runs past the end of its stream")
-        records.append(Record(tag, level, data[offset : offset + size]))
+            raise CorruptFileError(f"HWP record (tag {header & 0x3FF}) runs past the end of its stream")
+        append(Record(header & 0x3FF, (header >> 10) & 0x3FF, data[offset : offset + size], []))
         offset += size
     return records
 
