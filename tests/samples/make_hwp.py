@@ -16,6 +16,7 @@ from pathlib import Path
 SECTOR, MINI_SECTOR, MINI_CUTOFF = 512, 64, 4096
 FREE, END, FAT_SECT, NO_STREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
 PARA_HEADER, PARA_TEXT, CTRL_HEADER, LIST_HEADER, TABLE = 0x42, 0x43, 0x47, 0x48, 0x4D
+PARA_CHAR_SHAPE, PARA_LINE_SEG = 0x44, 0x45
 Block = str | Sequence[Sequence[str]]
 
 
@@ -31,6 +32,9 @@ def _paragraph(text: str, level: int, controls: Sequence[bytes] = ()) -> bytes:
     chars = "".join(chr(11) + " lbt" + "\x00\x00" + chr(11) for _ in controls) + text + "\r"
     out = record(PARA_HEADER, level, struct.pack("<I", len(chars)) + bytes(18))
     out += record(PARA_TEXT, level + 1, chars.encode("utf-16-le"))
+    # What Hangul always writes after the text: character shapes and line segments (layout).
+    out += record(PARA_CHAR_SHAPE, level + 1, struct.pack("<II", 0, 0))
+    out += record(PARA_LINE_SEG, level + 1, bytes(36))
     return out + b"".join(controls)
 
 

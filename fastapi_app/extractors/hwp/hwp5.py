@@ -21,7 +21,14 @@ from fastapi_app.extractors.base import (
     HwpContent,
     HwpField,
 )
-from fastapi_app.extractors.hwp.document import Cell, DocumentBuilder, join_blocks, table_grid, table_text
+from fastapi_app.extractors.hwp.document import (
+    Cell,
+    DocumentBuilder,
+    join_blocks,
+    no_gc_pauses,
+    table_grid,
+    table_text,
+)
 from fastapi_app.extractors.hwp.ole import FileHeader, HwpOle
 from fastapi_app.extractors.hwp.records import (
     TAG_CTRL_HEADER,
@@ -34,7 +41,7 @@ from fastapi_app.extractors.hwp.records import (
     Record,
     inflate,
     iter_records,
-    record_tree,
+    read_tree,
 )
 
 # Control characters of PARA_TEXT (§4.3.2, table 6): these take 8 WCHARs (the code, 6 WCHARs of
@@ -332,10 +339,12 @@ def read_hwp5(ctx: ExtractionContext, path: Path) -> ExtractionResult:
         builder = DocumentBuilder()
         for done, name in enumerate(names, start=1):
             section = builder.new_section()
-            roots = record_tree(iter_records(_section_records(ole, name, header)))
-            builder.body(section, _SectionReader(builder, section).paragraphs(roots))
+            data = _section_records(ole, name, header)
+            with no_gc_pauses():
+                builder.body(section, _SectionReader(builder, section).paragraphs(read_tree(data)))
             ctx.progress(done, len(names), "section")
-    result = builder.result(ctx, content)
+    with no_gc_pauses():
+        result = builder.result(ctx, content)
     if content.section_count != len(names):
         result.warn("HWP_SECTIONS_MISSING", f"DocInfo lists {content.section_count} sections, {len(names)} were found")
     return result

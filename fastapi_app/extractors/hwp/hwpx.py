@@ -24,7 +24,14 @@ from fastapi_app.extractors.base import (
     HwpField,
     short_reason,
 )
-from fastapi_app.extractors.hwp.document import Cell, DocumentBuilder, join_blocks, table_grid, table_text
+from fastapi_app.extractors.hwp.document import (
+    Cell,
+    DocumentBuilder,
+    join_blocks,
+    no_gc_pauses,
+    table_grid,
+    table_text,
+)
 
 _SECTION = re.compile(r"^Contents/section(\d+)\.xml$")
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
@@ -238,11 +245,13 @@ def read_hwpx(ctx: ExtractionContext, path: Path) -> ExtractionResult:
                 data = archive.read_small(name, ctx.archive_limits.max_member_bytes)
                 archive.count_inflated(len(data))
                 section = builder.new_section()
-                builder.body(section, _SectionReader(builder, section).paragraphs(parse_xml(data, name)))
+                with no_gc_pauses():
+                    builder.body(section, _SectionReader(builder, section).paragraphs(parse_xml(data, name)))
                 ctx.progress(done, len(names), "section")
     except ZIP_ERRORS as exc:
         raise CorruptFileError(f"Damaged HWPX container: {short_reason(exc)}") from None
-    result = builder.result(ctx, content)
+    with no_gc_pauses():
+        result = builder.result(ctx, content)
     if package is None:
         result.warn("HWPX_NO_PACKAGE", "Contents/content.hpf is missing: no metadata, sections read by number")
     return result

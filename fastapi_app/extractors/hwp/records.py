@@ -27,6 +27,8 @@ TAG_TABLE = HWPTAG_BEGIN + 61
 
 _EXTENDED_SIZE = 0xFFF
 _U32 = struct.Struct("<I")
+# PARA_CHAR_SHAPE, PARA_LINE_SEG, PARA_RANGE_TAG: layout of a paragraph, never read.
+_LEFT_OUT = frozenset({HWPTAG_BEGIN + 52, HWPTAG_BEGIN + 53, HWPTAG_BEGIN + 54})
 # A section inflated past this is refused: real documents stay far below it, a deflate bomb does not.
 MAX_INFLATED_STREAM = 256 * 1024 * 1024
 
@@ -59,6 +61,52 @@ def iter_records(data: bytes) -> list[Record]:
         append(Record(header & 0x3FF, (header >> 10) & 0x3FF, data[offset : offset + size], []))
         offset += size
     return records
+
+
+class _Discard(list[Record]):
+    """Children of a record left out: dropped as they come."""
+
+    def append(self, record: Record) -> None:
+        return None
+
+
+def read_tree(data: bytes) -> list[Record]:
+    """``record_tree(iter_records(data))`` in one pass, leaving out the paragraph records no reader
+    uses (character shapes, line segments, range tags: leaves, half the records of a section)."""
+    roots: list[Record] = []
+    stack: list[Record] = []
+    # A left-out record stays on the stack as a placeholder of its level, so anything nested in it
+    # is dropped with it instead of being given to the wrong parent.
+    placeholders: dict[int, Record] = {}
+    offset, end = 0, len(data)
+    unpack = _U32.unpack_from
+    while offset + 4 <= end:
+        (header,) = unpack(data, offset)
+        offset += 4
+        size = header >> 20
+        if size == _EXTENDED_SIZE:
+            if offset + 4 > end:
+                raise CorruptFileError("HWP record stream ends inside a record header")
+            (size,) = unpack(data, offset)
+            offset += 4
+        if offset + size > end:
+            raise CorruptFileError(f"HWP record (tag {header & 0x3FF}) runs past the end of its stream")
+        level = (header >> 10) & 0x3FF
+        tag = header & 0x3FF
+        # In a well-formed stream the open records are one per level: the parent is stack[level - 1].
+        if level <= len(stack) and (level == 0 or stack[level - 1].level == level - 1):
+            del stack[level:]
+        else:
+            while stack and stack[-1].level >= level:
+                stack.pop()
+        if tag in _LEFT_OUT:
+            record = placeholders.get(level) or placeholders.setdefault(level, Record(-1, level, b"", _Discard()))
+        else:
+            record = Record(tag, level, data[offset : offset + size], [])
+            (stack[-1].children if stack else roots).append(record)
+        offset += size
+        stack.append(record)
+    return roots
 
 
 def record_tree(records: list[Record]) -> list[Record]:
