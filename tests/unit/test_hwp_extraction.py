@@ -200,3 +200,36 @@ def test_other_ole_and_zip_files_are_not_taken_for_hwp(tmp_path: Path) -> None:
 
     with pytest.raises(UnsupportedFileType):
         detect_type(plain, plain.name, None)
+
+
+# --- the CLI -------------------------------------------------------------------------------------
+
+
+def test_the_cli_extracts_hwp_like_the_worker(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import json
+
+    from fastapi_app.cli import main
+    from tests.samples.make_hwp import hwp_document
+
+    blocks = [
+        "거래명세서",
+        "발행일: 2026년 3월 15일",
+        [["공급자", "주식회사 한빛상사"], ["합계 금액", "1,210,000원"]],
+        "문의: sales@hanbit.co.kr",
+    ]
+    document = hwp_document(tmp_path / "명세서", blocks)  # no extension: the bytes decide
+    assert main(["extract", str(document), "--file-type", "hwp"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["file_type"], result["mime_type"], result["extractor"]["name"]) == (
+        "hwp",
+        "application/x-hwp",
+        "hwp",
+    )
+    assert result["hwp"]["tables"][0]["header"] == ["공급자", "주식회사 한빛상사"]
+    # Entities and key values come out of HWP text and tables as out of a PDF's.
+    entities = {(e["type"], str(e["value"])) for e in result["entities"]}
+    assert {("date", "2026-03-15"), ("email", "sales@hanbit.co.kr")} <= entities
+    assert any(e["type"] == "amount" and e["value"] == 1_210_000 for e in result["entities"])
+    pairs = {(p["key"], p["source"]): p["normalized"] for p in result["key_values"]}
+    assert pairs[("공급자", "table")] == "주식회사 한빛상사" and pairs[("합계 금액", "table")] == 1_210_000
+    assert pairs[("발행일", "text")] == "2026-03-15"
