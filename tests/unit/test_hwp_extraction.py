@@ -233,3 +233,25 @@ def test_the_cli_extracts_hwp_like_the_worker(capsys: pytest.CaptureFixture[str]
     pairs = {(p["key"], p["source"]): p["normalized"] for p in result["key_values"]}
     assert pairs[("공급자", "table")] == "주식회사 한빛상사" and pairs[("합계 금액", "table")] == 1_210_000
     assert pairs[("발행일", "text")] == "2026-03-15"
+
+
+def test_damaged_documents_fail_as_corrupt_files(tmp_path: Path) -> None:
+    """Found by mutating the corpus: a damaged deflate stream inside an HWPX member raised zlib.error,
+    a damaged OLE directory a TypeError; both are the file's fault and must say so."""
+    from tests.samples.make_hwp import hwp_document
+
+    hwpx = bytearray((HWP_CORPUS / "hwpxlib_table.hwpx").read_bytes())
+    with zipfile.ZipFile(HWP_CORPUS / "hwpxlib_table.hwpx") as archive:
+        info = archive.getinfo("Contents/section0.xml")
+    data_start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    hwpx[data_start + 100 : data_start + 160] = bytes(range(60))
+    broken_zip = tmp_path / "broken.hwpx"
+    broken_zip.write_bytes(bytes(hwpx))
+    with pytest.raises(CorruptFileError):
+        _extract(broken_zip)
+
+    whole = hwp_document(tmp_path / "whole.hwp", ["본문"] * 50).read_bytes()
+    truncated = tmp_path / "truncated.hwp"
+    truncated.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(CorruptFileError):
+        _extract(truncated)

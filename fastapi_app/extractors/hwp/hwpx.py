@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -248,7 +249,7 @@ def read_hwpx(ctx: ExtractionContext, path: Path) -> ExtractionResult:
                 with no_gc_pauses():
                     builder.body(section, _SectionReader(builder, section).paragraphs(parse_xml(data, name)))
                 ctx.progress(done, len(names), "section")
-    except ZIP_ERRORS as exc:
+    except (*ZIP_ERRORS, zlib.error) as exc:  # a damaged deflate stream raises zlib.error while read
         raise CorruptFileError(f"Damaged HWPX container: {short_reason(exc)}") from None
     with no_gc_pauses():
         result = builder.result(ctx, content)

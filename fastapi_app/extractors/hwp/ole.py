@@ -22,6 +22,9 @@ from fastapi_app.extractors.base import CorruptFileError, short_reason
 SIGNATURE = b"HWP Document File"
 FILE_HEADER_SIZE = 256
 SUMMARY_STREAM = "\x05HwpSummaryInformation"
+# What olefile raises on a damaged compound file (its own errors are OSErrors; a damaged directory
+# gives entries of the wrong kind or indexes out of range).
+OLE_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, struct.error, IndexError, KeyError, TypeError)
 # Streams larger than this are not read whole (a real section is a few MB at most).
 MAX_STREAM_BYTES = 256 * 1024 * 1024
 
@@ -81,7 +84,7 @@ class HwpOle:
     def __init__(self, path: Path) -> None:
         try:
             self._ole = olefile.OleFileIO(str(path))
-        except (OSError, ValueError, struct.error, IndexError) as exc:
+        except OLE_ERRORS as exc:
             raise CorruptFileError(f"Damaged HWP compound file: {short_reason(exc)}") from None
 
     def __enter__(self) -> HwpOle:
@@ -91,7 +94,10 @@ class HwpOle:
         self._ole.close()
 
     def exists(self, name: str) -> bool:
-        return bool(self._ole.exists(name))
+        try:
+            return bool(self._ole.exists(name))
+        except OLE_ERRORS:
+            return False
 
     def read(self, name: str) -> bytes:
         try:
@@ -101,7 +107,7 @@ class HwpOle:
                 return bytes(stream.read())
         except CorruptFileError:
             raise
-        except (OSError, ValueError, struct.error, IndexError) as exc:
+        except OLE_ERRORS as exc:
             raise CorruptFileError(f"HWP stream {name} cannot be read: {short_reason(exc)}") from None
 
     def file_header(self) -> FileHeader:
@@ -112,7 +118,11 @@ class HwpOle:
     def sections(self, storage: str) -> list[str]:
         """The Section streams of a storage (BodyText or ViewText), in number order."""
         numbered = []
-        for entry in self._ole.listdir(streams=True, storages=False):
+        try:
+            entries = self._ole.listdir(streams=True, storages=False)
+        except OLE_ERRORS as exc:
+            raise CorruptFileError(f"Damaged HWP compound file: {short_reason(exc)}") from None
+        for entry in entries:
             if len(entry) == 2 and entry[0] == storage and (match := _SECTION.match(entry[1])):
                 numbered.append((int(match.group(1)), f"{storage}/{entry[1]}"))
         return [name for _, name in sorted(numbered)]
@@ -122,7 +132,7 @@ class HwpOle:
             return {}
         try:
             return parse_summary(self.read(SUMMARY_STREAM))
-        except (struct.error, IndexError, ValueError, OverflowError):
+        except (CorruptFileError, struct.error, IndexError, ValueError, OverflowError):
             return {}  # the properties are a courtesy: a damaged set costs them, not the document
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 from fastapi_app.extractors.archive import SafeZip
@@ -26,8 +27,8 @@ def is_hwp5(path: Path) -> bool:
                 return False
             with ole.openstream("FileHeader") as stream:
                 return bytes(stream.read(len(_SIGNATURE))) == _SIGNATURE
-    except (OSError, ValueError, IndexError):
-        return False
+    except (OSError, ValueError, IndexError, KeyError, TypeError, struct.error):
+        return False  # a damaged compound file is no HWP document as far as the upload can tell
 
 
 def is_hwpx(archive: SafeZip) -> bool:
