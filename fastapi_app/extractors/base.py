@@ -267,7 +267,7 @@ class HwpNote(BaseModel):
 
 
 class HwpField(BaseModel):
-    """A field (누름틀, hyperlink, date, ...): its type, its name or command, and the text it shows."""
+    """A field (누름틀, hyperlink, date, ...): its type, its name (HWPX) or command (HWP 5), and the text it shows."""
 
     type: str
     name: str | None = None

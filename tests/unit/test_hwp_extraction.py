@@ -255,3 +255,43 @@ def test_damaged_documents_fail_as_corrupt_files(tmp_path: Path) -> None:
     truncated.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(CorruptFileError):
         _extract(truncated)
+
+
+def test_hwp5_fields_footnotes_and_headers_from_records() -> None:
+    """A paragraph whose text points at a click-here field, a footnote and a header (8-WCHAR controls,
+    one CTRL_HEADER each, in order), read the way the section reader reads a real document."""
+    from fastapi_app.extractors.hwp.document import DocumentBuilder
+    from fastapi_app.extractors.hwp.hwp5 import _SectionReader
+    from fastapi_app.extractors.hwp.records import read_tree
+    from tests.samples.make_hwp import CTRL_HEADER, LIST_HEADER, PARA_HEADER, PARA_TEXT, record
+
+    def control_char(code: int, chid: str) -> str:
+        return chr(code) + chid[::-1] + "\x00\x00" + chr(code)
+
+    def inner_paragraph(text: str, level: int) -> bytes:
+        return record(PARA_HEADER, level, bytes(22)) + record(PARA_TEXT, level + 1, (text + "\r").encode("utf-16-le"))
+
+    command = "Clickhere:set:0:"
+    field_header = b"klc%" + bytes(5) + struct.pack("<H", len(command)) + command.encode("utf-16-le") + bytes(4)
+    text = (
+        "회사: " + control_char(3, "%clk") + "한빛상사" + chr(4) + "\x00" * 7 + " 끝"
+        + control_char(17, "fn  ") + control_char(16, "head") + "\r"
+    )  # fmt: skip
+    stream = (
+        record(PARA_HEADER, 0, bytes(22))
+        + record(PARA_TEXT, 1, text.encode("utf-16-le"))
+        + record(CTRL_HEADER, 1, field_header)
+        + record(CTRL_HEADER, 1, b"  nf" + bytes(8))
+        + record(LIST_HEADER, 2, bytes(8))
+        + inner_paragraph("각주 본문", 2)
+        + record(CTRL_HEADER, 1, b"daeh" + bytes(8))
+        + record(LIST_HEADER, 2, bytes(8))
+        + inner_paragraph("머리말", 2)
+    )
+    builder = DocumentBuilder()
+    section = builder.new_section()
+    blocks = _SectionReader(builder, section).paragraphs(read_tree(stream))
+    assert blocks == ["회사: 한빛상사 끝"]
+    assert [(f.type, f.name, f.text) for f in builder.fields] == [("CLICK_HERE", command, "한빛상사")]
+    assert [(n.kind, n.text) for n in builder.notes] == [("footnote", "각주 본문")]
+    assert builder.headers == ["머리말"]

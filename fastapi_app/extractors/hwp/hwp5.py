@@ -216,7 +216,8 @@ class _SectionReader:
         payload = control.payload
         if len(payload) >= 11:
             (length,) = struct.unpack_from("<H", payload, 9)
-            name = payload[11 : 11 + 2 * length].decode("utf-16-le", "replace").strip() or None
+            # The command ("Clickhere:set:..."); a field's own name is in its CTRL_DATA parameter set.
+            name = payload[11 : 11 + 2 * length].decode("utf-16-le", "replace").strip()[:200] or None
         field = HwpField(type=_FIELD_TYPES.get(cid, cid.strip("%").strip().upper()), name=name)
         self.builder.fields.append(field)
         return field
