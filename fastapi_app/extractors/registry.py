@@ -4,7 +4,8 @@ One line per file family: the family, the package (or module) under fastapi_app.
 exposes its ``EXTRACTOR``, and the MIME types it reads with their extensions (the first is the one a
 mislabelled upload is renamed to). A new family is a new package and one more entry here.
 
-Packages are imported on first use so the API process never loads pypdfium2, Pillow, calamine or olefile.
+Packages are imported on first use so the API process never loads pypdfium2, Pillow or calamine (olefile
+only when an OLE file is uploaded: the HWP check of `hwp.sniff`).
 """
 
 from __future__ import annotations

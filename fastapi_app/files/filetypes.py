@@ -142,7 +142,8 @@ def detect_type(
     if mime in _OLE_CONTAINERS or mime == HWP_MIME:
         # libmagic's word is not enough either way: an HWP document is an OLE file with a FileHeader
         # stream that starts with the HWP signature, whatever it is named.
-        mime = HWP_MIME if is_hwp5(path) else ("application/x-ole-storage" if mime == HWP_MIME else mime)
+        # libmagic's "x-hwp" without the stream (HWP 3, a damaged file) is no type we read.
+        mime = HWP_MIME if is_hwp5(path) else ("application/octet-stream" if mime == HWP_MIME else mime)
     if mime in _OLE_CONTAINERS and _EXTENSION_FAMILY.get(extension) == FileFamily.EXCEL:
         mime = _XLS
     if (mime in _TEXT_MIMES or mime == "application/octet-stream") and extension == ".csv":

@@ -295,3 +295,13 @@ def test_hwp5_fields_footnotes_and_headers_from_records() -> None:
     assert [(f.type, f.name, f.text) for f in builder.fields] == [("CLICK_HERE", command, "한빛상사")]
     assert [(n.kind, n.text) for n in builder.notes] == [("footnote", "각주 본문")]
     assert builder.headers == ["머리말"]
+
+
+def test_an_older_hwp_is_refused_as_unsupported(tmp_path: Path) -> None:
+    """HWP 3 (not an OLE file; libmagic may still call it x-hwp) is not read: 415, not a failed run."""
+    from fastapi_app.core.errors import UnsupportedFileType
+
+    old = tmp_path / "old.hwp"
+    old.write_bytes(b"HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05" + bytes(2000))
+    with pytest.raises(UnsupportedFileType):
+        detect_type(old, old.name, None)
