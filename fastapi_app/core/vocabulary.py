@@ -15,6 +15,7 @@ class FileFamily(StrEnum):
     EXCEL = "excel"
     PDF = "pdf"
     IMAGE = "image"
+    HWP = "hwp"  # Hangul word processor: HWP 5.0 and HWPX
 
 
 class DocumentStatus(StrEnum):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from fastapi_app.core.vocabulary import FileFamilyName as FileFamily
 
-SCHEMA_VERSION = "1.2"  # 1.2: `extractor` (name and version of the extractor that made the result)
+SCHEMA_VERSION = "1.3"  # 1.2: `extractor` (name and version of the extractor that made the result); 1.3: `hwp`
 
 ProgressCallback = Callable[[int, int, str], None]
 """(current, total, unit) — e.g. (3, 20, "page"); called after each page or sheet.
@@ -259,6 +259,44 @@ class OcrSummary(BaseModel):
     preprocessing: list[str] = Field(default_factory=list)
 
 
+class HwpNote(BaseModel):
+    kind: Literal["footnote", "endnote"]
+    number: int  # 1-based, in document order per kind
+    section: int  # 0-based section the note is anchored in
+    text: str
+
+
+class HwpField(BaseModel):
+    """A field (누름틀, hyperlink, date, ...): its type, its name (HWPX) or command (HWP 5), and the text it shows."""
+
+    type: str
+    name: str | None = None
+    text: str = ""
+
+
+class HwpSection(BaseModel):
+    index: int
+    text: str  # the body text of the section only: headers, footers and notes are kept apart
+    paragraph_count: int = 0
+
+
+class HwpContent(BaseModel):
+    """A Hangul word-processor document: HWP 5.0 (OLE compound file) or HWPX (OWPML zip)."""
+
+    format: Literal["hwp5", "hwpx"]  # the OLE format (HWP 5.x) or the zip one
+    version: str | None = None  # "5.0.1.7" (FileHeader) or the HWPX version.xml version
+    compressed: bool | None = None
+    distribution: bool = False  # 배포용 document: its body was decrypted from ViewText
+    section_count: int = 0
+    metadata: dict[str, str | None] = Field(default_factory=dict)  # title, author, created, modified, ...
+    sections: list[HwpSection] = Field(default_factory=list)
+    headers: list[str] = Field(default_factory=list)
+    footers: list[str] = Field(default_factory=list)
+    notes: list[HwpNote] = Field(default_factory=list)
+    fields: list[HwpField] = Field(default_factory=list)
+    tables: list[Table] = Field(default_factory=list)  # in document order; index counts from 0
+
+
 class KeyValue(BaseModel):
     key: str
     value: str
@@ -311,6 +349,7 @@ class ExtractionResult(BaseModel):
     pdf: PdfContent | None = None
     spreadsheet: SpreadsheetContent | None = None
     image: ImageContent | None = None
+    hwp: HwpContent | None = None
     ocr: OcrSummary | None = None
     key_values: list[KeyValue] = Field(default_factory=list)
     entities: list[Entity] = Field(default_factory=list)

@@ -4,7 +4,8 @@ One line per file family: the family, the package (or module) under fastapi_app.
 exposes its ``EXTRACTOR``, and the MIME types it reads with their extensions (the first is the one a
 mislabelled upload is renamed to). A new family is a new package and one more entry here.
 
-Packages are imported on first use so the API process never loads pypdfium2, Pillow or calamine.
+Packages are imported on first use so the API process never loads pypdfium2, Pillow or calamine (olefile
+only when an OLE file is uploaded: the HWP check of `hwp.sniff`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi_app.extractors.base import (
     FileFamily,
     UnsupportedContentError,
 )
+from fastapi_app.extractors.hwp.sniff import HWP_MIME, HWPX_MIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ FAMILIES: tuple[Family, ...] = (
             ("image/gif", (".gif",)),
         ),
     ),
+    Family("hwp", "hwp", ((HWP_MIME, (".hwp",)), (HWPX_MIME, (".hwpx",)))),
 )
 
 SUPPORTED_TYPES: tuple[SupportedType, ...] = tuple(

@@ -15,6 +15,7 @@ from fastapi_app.core.errors import ArchiveBomb, FileTypeMismatch, UnsupportedFi
 from fastapi_app.core.vocabulary import FileFamily
 from fastapi_app.extractors.archive import ZIP_ERRORS, SafeZip
 from fastapi_app.extractors.base import ArchiveBombError, ArchiveLimits
+from fastapi_app.extractors.hwp.sniff import HWP_MIME, HWPX_MIME, is_hwp5, is_hwpx
 from fastapi_app.extractors.registry import SUPPORTED_TYPES, SupportedType, supported_type
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ _OLE_CONTAINERS = {
     "application/cdfv2-encrypted",
 }
 _GENERIC_ZIP = {"application/zip", "application/octet-stream"}
-_ZIP_CANDIDATES = _GENERIC_ZIP | {_XLSX, _ODS, "application/vnd.ms-excel.sheet.macroenabled.12"}
+_ZIP_CANDIDATES = _GENERIC_ZIP | {_XLSX, _ODS, "application/vnd.ms-excel.sheet.macroenabled.12", HWPX_MIME}
 _TEXT_MIMES = {"text/plain", "text/csv", "application/csv", "text/x-csv"}
 _ALIASES = {
     "application/excel": _XLS,
@@ -114,6 +115,8 @@ def _zip_office_kind(path: Path, limits: ArchiveLimits) -> str | None:
             names = archive.names
             if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
                 return _XLSX
+            if is_hwpx(archive):
+                return HWPX_MIME
             if "mimetype" in names and archive.read("mimetype", _MIMETYPE_READ_BYTES).strip() == _ODS.encode():
                 return _ODS
     except ArchiveBombError as exc:
@@ -133,7 +136,14 @@ def detect_type(
         # Zip-based types libmagic names itself are opened too: their members' declared sizes are
         # checked here, at upload, whoever named the format.
         kind = _zip_office_kind(path, limits or ArchiveLimits())
+        if mime == HWPX_MIME:
+            mime = HWPX_MIME if kind == HWPX_MIME else "application/zip"
         mime = (kind or mime) if mime in _GENERIC_ZIP else mime
+    if mime in _OLE_CONTAINERS or mime == HWP_MIME:
+        # libmagic's word is not enough either way: an HWP document is an OLE file with a FileHeader
+        # stream that starts with the HWP signature, whatever it is named.
+        # libmagic's "x-hwp" without the stream (HWP 3, a damaged file) is no type we read.
+        mime = HWP_MIME if is_hwp5(path) else ("application/octet-stream" if mime == HWP_MIME else mime)
     if mime in _OLE_CONTAINERS and _EXTENSION_FAMILY.get(extension) == FileFamily.EXCEL:
         mime = _XLS
     if (mime in _TEXT_MIMES or mime == "application/octet-stream") and extension == ".csv":

@@ -135,6 +135,10 @@ def _tables(result: ExtractionResult) -> list[ReportTable]:
             title = f"Page {table.page}, table {table.index + 1}" if table.page else f"Table {table.index + 1}"
             tables.append(ReportTable(title=title, header=table.header, rows=table.rows[:TABLE_ROWS_IN_REPORT],
                                       total_rows=len(table.rows)))  # fmt: skip
+    if result.hwp:
+        for table in result.hwp.tables:
+            tables.append(ReportTable(title=f"Table {table.index + 1}", header=table.header,
+                                      rows=table.rows[:TABLE_ROWS_IN_REPORT], total_rows=len(table.rows)))  # fmt: skip
     if result.spreadsheet:
         for sheet in result.spreadsheet.sheets:
             for table in sheet.tables:
@@ -170,6 +174,8 @@ def _title(result: ExtractionResult, filename: str, headline: Headline) -> str:
     heading = ""
     if result.pdf and result.pdf.metadata.get("title"):
         heading = str(result.pdf.metadata["title"]).strip()
+    elif result.hwp and result.hwp.metadata.get("title"):
+        heading = str(result.hwp.metadata["title"]).strip()
     if not heading:
         first_line = next((line.strip() for line in result.text.splitlines() if line.strip()), "")
         if 0 < len(first_line) <= 40 and not _NUMBER_KEY.search(first_line) and ":" not in first_line:
@@ -204,6 +210,14 @@ def build_report_model(
         facts.metadata = {k: v for k, v in result.pdf.metadata.items() if v}
     if result.spreadsheet:
         facts.sheet_count = result.spreadsheet.sheet_count
+    if result.hwp:
+        facts.metadata = {k: v for k, v in result.hwp.metadata.items() if v}
+        if result.hwp.version:
+            facts.metadata["format_version"] = (
+                f"{'HWPX' if result.hwp.format == 'hwpx' else 'HWP'} {result.hwp.version}"
+            )
+        if result.hwp.distribution:
+            facts.metadata["distribution"] = "배포용 / distribution document"
     if result.image:
         facts.image_size = f"{result.image.width}x{result.image.height}"
         for tag in ("Make", "Model", "DateTimeOriginal"):

@@ -67,14 +67,16 @@ def test_fresh_clone_collects_every_test_with_the_corpus(fresh_clone: Path) -> N
     for entry in manifest:
         assert (fresh_clone / "tests" / "corpus" / "files" / entry["file"]).is_file(), entry["file"]
         assert any(entry["file"] in test_id for test_id in collected), f"no collected test uses {entry['file']}"
-    assert any(t.startswith("tests/unit/test_hwp_documents.py::test_agpl_hwp_documents") for t in collected)
+    assert any(
+        t.startswith("tests/unit/test_hwp_documents.py::test_agpl_hwp_documents_give_every_fact") for t in collected
+    )
 
 
 def test_fresh_clone_runs_the_hwp_tests_and_reports_the_agpl_ones_as_not_run(fresh_clone: Path) -> None:
     result = _pytest_in(fresh_clone, "-q", "-rs", "tests/unit/test_hwp_documents.py")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
-    assert "5 passed, 1 skipped" in output, output[-2000:]
+    assert "6 passed, 1 skipped" in output, output[-2000:]
     skipped = [line for line in output.splitlines() if line.startswith("SKIPPED [1] tests/unit/test_hwp_documents.py")]
     assert len(skipped) == 1 and skipped[0].endswith(AGPL_SKIP), output[-2000:]
     assert not list((fresh_clone / "tests" / "corpus").rglob("pyhwp_*")), "AGPL documents were committed"

@@ -24,6 +24,7 @@ ONE_SAMPLE_PER_FAMILY = {
     "pdf": (SAMPLES / "pdf" / "korean_invoice.pdf", "application/pdf", "pdf"),
     "excel": (SAMPLES / "sheets" / "korean_cp949.csv", "text/csv", "spreadsheet"),
     "image": (SAMPLES / "images" / "photo_gps_seoul.jpg", "image/jpeg", "image"),
+    "hwp": (ROOT / "tests" / "corpus" / "hwp" / "hwprs_hello_world.hwp", "application/x-hwp", "hwp"),
 }
 
 

@@ -82,7 +82,7 @@ def _mask_everything(result: ExtractionResult) -> None:
                 setattr(value, name, walk(getattr(value, name)))
         return value
 
-    for name in ("text", "pdf", "spreadsheet", "image", "key_values"):
+    for name in ("text", "pdf", "spreadsheet", "image", "hwp", "key_values"):
         setattr(result, name, walk(getattr(result, name)))
 
 
@@ -131,6 +131,9 @@ def analyze(result: ExtractionResult) -> None:
                 pairs.extend(key_values_from_table(table, slash_order))
     if result.pdf:
         for table in result.pdf.tables:
+            pairs.extend(key_values_from_table(table, slash_order))
+    if result.hwp:
+        for table in result.hwp.tables:
             pairs.extend(key_values_from_table(table, slash_order))
 
     # Amounts written without a currency take the document's own (EUR on a German invoice).

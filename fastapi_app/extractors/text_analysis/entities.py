@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,16 +50,23 @@ class _Found:
 
 
 class _Spans:
-    """Character ranges already taken, so one piece of text is one entity (a date is no amount)."""
+    """Character ranges already taken, so one piece of text is one entity (a date is no amount).
+
+    Sorted by (start, end): taken ranges never overlap, so their ends are sorted too, and of the ranges
+    starting before ``end`` only the last can reach past ``start``. A scan of every taken range made a
+    long text quadratic (an HWP document is one segment, not pages: 3,700 entities in 390,000
+    characters took seconds).
+    """
 
     def __init__(self) -> None:
         self.taken: list[tuple[int, int]] = []
 
     def free(self, start: int, end: int) -> bool:
-        return all(end <= s or start >= e for s, e in self.taken)
+        last = bisect.bisect_left(self.taken, (end, -1)) - 1
+        return last < 0 or self.taken[last][1] <= start
 
     def take(self, start: int, end: int) -> None:
-        self.taken.append((start, end))
+        bisect.insort(self.taken, (start, end))
 
 
 def find_entities(

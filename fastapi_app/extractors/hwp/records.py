@@ -1,0 +1,136 @@
+"""HWP 5.0 record streams (Hancom, "HWP 5.0 file format", revision 1.3, §4.1 and §4.3).
+
+A record is a 32-bit header (tag id: 10 bits, level: 10 bits, size: 12 bits; a size of 0xFFF means
+the real size follows as another 32-bit word) and its payload. Levels nest: a record belongs to the
+closest record before it whose level is one less.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+from fastapi_app.extractors.base import CorruptFileError
+
+HWPTAG_BEGIN = 0x10
+# DocInfo
+TAG_DOCUMENT_PROPERTIES = HWPTAG_BEGIN
+TAG_DISTRIBUTE_DOC_DATA = HWPTAG_BEGIN + 12
+# BodyText
+TAG_PARA_HEADER = HWPTAG_BEGIN + 50
+TAG_PARA_TEXT = HWPTAG_BEGIN + 51
+TAG_CTRL_HEADER = HWPTAG_BEGIN + 55
+TAG_LIST_HEADER = HWPTAG_BEGIN + 56
+TAG_SHAPE_COMPONENT = HWPTAG_BEGIN + 60
+TAG_TABLE = HWPTAG_BEGIN + 61
+
+_EXTENDED_SIZE = 0xFFF
+_U32 = struct.Struct("<I")
+# PARA_CHAR_SHAPE, PARA_LINE_SEG, PARA_RANGE_TAG: layout of a paragraph, never read.
+_LEFT_OUT = frozenset({HWPTAG_BEGIN + 52, HWPTAG_BEGIN + 53, HWPTAG_BEGIN + 54})
+# A section inflated past this is refused: real documents stay far below it, a deflate bomb does not.
+MAX_INFLATED_STREAM = 256 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Record:
+    tag: int
+    level: int
+    payload: bytes
+    children: list[Record] = field(default_factory=list)
+
+
+def iter_records(data: bytes) -> list[Record]:
+    """The flat list of records of a stream, in order."""
+    records: list[Record] = []
+    append = records.append
+    offset, end = 0, len(data)
+    unpack = _U32.unpack_from
+    while offset + 4 <= end:
+        (header,) = unpack(data, offset)
+        offset += 4
+        size = header >> 20
+        if size == _EXTENDED_SIZE:
+            if offset + 4 > end:
+                raise CorruptFileError("HWP record stream ends inside a record header")
+            (size,) = unpack(data, offset)
+            offset += 4
+        if offset + size > end:
+            raise CorruptFileError(f"HWP record (tag {header & 0x3FF}) runs past the end of its stream")
+        append(Record(header & 0x3FF, (header >> 10) & 0x3FF, data[offset : offset + size], []))
+        offset += size
+    return records
+
+
+class _Discard(list[Record]):
+    """Children of a record left out: dropped as they come."""
+
+    def append(self, record: Record) -> None:
+        return None
+
+
+def read_tree(data: bytes) -> list[Record]:
+    """``record_tree(iter_records(data))`` in one pass, leaving out the paragraph records no reader
+    uses (character shapes, line segments, range tags: leaves, half the records of a section)."""
+    roots: list[Record] = []
+    stack: list[Record] = []
+    # A left-out record stays on the stack as a placeholder of its level, so anything nested in it
+    # is dropped with it instead of being given to the wrong parent.
+    placeholders: dict[int, Record] = {}
+    offset, end = 0, len(data)
+    unpack = _U32.unpack_from
+    while offset + 4 <= end:
+        (header,) = unpack(data, offset)
+        offset += 4
+        size = header >> 20
+        if size == _EXTENDED_SIZE:
+            if offset + 4 > end:
+                raise CorruptFileError("HWP record stream ends inside a record header")
+            (size,) = unpack(data, offset)
+            offset += 4
+        if offset + size > end:
+            raise CorruptFileError(f"HWP record (tag {header & 0x3FF}) runs past the end of its stream")
+        level = (header >> 10) & 0x3FF
+        tag = header & 0x3FF
+        # In a well-formed stream the open records are one per level: the parent is stack[level - 1].
+        if level <= len(stack) and (level == 0 or stack[level - 1].level == level - 1):
+            del stack[level:]
+        else:
+            while stack and stack[-1].level >= level:
+                stack.pop()
+        if tag in _LEFT_OUT:
+            record = placeholders.get(level) or placeholders.setdefault(level, Record(-1, level, b"", _Discard()))
+        else:
+            record = Record(tag, level, data[offset : offset + size], [])
+            (stack[-1].children if stack else roots).append(record)
+        offset += size
+        stack.append(record)
+    return roots
+
+
+def record_tree(records: list[Record]) -> list[Record]:
+    """The top-level records, each with its nested children (by level)."""
+    roots: list[Record] = []
+    stack: list[Record] = []
+    for record in records:
+        while stack and stack[-1].level >= record.level:
+            stack.pop()
+        if stack and record.level > stack[-1].level:
+            stack[-1].children.append(record)
+        else:
+            roots.append(record)
+        stack.append(record)
+    return roots
+
+
+def inflate(data: bytes, limit: int = MAX_INFLATED_STREAM) -> bytes:
+    """A raw deflate stream (no zlib header: wbits=-15), refused past ``limit`` bytes."""
+    decompressor = zlib.decompressobj(-15)
+    try:
+        out = decompressor.decompress(data, limit)
+    except zlib.error as exc:
+        raise CorruptFileError(f"HWP stream does not inflate: {exc}") from None
+    if decompressor.unconsumed_tail:
+        raise CorruptFileError(f"HWP stream inflates past {limit // (1024 * 1024)} MiB")
+    return out
