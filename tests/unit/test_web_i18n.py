@@ -83,3 +83,16 @@ def test_every_key_the_app_uses_exists() -> None:
     assert used
     missing = sorted(k for k in used if k not in KO)
     assert not missing, missing
+
+
+def test_every_file_family_can_be_chosen_and_is_named() -> None:
+    """A new family (hwp came with issue 15) must reach the list filter, the statistics and both languages."""
+    from fastapi_app.core.vocabulary import FileFamily
+
+    for page in ("documents.js", "stats.js"):
+        source = (APP / "web" / "static" / "app" / "pages" / page).read_text(encoding="utf-8")
+        listed = re.search(r"const TYPES = \[([^\]]*)\]", source)
+        assert listed, page
+        assert set(re.findall(r'"(\w+)"', listed.group(1))) == {f.value for f in FileFamily}, page
+    for family in FileFamily:
+        assert f"type.{family.value}" in KO and f"type.{family.value}" in EN, family

@@ -9,7 +9,7 @@ import { getSelection, saveSelection } from "../selection.js";
 import { LiveStatus, PageTitle, StatusBadge, DocProgress, Loading, ErrorState, EmptyState, Pager, useAsync } from "../components.js";
 
 const STATUSES = ["pending", "processing", "completed", "failed"];
-const TYPES = ["pdf", "excel", "image"];
+const TYPES = ["pdf", "excel", "image", "hwp"];
 const SORTS = ["-created_at", "created_at", "original_filename", "-original_filename", "-size_bytes", "size_bytes", "status", "-completed_at"];
 const PAGE_SIZES = [10, 20, 50, 100];
 const FILTER_KEYS = ["search", "status", "file_type", "date_from", "date_to"];

@@ -10,11 +10,11 @@ import { PageTitle, Loading, ErrorState, EmptyState, toast, useAsync } from "../
 
 const PERIODS = [7, 30, 90, 365];
 const STATUSES = ["pending", "processing", "completed", "failed"];
-const TYPES = ["pdf", "excel", "image"];
+const TYPES = ["pdf", "excel", "image", "hwp"];
 const FORMATS = ["pdf", "xlsx", "html", "md", "json"];
 // AA-contrast colours that stay apart for colour-blind readers (Okabe–Ito based).
 const STATUS_COLOURS = { pending: "#767f8c", processing: "#0072b2", completed: "#009e73", failed: "#d55e00" };
-const TYPE_COLOURS = { pdf: "#cc3311", excel: "#117733", image: "#5b4ab8" };
+const TYPE_COLOURS = { pdf: "#cc3311", excel: "#117733", image: "#5b4ab8", hwp: "#0077bb" };
 
 function browserZone() {
   try {

@@ -8,7 +8,7 @@ import { onEvent, applyEvent, isConnected } from "../ws.js";
 import { LiveStatus, PageTitle, ProgressBar, StatusBadge, DocProgress, EmptyState, Icon } from "../components.js";
 
 const PARALLEL = 3;
-const ACCEPT = ".pdf,.xlsx,.xlsm,.xls,.ods,.csv,.png,.jpg,.jpeg,.tif,.tiff,.webp,.bmp,.gif";
+const ACCEPT = ".pdf,.hwp,.hwpx,.xlsx,.xlsm,.xls,.ods,.csv,.png,.jpg,.jpeg,.tif,.tiff,.webp,.bmp,.gif";
 let nextKey = 0;
 
 export default function Page() {
