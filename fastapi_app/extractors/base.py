@@ -166,7 +166,8 @@ class OcrPageResult(BaseModel):
     confidence: float | None = None  # mean word confidence, 0-100
     duration_ms: float = 0.0
     dpi: int | None = None
-    rotated_degrees: float = 0.0  # deskew/orientation applied before recognition
+    rotated_degrees: float = 0.0  # deskew applied before recognition (anticlockwise, degrees)
+    orientation_degrees: int = 0  # 0, 90, 180, 270: the page was turned this far clockwise to be upright
     preprocessing: list[str] = Field(default_factory=list)  # steps applied to this page
 
 

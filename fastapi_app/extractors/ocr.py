@@ -11,7 +11,22 @@ onto white and grayscale (``grayscale``); deskew by row-profile variance on a 60
 ~0.1 s; on the 2 degree sample English 93.0 -> 99.3 %); upscaling of small text (median ink line under
 16 px) by up to 3x (``upscale``; the 96 dpi Flipkart scan: confidence 66.5 -> 87.1, order id found).
 Otsu binarisation (``binarize``) is implemented but off: no gain on clean pages, -2 to -4 confidence on
-the Flipkart scan.
+the Flipkart scan, and on the generated invoice (tests/samples/scan_variants.py) the page is already
+two-tone, so there is nothing for it to remove; denoising is not implemented for the same reason.
+
+Low resolution (issue 15, the generated invoice, 1 - normalised edit distance): what matters is the
+height of the text lines, not the dpi. At 150 dpi (12 pt lines ~23 px) the page reads 99.5 % as it is
+and 99.1 % upscaled to 300 dpi (and twice as slow), so it is left alone; at 100 dpi (16 px lines) it
+reads 96.7 % as it is and 98.4 % enlarged 1.75x to ~28 px lines, so lines under 20 px are enlarged.
+
+Orientation (``orient``): a page turned 90/180/270 degrees reads as nothing (90, 270: no words) or as
+garbage (180: confidence 39, against 93 upright). Tesseract's orientation detector (``--psm 0``,
+osd.traineddata) finds the turn, but costs as much as a recognition pass, so it only runs when the
+first pass has no words or a mean confidence under 60 (upright pages of the corpus and samples score
+86-94, turned ones 0-40): upright pages never pay for it. The page is turned, prepared again (deskew
+on the upright page) and read again; the new reading is kept only when its confidence is higher.
+Without osd.traineddata a projection profile decides between sideways (text rows show in the column
+profile) and upside down, and the candidate turns are read and compared by confidence.
 """
 
 from __future__ import annotations
@@ -45,7 +60,7 @@ MIN_SIDE_PX = 32  # smaller images hold no readable text
 
 _TARGET_DPI = 300
 # Median height of a text line's ink, in px: outside [_SMALL, _LARGE] the page is rescaled to _TARGET.
-_SMALL_LINE_PX = 16
+_SMALL_LINE_PX = 20  # 100 dpi 12 pt: 16 px lines, 96.7 % -> 98.4 % when enlarged (module docstring)
 # Downscaling large print (12 pt at 300 dpi, ~41 px lines) to ~28 px lifted English to 100 % but cost
 # Korean 2-4 points on the sample page ("송장번호" misread), so it is off until measured on more pages.
 _LARGE_LINE_PX = 1_000_000
@@ -57,7 +72,13 @@ _DESKEW_WIDTH = 600
 _DESKEW_MAX_DEG = 5.0
 _DESKEW_MIN_DEG = 0.2  # below this a rotation blurs more than it straightens
 
-DEFAULT_STEPS = frozenset({"deskew", "rescale"})
+DEFAULT_STEPS = frozenset({"deskew", "rescale", "orient"})
+
+# Below this mean word confidence (or with no word at all) the page may be turned: see the docstring.
+ORIENTATION_CHECK_BELOW_CONFIDENCE = 60.0
+OSD_LANGUAGE = "osd"
+# A sideways page's text rows show up in its column profile: its variance beats the row profile's.
+_SIDEWAYS_RATIO = 1.5
 
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
@@ -166,6 +187,12 @@ def recognise(
             raise
         raise OcrPageError(f"Image could not be prepared for OCR: {short_reason(exc)}") from None
     text, confidence = _run_tesseract(prepared, languages, dpi, psm, timeout_s)
+    orientation = 0
+    if "orient" in steps and _may_be_turned(confidence):
+        turned = _reorient(image, prepared, dpi, languages, source_dpi, steps, psm, timeout_s, confidence)
+        if turned is not None:
+            orientation, (prepared, dpi, rotated, applied), (text, confidence), method = turned
+            applied = [*applied, method]
     if confidence is not None and confidence < SPARSE_PASS_BELOW_CONFIDENCE and psm != SPARSE_TEXT_MODE:
         # Forms with boxed or scattered fields read poorly as one column; a sparse-text pass finds
         # the fields the column pass dropped, and only its new words are kept.
@@ -180,8 +207,98 @@ def recognise(
         duration_ms=round((time.perf_counter() - started) * 1000, 2),
         dpi=dpi,
         rotated_degrees=rotated,
+        orientation_degrees=orientation,
         preprocessing=applied,
     )
+
+
+# --- orientation ----------------------------------------------------------------------------
+
+_Prepared = tuple["Image", int, float, list[str]]
+# Clockwise turn that makes the page upright -> the Pillow transpose doing it (Pillow turns anticlockwise).
+_TURNS = {90: "ROTATE_270", 180: "ROTATE_180", 270: "ROTATE_90"}
+
+
+def _may_be_turned(confidence: float | None) -> bool:
+    return confidence is None or confidence < ORIENTATION_CHECK_BELOW_CONFIDENCE
+
+
+def _reorient(
+    image: Image,
+    prepared: Image,
+    dpi: int,
+    languages: str,
+    source_dpi: float | None,
+    steps: frozenset[str],
+    psm: int,
+    timeout_s: float,
+    confidence: float | None,
+) -> tuple[int, _Prepared, tuple[str, float | None], str] | None:
+    """(clockwise turn, the turned page prepared again, its text and confidence, the method), or None
+    when no turn reads with a higher confidence than the page as it is."""
+    osd = osd_rotation(prepared, dpi, timeout_s)
+    if osd is None:
+        candidates, method = _profile_candidates(prepared), "orient-profile"
+    else:
+        candidates, method = ([osd] if osd else []), "orient-osd"
+    best: tuple[int, _Prepared, tuple[str, float | None], str] | None = None
+    best_confidence = confidence if confidence is not None else -1.0
+    for degrees in candidates:
+        again = _prepare(turn(image, degrees), source_dpi, steps)
+        text, turned_confidence = _run_tesseract(again[0], languages, again[1], psm, timeout_s)
+        if turned_confidence is not None and turned_confidence > best_confidence:
+            best, best_confidence = (degrees, again, (text, turned_confidence), method), turned_confidence
+    return best
+
+
+def turn(image: Image, degrees: int) -> Image:
+    """The image turned ``degrees`` (90, 180, 270) clockwise, losslessly."""
+    from PIL import Image as PILImage
+
+    if degrees % 360 == 0:
+        return image
+    return image.transpose(getattr(PILImage.Transpose, _TURNS[degrees % 360]))
+
+
+def osd_available() -> bool:
+    probe = _probe(TESSERACT_CMD)
+    return probe is not None and OSD_LANGUAGE in probe[1]
+
+
+def osd_rotation(gray: Image, dpi: int = _TARGET_DPI, timeout_s: float = PAGE_TIMEOUT_S) -> int | None:
+    """Tesseract's orientation detection (``--psm 0``): the clockwise turn (0, 90, 180, 270) that makes
+    the page upright; 0 when it cannot tell (too few characters); None without osd.traineddata."""
+    if not osd_available():
+        return None
+    width, height = gray.size
+    pgm = b"P5\n%d %d\n255\n" % (width, height) + gray.tobytes()
+    command = [TESSERACT_CMD, "stdin", "stdout", "--psm", "0", "--dpi", str(dpi)]
+    try:
+        done = subprocess.run(command, input=pgm, capture_output=True, timeout=timeout_s, env=_environment())
+    except subprocess.TimeoutExpired:
+        raise OcrTimeout(f"Orientation detection took longer than {timeout_s:g} s on one page") from None
+    except OSError as exc:
+        raise OcrUnavailable(f"Tesseract could not be started: {short_reason(exc)}") from None
+    match = re.search(r"Rotate:\s*(\d+)", done.stdout.decode("utf-8", "replace"))
+    if done.returncode != 0 or match is None:
+        return 0
+    degrees = int(match.group(1)) % 360
+    return degrees if degrees in _TURNS else 0
+
+
+def _variance(values: list[int]) -> float:
+    return statistics.pvariance(values) if len(values) > 1 else 0.0
+
+
+def _profile_candidates(gray: Image) -> list[int]:
+    """Turns worth reading when Tesseract's orientation data is missing: text rows make the row
+    profile of an upright page (or the column profile of a sideways one) vary sharply."""
+    from PIL import Image as PILImage
+
+    mask = _ink_mask(gray, _DESKEW_WIDTH)
+    rows = _variance(_row_profile(mask))
+    columns = _variance(list(mask.resize((mask.width, 1), PILImage.Resampling.BOX).tobytes()))
+    return [90, 270] if columns > rows * _SIDEWAYS_RATIO else [180]
 
 
 def summarize(pages: list[OcrPageResult], ctx: ExtractionContext) -> OcrSummary:
