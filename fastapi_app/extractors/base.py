@@ -18,7 +18,9 @@ from pydantic import BaseModel, Field
 
 from fastapi_app.core.vocabulary import FileFamilyName as FileFamily
 
-SCHEMA_VERSION = "1.2"  # 1.2: `extractor` (name and version of the extractor that made the result)
+# 1.2: `extractor` (name and version of the extractor that made the result); 1.3: entity types `iban` and
+# `bic`, `warnings[].details`, `ocr.orientation_degrees` per page
+SCHEMA_VERSION = "1.3"
 
 ProgressCallback = Callable[[int, int, str], None]
 """(current, total, unit) — e.g. (3, 20, "page"); called after each page or sheet.
@@ -148,6 +150,8 @@ def column_letter(index: int) -> str:
 class ExtractionWarning(BaseModel):
     code: str
     message: str
+    # Machine-readable facts of the warning, e.g. PAGE_OCR_FALLBACK: {"page": 3, "reason": "no_tounicode"}
+    details: dict[str, Any] | None = None
 
 
 class Table(BaseModel):
@@ -318,8 +322,8 @@ class ExtractionResult(BaseModel):
     warnings: list[ExtractionWarning] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
-    def warn(self, code: str, message: str) -> None:
-        self.warnings.append(ExtractionWarning(code=code, message=message))
+    def warn(self, code: str, message: str, *, details: dict[str, Any] | None = None) -> None:
+        self.warnings.append(ExtractionWarning(code=code, message=message, details=details))
 
     @classmethod
     def for_context(cls, ctx: ExtractionContext) -> ExtractionResult:
