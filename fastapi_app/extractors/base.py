@@ -285,6 +285,8 @@ EntityType = Literal[
     "business_registration_number",
     "resident_registration_number",
     "card_number",
+    "iban",
+    "bic",
 ]
 
 
