@@ -25,6 +25,8 @@ _MAX_OCR_PIXELS = 40_000_000  # never upscale beyond this (memory and time)
 _DESKEW_WIDTH = 600
 _DESKEW_MAX_DEG = 5.0
 _DESKEW_MIN_DEG = 0.2  # below this a rotation blurs more than it straightens
+# Paper darker than this (a grey photocopy) is binarised: see ocr.py's docstring for the measurement.
+_GREY_PAPER = 240
 
 # A sideways page's text rows show up in its column profile: its variance beats the row profile's.
 _SIDEWAYS_RATIO = 1.5
@@ -53,7 +55,7 @@ def prepare(image: Image, source_dpi: float | None, steps: frozenset[str]) -> tu
             gray = gray.resize(size, PILImage.Resampling.LANCZOS)
             dpi = (dpi or TARGET_DPI / factor) * factor
             applied.append("upscale" if factor > 1 else "downscale")
-    if "binarize" in steps:
+    if "binarize" in steps or ("binarize-grey" in steps and _paper_level(gray) < _GREY_PAPER):
         gray = _otsu(gray)
         applied.append("binarize")
     # Tesseract falls back to 70 dpi when none is given, which skews its size filters.
