@@ -12,7 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # curl: the container healthcheck.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libmagic1 tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng fonts-nanum curl \
+      libmagic1 tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng tesseract-ocr-osd fonts-nanum curl \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -25,6 +25,7 @@ declare -A NEEDED_FOR=(
   [tesseract-ocr]="the OCR tests (images, scanned PDFs)"
   [tesseract-ocr-kor]="the Korean OCR tests"
   [tesseract-ocr-eng]="the English OCR tests"
+  [tesseract-ocr-osd]="orientation detection of turned scans (tests/unit/test_scan_orientation.py); without it a slower projection-profile fallback runs"
   [fonts-nanum]="Korean PDF reports and the sample/OCR tests that draw Korean text"
   [nginx]="tests/cluster: the nginx config checks and the fault drills"
   [curl]="the README curl walk-through (tests/e2e/test_readme_examples.py)"
@@ -38,6 +39,7 @@ system_packages_missing() {
   command -v tesseract >/dev/null 2>&1 || echo tesseract-ocr
   compgen -G '/usr/share/tesseract-ocr/*/tessdata/kor.traineddata' >/dev/null || echo tesseract-ocr-kor
   compgen -G '/usr/share/tesseract-ocr/*/tessdata/eng.traineddata' >/dev/null || echo tesseract-ocr-eng
+  compgen -G '/usr/share/tesseract-ocr/*/tessdata/osd.traineddata' >/dev/null || echo tesseract-ocr-osd
   command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || echo nginx
   [[ -e /usr/share/fonts/truetype/nanum/NanumGothic.ttf ]] || echo fonts-nanum
   { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true; } | grep -q 'libmagic\.so\.1' || echo libmagic1

@@ -18,7 +18,9 @@ from pydantic import BaseModel, Field
 
 from fastapi_app.core.vocabulary import FileFamilyName as FileFamily
 
-SCHEMA_VERSION = "1.3"  # 1.2: `extractor` (name and version of the extractor that made the result); 1.3: `hwp`
+# 1.2: `extractor` (name and version of the extractor that made the result); 1.3 (issue 15): `hwp`, entity
+# types `iban` and `bic`, `warnings[].details`, `ocr.orientation_degrees` per page
+SCHEMA_VERSION = "1.3"
 
 ProgressCallback = Callable[[int, int, str], None]
 """(current, total, unit) — e.g. (3, 20, "page"); called after each page or sheet.
@@ -148,6 +150,8 @@ def column_letter(index: int) -> str:
 class ExtractionWarning(BaseModel):
     code: str
     message: str
+    # Machine-readable facts of the warning, e.g. PAGE_OCR_FALLBACK: {"page": 3, "reason": "no_tounicode"}
+    details: dict[str, Any] | None = None
 
 
 class Table(BaseModel):
@@ -166,7 +170,8 @@ class OcrPageResult(BaseModel):
     confidence: float | None = None  # mean word confidence, 0-100
     duration_ms: float = 0.0
     dpi: int | None = None
-    rotated_degrees: float = 0.0  # deskew/orientation applied before recognition
+    rotated_degrees: float = 0.0  # deskew applied before recognition (anticlockwise, degrees)
+    orientation_degrees: int = 0  # 0, 90, 180, 270: the page was turned this far clockwise to be upright
     preprocessing: list[str] = Field(default_factory=list)  # steps applied to this page
 
 
@@ -318,6 +323,8 @@ EntityType = Literal[
     "business_registration_number",
     "resident_registration_number",
     "card_number",
+    "iban",
+    "bic",
 ]
 
 
@@ -356,8 +363,8 @@ class ExtractionResult(BaseModel):
     warnings: list[ExtractionWarning] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
-    def warn(self, code: str, message: str) -> None:
-        self.warnings.append(ExtractionWarning(code=code, message=message))
+    def warn(self, code: str, message: str, *, details: dict[str, Any] | None = None) -> None:
+        self.warnings.append(ExtractionWarning(code=code, message=message, details=details))
 
     @classmethod
     def for_context(cls, ctx: ExtractionContext) -> ExtractionResult:

@@ -83,7 +83,7 @@ def _extract(ctx: ExtractionContext) -> ExtractionResult:
     return result
 
 
-EXTRACTOR = FamilyExtractor(name="image", version="1.0", run=_extract)
+EXTRACTOR = FamilyExtractor(name="image", version="1.1", run=_extract)
 extract = EXTRACTOR.extract
 
 

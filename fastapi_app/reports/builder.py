@@ -116,6 +116,8 @@ def _highlights(result: ExtractionResult, headline: Headline) -> Highlights:
         emails=_unique([e.value for e in by_type.get("email", [])]),
         phones=_unique([e.text for e in by_type.get("phone", [])]),
         urls=_unique([e.value for e in by_type.get("url", [])]),
+        ibans=_unique([{"iban": e.value, "valid": e.valid} for e in by_type.get("iban", [])]),
+        bics=_unique([e.value for e in by_type.get("bic", [])]),
         masked=_unique([e.text for e in result.entities if e.type in ("resident_registration_number", "card_number")]),
     )
 

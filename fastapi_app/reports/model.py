@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"  # 1.1: highlights.ibans and highlights.bics
 
 
 class Money(BaseModel):
@@ -61,6 +61,8 @@ class Highlights(BaseModel):
     emails: list[str] = Field(default_factory=list)
     phones: list[str] = Field(default_factory=list)
     urls: list[str] = Field(default_factory=list)
+    ibans: list[dict[str, Any]] = Field(default_factory=list)  # {iban, valid}: grouped by four
+    bics: list[str] = Field(default_factory=list)
     masked: list[str] = Field(default_factory=list)  # masked resident/card numbers, as stored
 
 

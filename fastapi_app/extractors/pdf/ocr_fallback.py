@@ -1,4 +1,5 @@
-"""Pages without a text layer: rendered at a DPI that respects the pixel limit, then sent to OCR."""
+"""Pages without a text layer, or with an unusable one (garbled.py): rendered at a DPI that respects the
+pixel limit, then sent to OCR (which turns them upright first when they are sideways or upside down)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class PageOcr:
-    """Renders text-less pages and sends them to OCR; gives up for the document after the first
+    """Renders text-less or garbled pages and sends them to OCR; gives up for the document after the first
     OcrUnavailable, since a missing Tesseract will not appear on the next page."""
 
     def __init__(self, ctx: ExtractionContext, result: ExtractionResult) -> None:

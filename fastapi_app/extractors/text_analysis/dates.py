@@ -21,7 +21,8 @@ MONTHS = {
 }  # fmt: skip
 _MONTH_NAMES = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
 DATE_KOREAN = re.compile(r"(?P<y>\d{4})\s*년\s*(?P<m>\d{1,2})\s*월\s*(?P<d>\d{1,2})\s*일")
-DATE_YMD = re.compile(r"(?<![\d.])(?P<y>\d{4})(?P<sep>[-./])\s?(?P<m>\d{1,2})(?P=sep)\s?(?P<d>\d{1,2})(?![\d])\.?")
+# OCR spaces the parts of "2024. 3. 5." out now and then ("2024 . 3 . 5"): a space may precede a separator.
+DATE_YMD = re.compile(r"(?<![\d.])(?P<y>\d{4}) ?(?P<sep>[-./])\s?(?P<m>\d{1,2}) ?(?P=sep)\s?(?P<d>\d{1,2})(?![\d])\.?")
 DATE_DMY_DOTS = re.compile(r"(?<![\d.])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4}|\d{2})(?![\d]|\.\d)")
 DATE_SLASH = re.compile(r"(?<![\d/])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})(?![\d/])")
 DATE_D_MONTH_Y = re.compile(

@@ -20,14 +20,23 @@ from fastapi_app.extractors.text_analysis.dates import (
     make_date,
 )
 from fastapi_app.extractors.text_analysis.identifiers import (
+    BIC,
+    BIC_LABEL,
+    BIC_SPACED,
     BUSINESS_NUMBER,
     CARD_NUMBER,
     EMAIL,
+    IBAN,
+    IBAN_LABEL,
+    IBAN_LENGTHS,
     PHONE_KR,
     PHONE_PLUS,
     RESIDENT_NUMBER,
     URL,
+    bic_plausible,
     business_number_valid,
+    format_iban,
+    iban_in,
     normalize_phone,
 )
 from fastapi_app.extractors.text_analysis.masking import card_candidate, mask_card, mask_resident, resident_plausible
@@ -82,6 +91,14 @@ def find_entities(
             entity.page, entity.sheet = page, sheet
             found.append(_Found(start, end, entity))
 
+    def add_span(start: int, end: int, entity: Entity) -> None:
+        if spans.free(start, end):
+            spans.take(start, end)
+            entity.page, entity.sheet = page, sheet
+            found.append(_Found(start, end, entity))
+
+    # Before card numbers: the digit groups of an IBAN can pass the Luhn check.
+    _find_bank_ids(text, add_span)
     for match in RESIDENT_NUMBER.finditer(text):
         if resident_plausible(match):
             add(match, Entity(type="resident_registration_number", text=mask_resident(match), masked=True))
@@ -113,6 +130,33 @@ def find_entities(
     _find_amounts(text, add)
     found.sort(key=lambda f: f.start)
     return [f.entity for f in found]
+
+
+def _find_bank_ids(text: str, add_span: Callable[[int, int, Entity], None]) -> None:
+    """IBANs (mod-97 checked; an IBAN label alone also admits one that fails, marked invalid) and
+    BIC/SWIFT codes, kept whole when OCR spaces their groups out."""
+    for match in IBAN.finditer(text):
+        raw = match[0]
+        compact = iban_in(raw)
+        valid = compact is not None
+        if compact is None:
+            if not IBAN_LABEL.search(text, max(0, match.start() - 24), match.start()):
+                continue
+            whole = raw.replace(" ", "")
+            compact = whole[: IBAN_LENGTHS.get(whole[:2], len(whole))]
+        end, seen = match.start(), 0
+        while seen < len(compact):  # where the IBAN ends inside the run, spaces included
+            seen += raw[end - match.start()] != " "
+            end += 1
+        add_span(match.start(), end, Entity(type="iban", text=text[match.start() : end], value=format_iban(compact),
+                                            valid=valid))  # fmt: skip
+    for pattern in (BIC, BIC_SPACED):
+        for match in pattern.finditer(text):
+            compact = match[0].replace(" ", "")
+            line_start = text.rfind("\n", 0, match.start()) + 1
+            labelled = bool(BIC_LABEL.search(text[max(line_start, match.start() - 24) : match.start()]))
+            if (pattern is BIC or labelled) and bic_plausible(compact, labelled):
+                add_span(match.start(), match.end(), Entity(type="bic", text=match[0], value=compact))
 
 
 def _find_dates(text: str, add: Callable[..., None], slash_order: str) -> None:

@@ -75,5 +75,7 @@ def entity_rows(report: Report) -> list[tuple[str, str]]:
         ("사업자등록번호", f"{b['number']} ({'valid' if b['valid'] else 'checksum fails'})") for b in h.business_numbers
     ]
     rows += [("이메일 / Email", e) for e in h.emails] + [("전화 / Phone", p) for p in h.phones]
+    rows += [("IBAN", f"{i['iban']}{'' if i['valid'] else ' (checksum fails)'}") for i in h.ibans]
+    rows += [("BIC / SWIFT", b) for b in h.bics]
     rows += [("URL", u) for u in h.urls] + [("가림 / Masked", m) for m in h.masked]
     return rows
