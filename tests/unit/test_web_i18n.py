@@ -96,3 +96,12 @@ def test_every_file_family_can_be_chosen_and_is_named() -> None:
         assert set(re.findall(r'"(\w+)"', listed.group(1))) == {f.value for f in FileFamily}, page
     for family in FileFamily:
         assert f"type.{family.value}" in KO and f"type.{family.value}" in EN, family
+
+
+def test_every_entity_type_is_named() -> None:
+    from typing import get_args
+
+    from fastapi_app.extractors.base import EntityType
+
+    missing = [t for t in get_args(EntityType) if f"doc.entity.{t}" not in KO or f"doc.entity.{t}" not in EN]
+    assert not missing, missing
