@@ -18,7 +18,9 @@ from pydantic import BaseModel, Field
 
 from fastapi_app.core.vocabulary import FileFamilyName as FileFamily
 
-SCHEMA_VERSION = "1.2"  # 1.2: `extractor` (name and version of the extractor that made the result)
+# 1.2: `extractor` (name and version of the extractor that made the result)
+# 1.3: sheet `formulas` (text, value, `computed`), `vba_modules`, PDF table `header_rows`, `tax_invoice`
+SCHEMA_VERSION = "1.3"
 
 ProgressCallback = Callable[[int, int, str], None]
 """(current, total, unit) — e.g. (3, 20, "page"); called after each page or sheet.
@@ -201,6 +203,17 @@ class ColumnSummary(BaseModel):
     mean: float | None = None
 
 
+class FormulaCell(BaseModel):
+    """A formula cell (xlsx): its text, and its value; ``computed`` when the file stored no value
+    (written by a script) and the extractor worked it out (SUM, AVERAGE, COUNT, MIN, MAX over
+    ranges of the same sheet, or a plain cell reference). Anything else keeps ``value`` null."""
+
+    cell: str  # "B8"
+    formula: str  # without the leading "="
+    value: Any = None
+    computed: bool = False
+
+
 class Sheet(BaseModel):
     name: str
     index: int
@@ -214,6 +227,7 @@ class Sheet(BaseModel):
     rows_truncated: bool = False
     merged_ranges: list[str] = Field(default_factory=list)
     formula_count: int = 0
+    formulas: list[FormulaCell] = Field(default_factory=list)  # xlsx; at most 1,000 per workbook
     columns: list[ColumnSummary] = Field(default_factory=list)
     tables: list[Table] = Field(default_factory=list)
 
@@ -228,6 +242,7 @@ class SpreadsheetContent(BaseModel):
     csv_delimiter: str | None = None
     defined_names: list[str] = Field(default_factory=list)
     has_vba: bool = False  # macros are reported, never executed
+    vba_modules: list[str] = Field(default_factory=list)  # names of the macro project's modules
 
 
 class GpsInfo(BaseModel):

@@ -50,6 +50,11 @@ def test_every_stored_result_names_the_extractor_and_its_version(family: str) ->
     assert extractor.version  # a version string, not an empty placeholder
 
 
+# Extractors whose results changed for the same file (spreadsheet 1.1: computed formulas, durations in hours;
+# pdf 1.1: multi-line cells and spanning headers in tables).
+BUMPED_VERSIONS = {"spreadsheet": "1.1", "pdf": "1.1"}
+
+
 def test_each_family_is_one_registry_entry_pointing_at_one_extractor() -> None:
     families = [family.name for family in registry.FAMILIES]
     assert sorted(families) == sorted(set(families)) == sorted(ONE_SAMPLE_PER_FAMILY)
@@ -57,7 +62,7 @@ def test_each_family_is_one_registry_entry_pointing_at_one_extractor() -> None:
         extractors = {id(registry.extractor_for(mime_type)) for mime_type, _ in family.types}
         assert len(extractors) == 1, family.name
         extractor: Extractor = registry.extractor_for(family.types[0][0])
-        assert (extractor.name, extractor.version) == (family.module, "1.0")
+        assert (extractor.name, extractor.version) == (family.module, BUMPED_VERSIONS.get(family.module, "1.0"))
     assert {t.mime_type for t in registry.SUPPORTED_TYPES} == {m for f in registry.FAMILIES for m, _ in f.types}
 
 

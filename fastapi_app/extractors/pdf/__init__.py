@@ -68,5 +68,5 @@ def _extract(ctx: ExtractionContext) -> ExtractionResult:
     return result
 
 
-EXTRACTOR = FamilyExtractor(name="pdf", version="1.0", run=_extract)
+EXTRACTOR = FamilyExtractor(name="pdf", version="1.1", run=_extract)
 extract = EXTRACTOR.extract
