@@ -309,6 +309,41 @@ class Entity(BaseModel):
     sheet: str | None = None
 
 
+class TaxInvoiceItem(BaseModel):
+    name: str
+    quantity: float | None = None
+    unit_price: float | None = None
+    supply_amount: float | None = None
+    tax_amount: float | None = None
+
+
+class ValidationCheck(BaseModel):
+    name: str  # tax_is_10_percent, items_add_up, total_is_supply_plus_tax, supplier_brn_valid, ...
+    ok: bool
+    expected: Any = None
+    actual: Any = None
+
+
+class Validation(BaseModel):
+    ok: bool
+    checks: list[ValidationCheck] = Field(default_factory=list)
+
+
+class TaxInvoice(BaseModel):
+    """A Korean tax invoice (전자세금계산서) or statement of transaction (거래명세서): its key values
+    and whether they add up."""
+
+    kind: Literal["tax_invoice", "transaction_statement"]
+    supplier_brn: str | None = None  # 사업자등록번호 ###-##-#####
+    buyer_brn: str | None = None
+    issue_date: str | None = None  # 작성일자, ISO
+    supply_amount: float | None = None  # 공급가액
+    tax_amount: float | None = None  # 세액
+    total_amount: float | None = None  # 합계금액
+    items: list[TaxInvoiceItem] = Field(default_factory=list)
+    validation: Validation
+
+
 class ExtractorInfo(BaseModel):
     name: str  # the family's extractor: "pdf", "spreadsheet", "image"
     version: str  # bumped when the same file would give a different result
@@ -329,6 +364,7 @@ class ExtractionResult(BaseModel):
     ocr: OcrSummary | None = None
     key_values: list[KeyValue] = Field(default_factory=list)
     entities: list[Entity] = Field(default_factory=list)
+    tax_invoice: TaxInvoice | None = None
     warnings: list[ExtractionWarning] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
