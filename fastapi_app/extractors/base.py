@@ -159,7 +159,10 @@ class Table(BaseModel):
     kind: Literal["ruled", "unruled", "sheet"] | None = None
     cell_range: str | None = None  # sheets: "A5:D8"
     bbox: tuple[float, float, float, float] | None = None  # PDFs: x0, top, x1, bottom in pt
-    header: list[Any] = Field(default_factory=list)
+    header: list[Any] = Field(default_factory=list)  # one label per column ("2025 상반기" under a spanning "2025")
+    # PDFs: the header's own rows when it has more than one or cells spanning columns, each spanned
+    # position holding its spanning cell's text; empty otherwise (the header is then one row)
+    header_rows: list[list[Any]] = Field(default_factory=list)
     rows: list[list[Any]] = Field(default_factory=list)
 
 
