@@ -164,3 +164,7 @@ def test_documents_that_are_not_invoices_have_none(tmp_path: Path) -> None:
     path = tmp_path / "plain.csv"
     path.write_text("공급가액,세액\n1000,100\n", encoding="utf-8")
     assert extract(path, "text/csv").tax_invoice is None
+    # Naming the document type is not enough: a notice about an invoice has no amounts to check.
+    notice = tmp_path / "notice.csv"
+    notice.write_text("안내\n전자세금계산서는 매월 10일까지 발행합니다.\n", encoding="utf-8")
+    assert extract(notice, "text/csv").tax_invoice is None

@@ -50,16 +50,19 @@ def find_tax_invoice(result: ExtractionResult, texts: Iterable[str]) -> TaxInvoi
         kind = "transaction_statement"
     else:
         return None
+    supply, tax, items = _amount(result.key_values, _SUPPLY_KEY), _amount(result.key_values, _TAX_KEY), _items(result)
+    if supply is None and tax is None and not items:
+        return None  # the word alone (a letter about an invoice) does not make a document one
     supplier, buyer = _registration_numbers(text)
     invoice = TaxInvoice(
         kind=kind,  # type: ignore[arg-type]
         supplier_brn=supplier,
         buyer_brn=buyer,
         issue_date=_date(result.key_values),
-        supply_amount=_amount(result.key_values, _SUPPLY_KEY),
-        tax_amount=_amount(result.key_values, _TAX_KEY),
+        supply_amount=supply,
+        tax_amount=tax,
         total_amount=_amount(result.key_values, _TOTAL_KEY),
-        items=_items(result),
+        items=items,
         validation=Validation(ok=True),
     )
     invoice.validation = validate(invoice)
