@@ -64,7 +64,8 @@ def _headline(result: ExtractionResult) -> Headline:
         headline.document_date = dates[0]
     if pair := _first_pair(pairs, _DUE_KEY, "date"):
         headline.due_date = pair.normalized
-    if pair := _first_pair(pairs, _PARTY_KEY):
+    # "공급자 등록번호: 220-81-62517" names the supplier's number, not the supplier.
+    if pair := next((p for p in pairs if _PARTY_KEY.search(p.key) and p.value_type != "id"), None):
         headline.counterparty = pair.value
     elif company := _COMPANY.search(result.text):
         headline.counterparty = company.group(0).strip()

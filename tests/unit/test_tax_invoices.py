@@ -67,6 +67,7 @@ def test_tax_invoice_pdf_that_adds_up(tmp_path: Path) -> None:
     }
     report = build_report(result, filename="good.pdf", uploaded_at=None, version=1)
     assert report["headline"]["check"] is None
+    assert report["headline"]["counterparty"] == "주식회사 한빛상사"  # not the number labelled 공급자 등록번호
     assert "검증" not in render(build_report_model(result, filename="good.pdf", version=1), "md").decode()
 
 
