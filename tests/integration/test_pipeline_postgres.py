@@ -204,4 +204,4 @@ def test_metadata_of_a_real_pdf_is_stored(make_document) -> None:  # type: ignor
     assert record.data["pdf"]["page_count"] >= 1
     assert record.data["pdf"]["metadata"]["title"] == "Microsoft Word - トランスバース社買収電話会議英語Final.docx"
     assert record.data["schema_version"] == SCHEMA_VERSION
-    assert record.data["extractor"] == {"name": "pdf", "version": "1.0"}
+    assert record.data["extractor"] == {"name": "pdf", "version": "1.1"}
