@@ -115,3 +115,35 @@ def unruled_multiline_table(path: Path) -> Path:
     c.showPage()
     c.save()
     return path
+
+
+# An unruled table whose years are centred over their two half-year columns.
+UNRULED_SPANNING_ROWS = [
+    ("지역", "상반기", "하반기", "상반기", "하반기"),
+    ("서울", "120", "151", "98", "87"),
+    ("부산", "143", "160", "77", "102"),
+    ("대구", "65", "70", "50", "81"),
+]
+UNRULED_SPANNING_HEADER_ROWS = [
+    ["지역", "2025", "2025", "2026", "2026"],
+    ["지역", "상반기", "하반기", "상반기", "하반기"],
+]
+
+
+def unruled_spanning_header_table(path: Path) -> Path:
+    _register_font()
+    c = _canvas(path, "unruled spanning header")
+    c.setFont(FONT, 10)
+    c.drawString(72, 790, "반기별 매출 (선 없는 표)")
+    # each year centred over its two right-aligned columns (right edges 240/300 and 360/420)
+    c.drawCentredString(255, 760, "2025")
+    c.drawCentredString(375, 760, "2026")
+    y = 745.0
+    for row in UNRULED_SPANNING_ROWS:
+        c.drawString(72, y, row[0])
+        for i, value in enumerate(row[1:]):
+            c.drawRightString(240 + i * 60, y, value)
+        y -= 16
+    c.showPage()
+    c.save()
+    return path

@@ -62,3 +62,11 @@ def test_a_group_label_spanning_data_rows_does_not_make_them_a_header(tmp_path: 
     assert table.header == ["분기", "월", "매출"]
     assert table.header_rows == []
     assert table.rows == [["1분기", "1월", "100"], [None, "2월", "110"], [None, "3월", "120"]]
+
+
+def test_unruled_header_spanning_columns(tmp_path: Path) -> None:
+    [table] = tables_of(samples.unruled_spanning_header_table(tmp_path / "unruled_spanning.pdf"))
+    assert table.kind == "unruled"
+    assert table.header_rows == samples.UNRULED_SPANNING_HEADER_ROWS
+    assert table.header == ["지역", "2025 상반기", "2025 하반기", "2026 상반기", "2026 하반기"]
+    assert table.rows == [list(r) for r in samples.UNRULED_SPANNING_ROWS[1:]]

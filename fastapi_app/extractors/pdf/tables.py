@@ -68,8 +68,10 @@ def find_page_tables(
         edges = _rule_edges(page, left, top)
         if edges is not None and _has_grid(edges):
             found = [("ruled", t) for t in _table_finder(_Geometry(box, edges, []), _RULED_SETTINGS)]
+        runs: list[Edge] = []
         if not found:
-            for block in _tabular_blocks(_text_runs(textpage, left, top)):
+            runs = _text_runs(textpage, left, top)
+            for block in _tabular_blocks(runs):
                 found += [("unruled", t) for t in _table_finder(_Geometry(box, [], block), _UNRULED_SETTINGS)]
         for kind, table in found:
             rows = _table_rows(table, textpage, left, top)
@@ -78,6 +80,9 @@ def find_page_tables(
                 # the text strategy rules both the top and the bottom of each line, leaving empty
                 # rows for the gaps between lines
                 rows = _join_continuation_lines([row for row in rows if any(row)])
+                labels = _labels_spanning_columns(table, runs, textpage, left, top)
+                if labels and rows:
+                    header_rows = [[label or below for label, below in zip(labels, rows[0], strict=False)], rows[0]]
             else:
                 header_count, header_rows = _spanning_header(rows, _span_owners(table))
             if len(rows) < 2 or max(len(r) for r in rows) < 2:
@@ -176,6 +181,45 @@ def _spanning_header(rows: list[list[str | None]], owners: list[list[Owner]]) ->
             row.append(rows[owner[0]][owner[1]] if owner is not None else value)
         filled.append(row)
     return depth, filled
+
+
+def _labels_spanning_columns(
+    table: Any, runs: list[Edge], textpage: pypdfium2.PdfTextPage, left: float, top: float
+) -> list[str | None]:
+    """Labels on the line just above an unruled table that are each centred over two or more of its
+    columns ("2025" over "상반기  하반기"), one per column they span; [] when there is no such line."""
+    x0, y_top, x1, _ = table.bbox
+    starts = sorted({cell[0] for cell in table.cells})
+    edges = [*starts, x1]
+    columns = [(edges[i], edges[i + 1]) for i in range(len(starts))]
+    above = [r for r in runs if r["bottom"] <= y_top + 0.5 and r["x0"] >= x0 - 2 and r["x1"] <= x1 + 2]
+    if not above or len(columns) < 3:
+        return []
+    nearest = max(r["bottom"] for r in above)
+    line = [r for r in above if abs(r["bottom"] - nearest) < 1]
+    if y_top - nearest > _CONTINUATION_LEADING * max(r["height"] for r in line) or len(line) >= len(columns):
+        return []
+    labels: list[str | None] = [None] * len(columns)
+    for run in line:
+        centre = (run["x0"] + run["x1"]) / 2
+        span = _centred_span(columns, centre, run["x1"] - run["x0"])
+        if span is None:
+            return []  # a line that is not all spanning labels is not a header line
+        text = textpage.get_text_bounded(left + run["x0"], top - run["bottom"], left + run["x1"], top - run["top"])
+        text = CONTROL_CHARS.sub("", text).strip()
+        for c in range(span[0], span[1] + 1):
+            labels[c] = text or None
+    return labels
+
+
+def _centred_span(columns: list[tuple[float, float]], centre: float, width: float) -> tuple[int, int] | None:
+    """The fewest adjacent columns (two or more) that a label of this width is centred over."""
+    for count in range(2, len(columns) + 1):
+        for first in range(len(columns) - count + 1):
+            x0, x1 = columns[first][0], columns[first + count - 1][1]
+            if width <= (x1 - x0) + 2 and abs((x0 + x1) / 2 - centre) <= 0.2 * (x1 - x0):
+                return first, first + count - 1
+    return None
 
 
 def _column_labels(header_rows: list[list[str | None]]) -> list[str | None]:
