@@ -146,3 +146,15 @@ def test_shared_formula_references_move_with_the_cell(formula: str, rows: int, c
     from fastapi_app.extractors.spreadsheet.xlsx import shift_references
 
     assert shift_references(formula, rows, cols) == moved
+
+
+def test_a_cached_empty_string_result_is_a_value() -> None:
+    from fastapi_app.extractors.spreadsheet.xlsx import FormulaList
+
+    part = (
+        b'<row r="1"><c r="A1" t="str"><f>IF(B1&gt;0,"x","")</f><v></v></c>'
+        b'<c r="B1"><f>SUM(C1:C2)</f><v /></c><c r="C1"><f>A1</f></c></row>'
+    )
+    listed = FormulaList(10)
+    listed.scan(part, b"")
+    assert listed.cells == [(0, 0, 'IF(B1>0,"x","")', True), (0, 1, "SUM(C1:C2)", False), (0, 2, "A1", False)]

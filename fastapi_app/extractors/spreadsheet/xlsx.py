@@ -185,7 +185,10 @@ class FormulaList:
                 continue
             end = part.find(cell_end, match.end())
             value = _VALUE.search(part, match.end(), end if end != -1 else len(part))
-            self.cells.append((*position, text, bool(value and value.group(1).strip())))
+            # Excel stores a formula that returned "" as <v></v> on a t="str" cell: a cached value.
+            # openpyxl writes <v /> (or nothing): none.
+            empty_string = value is not None and b't="str"' in part[start : match.start()]
+            self.cells.append((*position, text, bool(value and (value.group(1).strip() or empty_string))))
             self.room -= 1
             if self.room <= 0:
                 return
