@@ -18,8 +18,9 @@ from pydantic import BaseModel, Field
 
 from fastapi_app.core.vocabulary import FileFamilyName as FileFamily
 
-# 1.2: `extractor` (name and version of the extractor that made the result); 1.3 (issue 15): `hwp`, entity
-# types `iban` and `bic`, `warnings[].details`, `ocr.orientation_degrees` per page
+# 1.2: `extractor` (name and version of the extractor that made the result)
+# 1.3 (issue 15): `hwp`; entity types `iban` and `bic`; `warnings[].details`; `ocr.orientation_degrees` per
+# page; sheet `formulas` (text, value, `computed`), `vba_modules`; PDF table `header_rows`; `tax_invoice`
 SCHEMA_VERSION = "1.3"
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -161,7 +162,10 @@ class Table(BaseModel):
     kind: Literal["ruled", "unruled", "sheet"] | None = None
     cell_range: str | None = None  # sheets: "A5:D8"
     bbox: tuple[float, float, float, float] | None = None  # PDFs: x0, top, x1, bottom in pt
-    header: list[Any] = Field(default_factory=list)
+    header: list[Any] = Field(default_factory=list)  # one label per column ("2025 상반기" under a spanning "2025")
+    # PDFs: the header's own rows when it has more than one or cells spanning columns, each spanned
+    # position holding its spanning cell's text; empty otherwise (the header is then one row)
+    header_rows: list[list[Any]] = Field(default_factory=list)
     rows: list[list[Any]] = Field(default_factory=list)
 
 
@@ -206,6 +210,17 @@ class ColumnSummary(BaseModel):
     mean: float | None = None
 
 
+class FormulaCell(BaseModel):
+    """A formula cell (xlsx): its text, and its value; ``computed`` when the file stored no value
+    (written by a script) and the extractor worked it out (SUM, AVERAGE, COUNT, MIN, MAX over
+    ranges of the same sheet, or a plain cell reference). Anything else keeps ``value`` null."""
+
+    cell: str  # "B8"
+    formula: str  # without the leading "="
+    value: Any = None
+    computed: bool = False
+
+
 class Sheet(BaseModel):
     name: str
     index: int
@@ -219,6 +234,7 @@ class Sheet(BaseModel):
     rows_truncated: bool = False
     merged_ranges: list[str] = Field(default_factory=list)
     formula_count: int = 0
+    formulas: list[FormulaCell] = Field(default_factory=list)  # xlsx; at most 1,000 per workbook
     columns: list[ColumnSummary] = Field(default_factory=list)
     tables: list[Table] = Field(default_factory=list)
 
@@ -233,6 +249,7 @@ class SpreadsheetContent(BaseModel):
     csv_delimiter: str | None = None
     defined_names: list[str] = Field(default_factory=list)
     has_vba: bool = False  # macros are reported, never executed
+    vba_modules: list[str] = Field(default_factory=list)  # names of the macro project's modules
 
 
 class GpsInfo(BaseModel):
@@ -339,6 +356,41 @@ class Entity(BaseModel):
     sheet: str | None = None
 
 
+class TaxInvoiceItem(BaseModel):
+    name: str
+    quantity: float | None = None
+    unit_price: float | None = None
+    supply_amount: float | None = None
+    tax_amount: float | None = None
+
+
+class ValidationCheck(BaseModel):
+    name: str  # tax_is_10_percent, items_add_up, total_is_supply_plus_tax, supplier_brn_valid, ...
+    ok: bool
+    expected: Any = None
+    actual: Any = None
+
+
+class Validation(BaseModel):
+    ok: bool
+    checks: list[ValidationCheck] = Field(default_factory=list)
+
+
+class TaxInvoice(BaseModel):
+    """A Korean tax invoice (전자세금계산서) or statement of transaction (거래명세서): its key values
+    and whether they add up."""
+
+    kind: Literal["tax_invoice", "transaction_statement"]
+    supplier_brn: str | None = None  # 사업자등록번호 ###-##-#####
+    buyer_brn: str | None = None
+    issue_date: str | None = None  # 작성일자, ISO
+    supply_amount: float | None = None  # 공급가액
+    tax_amount: float | None = None  # 세액
+    total_amount: float | None = None  # 합계금액
+    items: list[TaxInvoiceItem] = Field(default_factory=list)
+    validation: Validation
+
+
 class ExtractorInfo(BaseModel):
     name: str  # the family's extractor: "pdf", "spreadsheet", "image"
     version: str  # bumped when the same file would give a different result
@@ -360,6 +412,7 @@ class ExtractionResult(BaseModel):
     ocr: OcrSummary | None = None
     key_values: list[KeyValue] = Field(default_factory=list)
     entities: list[Entity] = Field(default_factory=list)
+    tax_invoice: TaxInvoice | None = None
     warnings: list[ExtractionWarning] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
 

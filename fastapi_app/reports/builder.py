@@ -64,7 +64,8 @@ def _headline(result: ExtractionResult) -> Headline:
         headline.document_date = dates[0]
     if pair := _first_pair(pairs, _DUE_KEY, "date"):
         headline.due_date = pair.normalized
-    if pair := _first_pair(pairs, _PARTY_KEY):
+    # "공급자 등록번호: 220-81-62517" names the supplier's number, not the supplier.
+    if pair := next((p for p in pairs if _PARTY_KEY.search(p.key) and p.value_type != "id"), None):
         headline.counterparty = pair.value
     elif company := _COMPANY.search(result.text):
         headline.counterparty = company.group(0).strip()
@@ -80,7 +81,39 @@ def _headline(result: ExtractionResult) -> Headline:
         if amounts:
             largest = max(amounts, key=lambda e: e.value)
             headline.total = Money(amount=largest.value, currency=largest.currency, text=largest.text)
+    headline.check = _tax_invoice_check(result)
     return headline
+
+
+_CHECK_LABELS = {
+    "fields_found": "항목 누락 / fields missing",
+    "tax_is_10_percent": "세액이 공급가액의 10%가 아님 / tax is not 10 % of the supply amount",
+    "items_add_up": "품목 합계와 공급가액 불일치 / items do not add up to the supply amount",
+    "item_taxes_add_up": "품목 세액 합계와 세액 불일치 / item taxes do not add up to the tax",
+    "total_is_supply_plus_tax": "합계금액이 공급가액 + 세액과 다름 / total is not supply + tax",
+    "supplier_brn_valid": "공급자 사업자등록번호 오류 / supplier registration number invalid",
+    "buyer_brn_valid": "공급받는자 사업자등록번호 오류 / buyer registration number invalid",
+}
+
+
+def _tax_invoice_check(result: ExtractionResult) -> str | None:
+    invoice = result.tax_invoice
+    if invoice is None or invoice.validation.ok:
+        return None
+    problems = [
+        f"{_CHECK_LABELS.get(c.name, c.name)} (expected {_shown(c.expected)}, found {_shown(c.actual)})"
+        for c in invoice.validation.checks
+        if not c.ok
+    ]
+    return "검증 실패 / Does not add up: " + "; ".join(problems)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
 
 
 def _dominant_currency(entities: list[Entity]) -> str | None:

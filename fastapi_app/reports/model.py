@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-REPORT_SCHEMA_VERSION = "1.1"  # 1.1: highlights.ibans and highlights.bics
+REPORT_SCHEMA_VERSION = "1.1"  # 1.1: highlights.ibans and highlights.bics; headline `check` (a tax invoice that does not add up)
 
 
 class Money(BaseModel):
@@ -28,6 +28,8 @@ class Headline(BaseModel):
     business_number: str | None = None
     total: Money | None = None
     due_date: str | None = None
+    # Set when a tax invoice / statement of transaction does not add up: what failed, in one line.
+    check: str | None = None
 
 
 class DocumentFacts(BaseModel):

@@ -51,9 +51,10 @@ def test_every_stored_result_names_the_extractor_and_its_version(family: str) ->
     assert extractor.version  # a version string, not an empty placeholder
 
 
-# Extractors whose results changed for the same file (issue 15: pdf 1.1 OCRs pages with an unusable
-# text layer; image 1.1 turns pages upright before OCR).
-BUMPED_VERSIONS = {"pdf": "1.1", "image": "1.1"}
+# Extractors whose results changed for the same file (issue 15: pdf 1.1 OCRs pages with an unusable text
+# layer and keeps multi-line cells and spanning headers in tables; image 1.1 turns pages upright before OCR;
+# spreadsheet 1.1: computed formulas, durations in hours).
+BUMPED_VERSIONS = {"pdf": "1.1", "image": "1.1", "spreadsheet": "1.1"}
 
 
 def test_each_family_is_one_registry_entry_pointing_at_one_extractor() -> None:

@@ -656,7 +656,8 @@ def test_cell_json_safe(value: Any, expected: Any) -> None:
     ("value", "expected"),
     [
         (timedelta(0), "PT0S"),
-        (timedelta(days=1, hours=2), "P1DT2H"),
+        (timedelta(days=1, hours=2), "PT26H"),
+        (timedelta(hours=36, minutes=30), "PT36H30M"),
         (timedelta(seconds=90.5), "PT1M30.5S"),
         (-timedelta(minutes=5), "-PT5M"),
     ],

@@ -50,7 +50,8 @@ def codes(result: ExtractionResult) -> list[str]:
 
 
 def full_rows(table: Table) -> list[list[Any]]:
-    return [table.header, *table.rows]
+    """Every row of the table as printed: a header of several rows counts as its rows."""
+    return [*(table.header_rows or [table.header]), *table.rows]
 
 
 def row_matches(actual: list[Any], expected: list[str]) -> bool:

@@ -144,7 +144,7 @@ def test_dates_times_and_durations(sales: SpreadsheetContent) -> None:
         "시각": "09:30:00",
         "소요시간": "PT1H30M",  # [h]:mm formatted 1.5/24
     }
-    assert record(table, "중간 점검")["소요시간"] == "P1DT2H15M"  # 26:15 in [h]:mm
+    assert record(table, "중간 점검")["소요시간"] == "PT26H15M"  # 26:15 in [h]:mm: elapsed hours, not a day
     assert record(table, "완료")["시작"] == "2026-06-30T18:45:30"
     types = {c.header: c.type for c in plan.columns}
     assert types == {"작업": "text", "날짜": "date", "시작": "datetime", "시각": "time", "소요시간": "duration"}

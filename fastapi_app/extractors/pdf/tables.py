@@ -7,6 +7,7 @@ table-like geometry at all."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi_app.extractors.base import Table, not_about_the_file
@@ -26,6 +27,12 @@ _ALIGN_TOLERANCE = 2.0  # pt, for runs sharing a left or right edge
 _MAX_PATH_SEGMENTS = 20_000
 # Chars straddling a cell border are attributed by the larger part, not by a touching sliver.
 _CELL_INSET = 1.0
+# A header deeper than this is more likely a form than a table header.
+_MAX_HEADER_ROWS = 3
+# A line whose centre is within this many line heights of the line above continues its row
+# (wrapped cell text) rather than starting a new one.
+_CONTINUATION_LEADING = 1.6
+_NUMBER = re.compile(r"[-+(]?[\d.,%₩$€\s]*\d[\d.,%)\s]*")
 
 _RULED_SETTINGS: dict[str, Any] = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 _UNRULED_SETTINGS: dict[str, Any] = {
@@ -61,25 +68,35 @@ def find_page_tables(
         edges = _rule_edges(page, left, top)
         if edges is not None and _has_grid(edges):
             found = [("ruled", t) for t in _table_finder(_Geometry(box, edges, []), _RULED_SETTINGS)]
+        runs: list[Edge] = []
         if not found:
-            for block in _tabular_blocks(_text_runs(textpage, left, top)):
+            runs = _text_runs(textpage, left, top)
+            for block in _tabular_blocks(runs):
                 found += [("unruled", t) for t in _table_finder(_Geometry(box, [], block), _UNRULED_SETTINGS)]
         for kind, table in found:
             rows = _table_rows(table, textpage, left, top)
+            header_count, header_rows = 1, []
             if kind == "unruled":
                 # the text strategy rules both the top and the bottom of each line, leaving empty
                 # rows for the gaps between lines
-                rows = [row for row in rows if any(row)]
+                rows = _join_continuation_lines([row for row in rows if any(row)])
+                labels = _labels_spanning_columns(table, runs, textpage, left, top)
+                if labels and rows:
+                    header_rows = [[label or below for label, below in zip(labels, rows[0], strict=False)], rows[0]]
+            else:
+                header_count, header_rows = _spanning_header(rows, _span_owners(table))
             if len(rows) < 2 or max(len(r) for r in rows) < 2:
                 continue  # a framed paragraph or a single rule pair, not a table
+            header = _column_labels(header_rows) if header_rows else rows[0]
             tables.append(
                 Table(
                     page=number,
                     index=sum(1 for t in tables if t.page == number),
                     kind=kind,
                     bbox=tuple(round(v, 2) for v in table.bbox),
-                    header=rows[0],
-                    rows=rows[1:],
+                    header=header,
+                    header_rows=header_rows,
+                    rows=rows[header_count:],
                 )
             )
     except Exception as exc:
@@ -114,6 +131,125 @@ def _table_rows(table: Any, textpage: pypdfium2.PdfTextPage, left: float, top: f
             cells.append("\n".join(line for line in lines if line) or None)
         rows.append(cells)
     return rows
+
+
+Owner = tuple[int, int] | None
+
+
+def _span_owners(table: Any) -> list[list[Owner]]:
+    """For each grid position a merged cell covers (but does not start at), the (row, column)
+    where that cell starts; None elsewhere. The grid is pdfplumber's: rows by cell top, columns by
+    cell left edge, which is how ``table.rows`` lays its cells out."""
+    xs = sorted({cell[0] for cell in table.cells})
+    tops = sorted({cell[1] for cell in table.cells})
+    owners: list[list[Owner]] = [[None] * len(xs) for _ in tops]
+    for x0, y_top, x1, y_bottom in table.cells:
+        r0, c0 = tops.index(y_top), xs.index(x0)
+        for r in range(r0, len(tops)):
+            if tops[r] >= y_bottom - 0.5:
+                break
+            for c in range(c0, len(xs)):
+                if xs[c] >= x1 - 0.5:
+                    break
+                if (r, c) != (r0, c0):
+                    owners[r][c] = (r0, c0)
+    return owners
+
+
+def _spanning_header(rows: list[list[str | None]], owners: list[list[Owner]]) -> tuple[int, list[list[str | None]]]:
+    """How many rows the header takes, and those rows with each spanned position filled from its
+    spanning cell; (1, []) for a plain one-row header. A first-row cell spanning columns ("2025"
+    over "상반기 | 하반기") or rows ("지역" beside both) makes the header as deep as its spans, as
+    long as the rows it takes in hold labels, not numbers (a group label spanning data rows does
+    not make them a header)."""
+    if len(rows) < 3 or len(owners) != len(rows):
+        return 1, []
+    depth = 2 if any(o is not None for o in owners[0]) else 1
+    for r in range(1, min(len(owners), _MAX_HEADER_ROWS)):
+        if any(o is not None and o[0] == 0 for o in owners[r]):
+            depth = max(depth, r + 1)
+    depth = min(depth, _MAX_HEADER_ROWS, len(rows) - 1)
+    while depth > 1 and any(_NUMBER.fullmatch(cell or "") for cell in rows[depth - 1]):
+        depth -= 1
+    if depth < 2 and not any(o is not None for o in owners[0]):
+        return 1, []
+    filled: list[list[str | None]] = []
+    for r in range(depth):
+        row: list[str | None] = []
+        for c, value in enumerate(rows[r]):
+            owner = owners[r][c] if c < len(owners[r]) else None
+            row.append(rows[owner[0]][owner[1]] if owner is not None else value)
+        filled.append(row)
+    return depth, filled
+
+
+def _labels_spanning_columns(
+    table: Any, runs: list[Edge], textpage: pypdfium2.PdfTextPage, left: float, top: float
+) -> list[str | None]:
+    """Labels on the line just above an unruled table that are each centred over two or more of its
+    columns ("2025" over "상반기  하반기"), one per column they span; [] when there is no such line."""
+    x0, y_top, x1, _ = table.bbox
+    starts = sorted({cell[0] for cell in table.cells})
+    edges = [*starts, x1]
+    columns = [(edges[i], edges[i + 1]) for i in range(len(starts))]
+    above = [r for r in runs if r["bottom"] <= y_top + 0.5 and r["x0"] >= x0 - 2 and r["x1"] <= x1 + 2]
+    if not above or len(columns) < 3:
+        return []
+    nearest = max(r["bottom"] for r in above)
+    line = [r for r in above if abs(r["bottom"] - nearest) < 1]
+    if y_top - nearest > _CONTINUATION_LEADING * max(r["height"] for r in line) or len(line) >= len(columns):
+        return []
+    labels: list[str | None] = [None] * len(columns)
+    for run in line:
+        centre = (run["x0"] + run["x1"]) / 2
+        span = _centred_span(columns, centre, run["x1"] - run["x0"])
+        if span is None:
+            return []  # a line that is not all spanning labels is not a header line
+        text = textpage.get_text_bounded(left + run["x0"], top - run["bottom"], left + run["x1"], top - run["top"])
+        text = CONTROL_CHARS.sub("", text).strip()
+        for c in range(span[0], span[1] + 1):
+            labels[c] = text or None
+    return labels
+
+
+def _centred_span(columns: list[tuple[float, float]], centre: float, width: float) -> tuple[int, int] | None:
+    """The fewest adjacent columns (two or more) that a label of this width is centred over."""
+    for count in range(2, len(columns) + 1):
+        for first in range(len(columns) - count + 1):
+            x0, x1 = columns[first][0], columns[first + count - 1][1]
+            if width <= (x1 - x0) + 2 and abs((x0 + x1) / 2 - centre) <= 0.2 * (x1 - x0):
+                return first, first + count - 1
+    return None
+
+
+def _column_labels(header_rows: list[list[str | None]]) -> list[str | None]:
+    """One label per column: the header rows' texts top to bottom, a spanning label once."""
+    labels: list[str | None] = []
+    for c in range(max(len(r) for r in header_rows)):
+        parts: list[str] = []
+        for row in header_rows:
+            text = row[c] if c < len(row) else None
+            if text and (not parts or parts[-1] != text):
+                parts.append(text)
+        labels.append(" ".join(parts) or None)
+    return labels
+
+
+def _join_continuation_lines(rows: list[list[str | None]]) -> list[list[str | None]]:
+    """An unruled table puts each line of text in a row of its own, so a cell wrapped onto a second
+    line looks like an extra row with its first column empty and most others too; such a row is
+    joined into the one above, cell by cell."""
+    joined: list[list[str | None]] = []
+    for row in rows:
+        filled = sum(1 for cell in row if cell)
+        if joined and not row[0] and 0 < filled <= max(1, len(row) // 2) and len(row) == len(joined[-1]):
+            above = joined[-1]
+            for i, cell in enumerate(row):
+                if cell:
+                    above[i] = f"{above[i]}\n{cell}" if above[i] else cell
+            continue
+        joined.append(list(row))
+    return joined
 
 
 def _has_grid(edges: list[Edge]) -> bool:
@@ -276,6 +412,17 @@ def _tabular_blocks(runs: list[Edge]) -> list[list[Edge]]:
         )
 
     tabular = [sum(1 for r in line if aligned(r)) >= _MIN_UNRULED_COLUMNS for line in lines]
+
+    def centre(line: list[Edge]) -> float:
+        return sum((r["top"] + r["bottom"]) / 2 for r in line) / len(line)
+
+    def continues(j: int) -> bool:
+        """A wrapped cell's next line: every run on a column edge, close under the line above."""
+        line, above = lines[j], lines[j - 1]
+        height = max(r["height"] for r in [*line, *above])
+        close = centre(line) - centre(above) <= _CONTINUATION_LEADING * height
+        return close and len(line) < _MIN_UNRULED_COLUMNS and all(aligned(r) for r in line)
+
     blocks: list[list[Edge]] = []
     i = 0
     while i < len(lines):
@@ -283,7 +430,7 @@ def _tabular_blocks(runs: list[Edge]) -> list[list[Edge]]:
             i += 1
             continue
         j = i
-        while j < len(lines) and tabular[j]:
+        while j < len(lines) and (tabular[j] or continues(j)):
             j += 1
         if j - i >= _MIN_UNRULED_ROWS:
             first = i - 1 if i > 0 and len(lines[i - 1]) >= 2 else i

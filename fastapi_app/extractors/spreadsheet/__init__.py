@@ -33,6 +33,7 @@ from fastapi_app.extractors.base import (
 from fastapi_app.extractors.spreadsheet.calamine import read_workbook
 from fastapi_app.extractors.spreadsheet.cells import iso_duration, json_safe, sheet_text
 from fastapi_app.extractors.spreadsheet.delimited import read_csv
+from fastapi_app.extractors.spreadsheet.formulas import apply_formulas
 from fastapi_app.extractors.spreadsheet.rows import Budget, RawSheet
 from fastapi_app.extractors.spreadsheet.sniff import sniff_format
 from fastapi_app.extractors.spreadsheet.tables import build_sheet
@@ -69,7 +70,10 @@ def _extract(ctx: ExtractionContext) -> ExtractionResult:
             )
         if raw.summaries_partial:
             result.warn("PARTIAL_SUMMARY", f"Sheet '{raw.name}': column summaries cover the kept rows only")
-        sheets.append(build_sheet(len(sheets), raw, numeric_strings=numeric_strings, decimal_comma=decimal_comma))
+        formulas = apply_formulas(raw, result) if raw.formula_cells else []
+        sheet = build_sheet(len(sheets), raw, numeric_strings=numeric_strings, decimal_comma=decimal_comma)
+        sheet.formulas = [f.model_copy(update={"value": json_safe(f.value)}) for f in formulas]
+        sheets.append(sheet)
     if fmt == "csv":
         ctx.progress(1, 1, "sheet")
     content.sheets = sheets
@@ -80,5 +84,5 @@ def _extract(ctx: ExtractionContext) -> ExtractionResult:
     return result
 
 
-EXTRACTOR = FamilyExtractor(name="spreadsheet", version="1.0", run=_extract)
+EXTRACTOR = FamilyExtractor(name="spreadsheet", version="1.1", run=_extract)
 extract = EXTRACTOR.extract

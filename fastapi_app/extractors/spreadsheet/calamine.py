@@ -19,6 +19,7 @@ from fastapi_app.extractors.spreadsheet.errors import mentions_encryption
 from fastapi_app.extractors.spreadsheet.extent import check_archive
 from fastapi_app.extractors.spreadsheet.rows import FULL_READ_MAX_CELLS, Budget, Extras, RawSheet, a1, overlay
 from fastapi_app.extractors.spreadsheet.sniff import VBA_STORAGE, ole_entry_names, zip_has
+from fastapi_app.extractors.spreadsheet.vba import vba_modules_of_ooxml, vba_modules_of_xls
 from fastapi_app.extractors.spreadsheet.xls import open_xlrd, sheets_from_xlrd, xlrd_defined_names, xls_extras
 from fastapi_app.extractors.spreadsheet.xlsx import xlsx_extras
 
@@ -65,6 +66,8 @@ def read_workbook(
     xlrd_book = None
     if fmt in ("xlsx", "xlsm", "xlsb", "ods"):
         check_archive(ctx, fmt)
+    if fmt in ("xlsx", "xlsm", "xlsb") and zip_has(ctx, "xl/vbaProject.bin"):
+        content.vba_modules = vba_modules_of_ooxml(ctx)
     if fmt in ("xlsx", "xlsm"):
         extras = InBackground(xlsx_extras, ctx)
         content.has_vba = fmt == "xlsm" and zip_has(ctx, "xl/vbaProject.bin")
@@ -72,6 +75,8 @@ def read_workbook(
         content.has_vba = zip_has(ctx, "xl/vbaProject.bin")
     elif fmt == "xls":
         content.has_vba = VBA_STORAGE in ole_entry_names(ctx.path, (VBA_STORAGE,))
+        if content.has_vba:
+            content.vba_modules = vba_modules_of_xls(ctx.path)
         xlrd_book = open_xlrd(ctx)
         if xlrd_book is not None:
             content.date_system = "1904" if xlrd_book.datemode else "1900"
@@ -155,6 +160,7 @@ def _sheets_from_calamine(
                 extras.apply(content, result)
             raw.formula_count = extras.formulas.get(raw.name, 0)
             overlay(raw, extras.errors.get(raw.name, {}))
+            raw.formula_cells = extras.formula_cells.get(raw.name, [])
         ctx.progress(index + 1, len(metadata), "sheet")
         yield raw
     if extras is None:  # chart sheets only

@@ -81,15 +81,17 @@ def json_safe(value: Any) -> Any:
 
 
 def iso_duration(value: timedelta) -> str:
-    """timedelta(hours=1, minutes=30) -> "PT1H30M"; days stay days ("P1DT2H")."""
+    """timedelta(hours=36, minutes=30) -> "PT36H30M": elapsed hours, as an [h]:mm cell shows them.
+
+    Days are not split off: an ISO "P1D" is a calendar day (23 or 25 hours across a DST change),
+    while a sheet's duration is an exact count of hours."""
     total = value.total_seconds()
     sign = "-" if total < 0 else ""
     total = abs(total)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
+    hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
     seconds = round(seconds, 6)
-    out = f"{sign}P{int(days)}D" if days else f"{sign}P"
+    out = f"{sign}P"
     clock = ""
     if hours:
         clock += f"{int(hours)}H"

@@ -29,6 +29,8 @@ class RawSheet:
     summaries_partial: bool = False
     merged_ranges: list[str] = field(default_factory=list)
     formula_count: int = 0
+    # (row, col) 0-based, formula text, whether the file stores its value (xlsx only)
+    formula_cells: list[tuple[int, int, str, bool]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -49,6 +51,8 @@ class Extras:
 
     formulas: dict[str, int] = field(default_factory=dict)
     errors: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)
+    formula_cells: dict[str, list[tuple[int, int, str, bool]]] = field(default_factory=dict)
+    vba_modules: list[str] = field(default_factory=list)
     date_system: str | None = None
     defined_names: list[str] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -56,6 +60,7 @@ class Extras:
     def apply(self, content: SpreadsheetContent, result: ExtractionResult) -> None:
         content.date_system = self.date_system or content.date_system  # type: ignore[assignment]
         content.defined_names = self.defined_names or content.defined_names
+        content.vba_modules = self.vba_modules or content.vba_modules
         for code, message in self.warnings:
             result.warn(code, message)
 

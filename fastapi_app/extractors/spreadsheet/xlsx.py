@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from fastapi_app.extractors.archive import SafeZip
-from fastapi_app.extractors.base import ExtractionContext, not_about_the_file, short_reason
+from fastapi_app.extractors.base import ExtractionContext, column_letter, not_about_the_file, short_reason
 from fastapi_app.extractors.spreadsheet.rows import Extras
 
 # Above this size the formula/error scan of the sheet XML is skipped (it is still only ~0.15 s for a
@@ -45,7 +45,9 @@ def xlsx_extras(ctx: ExtractionContext) -> Extras:
                 if part not in archive.names or not part.startswith("xl/worksheets/"):
                     continue
                 with archive.open(part) as stream:
-                    extras.formulas[name], extras.errors[name] = _scan_sheet_xml(stream)
+                    listed = FormulaList(MAX_FORMULAS_LISTED - sum(map(len, extras.formula_cells.values())))
+                    extras.formulas[name], extras.errors[name] = _scan_sheet_xml(stream, listed)
+                    extras.formula_cells[name] = listed.cells
     except Exception as exc:  # values come from calamine; these extras are best effort
         if not_about_the_file(exc):
             raise
@@ -90,7 +92,7 @@ _XML_PREFIX = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet[\s>]")
 SCAN_CHUNK = 128 * 1024
 
 
-def _scan_sheet_xml(stream: Any) -> tuple[int, dict[tuple[int, int], str]]:
+def _scan_sheet_xml(stream: Any, listed: FormulaList | None = None) -> tuple[int, dict[tuple[int, int], str]]:
     """Formula cells and cached error values of one worksheet part, by scanning its bytes.
 
     An XML parse costs ~3 s on a 1M-cell sheet; counting tags in the raw bytes costs ~0.15 s
@@ -119,16 +121,97 @@ def _scan_sheet_xml(stream: Any) -> tuple[int, dict[tuple[int, int], str]]:
         else:
             cut += len(row_end)
             part, carry = buffer[:cut], buffer[cut:]
-            formulas += sum(part.count(tag) for tag in tags) if first else part.count(in_rows)
+            found = sum(part.count(tag) for tag in tags) if first else part.count(in_rows)
+            formulas += found
             first = False
+            if found and listed is not None:
+                listed.scan(part, prefix)
             if b't="e"' in part:
                 errors.update(_error_cells(part, prefix))
         chunk = stream.read(SCAN_CHUNK)
     if carry:
-        formulas += sum(carry.count(tag) for tag in tags)
+        found = sum(carry.count(tag) for tag in tags)
+        formulas += found
+        if found and listed is not None:
+            listed.scan(carry, prefix)
         if b't="e"' in carry:
             errors.update(_error_cells(carry, prefix))
     return formulas, errors
+
+
+# Formula cells listed with their text (and computed when the file has no cached value), per workbook.
+MAX_FORMULAS_LISTED = 1_000
+_FORMULA = re.compile(rb"<(?:[\w.-]+:)?f(\s[^>]*?)?(?:/>|>([^<]*)</(?:[\w.-]+:)?f>)")
+_SHARED_INDEX = re.compile(rb"\bsi=\"(\d+)\"")
+# A1 references in formula text (outside string literals), not followed by "(" (LOG10( is a function).
+_FORMULA_REF = re.compile(r"(?<![A-Za-z0-9_.!$])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![\d(A-Za-z_])")
+
+
+class FormulaList:
+    """The formula cells of a sheet part with their text and whether the file stores a value.
+
+    Found from each ``<f>`` back to its ``<c`` (for the reference) and forward to ``</c>`` (for the
+    value), so the cost is per formula, not per cell. A shared formula's followers (``<f t="shared"
+    si="0"/>``) get the anchor's text with its relative references moved, as Excel shows them."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.cells: list[tuple[int, int, str, bool]] = []  # row, col (0-based), formula, has cached value
+        self._shared: dict[bytes, tuple[int, int, str]] = {}
+
+    def scan(self, part: bytes, prefix: bytes) -> None:
+        if self.room <= 0:
+            return
+        from html import unescape
+
+        cell_start = b"<" + prefix + b"c "
+        cell_end = b"</" + prefix + b"c>"
+        for match in _FORMULA.finditer(part):
+            start = part.rfind(cell_start, 0, match.start())
+            ref = _REF_ATTR.search(part, start, match.start()) if start != -1 else None
+            position = _parse_ref(ref.group(1).decode("ascii")) if ref else None
+            if position is None:
+                continue
+            attrs = match.group(1) or b""
+            shared = _SHARED_INDEX.search(attrs) if b"shared" in attrs else None
+            if match.group(2) is not None:
+                text = unescape(match.group(2).decode("utf-8", "replace"))
+                if shared:
+                    self._shared[shared.group(1)] = (*position, text)
+            elif shared and shared.group(1) in self._shared:
+                row, col, anchor = self._shared[shared.group(1)]
+                text = shift_references(anchor, position[0] - row, position[1] - col)
+            else:
+                continue
+            end = part.find(cell_end, match.end())
+            value = _VALUE.search(part, match.end(), end if end != -1 else len(part))
+            # Excel stores a formula that returned "" as <v></v> on a t="str" cell: a cached value.
+            # openpyxl writes <v /> (or nothing): none.
+            empty_string = value is not None and b't="str"' in part[start : match.start()]
+            self.cells.append((*position, text, bool(value and (value.group(1).strip() or empty_string))))
+            self.room -= 1
+            if self.room <= 0:
+                return
+
+
+def shift_references(formula: str, rows: int, cols: int) -> str:
+    """The formula as it reads ``rows`` down and ``cols`` right of where it is written ($ fixes a part)."""
+
+    def shift(match: re.Match[str]) -> str:
+        col_abs, letters, row_abs, digits = match.groups()
+        col = 0
+        for char in letters:
+            col = col * 26 + ord(char) - 64
+        if not col_abs:
+            col += cols
+        row = int(digits) + (0 if row_abs else rows)
+        if col < 1 or row < 1:
+            return "#REF!"
+        return f"{col_abs}{column_letter(col - 1)}{row_abs}{row}"
+
+    parts = formula.split('"')
+    # Even parts are outside string literals.
+    return '"'.join(_FORMULA_REF.sub(shift, p) if i % 2 == 0 else p for i, p in enumerate(parts))
 
 
 _ERROR_CELL = re.compile(rb"<(?:[\w.-]+:)?c\s([^>]*\bt=\"e\"[^>]*)>")

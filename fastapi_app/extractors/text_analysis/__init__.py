@@ -22,6 +22,7 @@ from fastapi_app.extractors.text_analysis.key_values import (
 from fastapi_app.extractors.text_analysis.language import detect_language
 from fastapi_app.extractors.text_analysis.masking import mask_sensitive, needs_masking
 from fastapi_app.extractors.text_analysis.numbers import parse_number
+from fastapi_app.extractors.text_analysis.tax_invoice import find_tax_invoice
 
 __all__ = [
     "analyze",
@@ -117,10 +118,12 @@ def analyze(result: ExtractionResult) -> None:
     slash_order = infer_slash_order(result.text)
     entities: list[Entity] = []
     pairs: list[KeyValue] = []
+    texts: list[str] = []
     for text, page, sheet in _segments(result):
         if not text:
             continue
         text = text[:MAX_ANALYSIS_CHARS_PER_SEGMENT]
+        texts.append(text)
         entities.extend(find_entities(text, page=page, sheet=sheet, slash_order=slash_order))
         if sheet is None:
             pairs.extend(key_values_from_text(text, page=page, slash_order=slash_order))
@@ -145,6 +148,7 @@ def analyze(result: ExtractionResult) -> None:
                 entity.currency = dominant
     result.entities = _dedupe(entities)[:MAX_ENTITIES]
     result.key_values = _dedupe_pairs(pairs)[:MAX_KEY_VALUES]
+    result.tax_invoice = find_tax_invoice(result, texts)
     if needs_masking(result.text) or any(e.masked for e in result.entities) or _any_sheet_needs_masking(result):
         _mask_everything(result)
 

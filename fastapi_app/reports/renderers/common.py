@@ -42,6 +42,7 @@ def headline_rows(report: Report) -> list[tuple[str, str]]:
         ("사업자등록번호 / Business no.", h.business_number),
         ("합계 / Total", money(h.total) if h.total else None),
         ("지급기한 / Due", h.due_date),
+        ("검증 / Check", h.check),
     ]
     return [(label, value) for label, value in rows if value]
 
