@@ -112,6 +112,9 @@ function Headline({ report }) {
     <dl class="headline">
       ${items.map(([key, value]) => html`<div><dt>${t(key)}</dt><dd>${value || html`<span class="muted">${t("common.unknown")}</span>`}</dd></div>`)}
     </dl>
+    ${h.check
+      ? html`<div class="alert alert-warning" role="note"><strong>${t("doc.h_check")}</strong> ${h.check}</div>`
+      : null}
   </section>`;
 }
 
