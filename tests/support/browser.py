@@ -162,3 +162,13 @@ def axe_summary(violations: list[dict[str, Any]]) -> str:
     for violation in violations:
         counts[violation["impact"]] = counts.get(violation["impact"], 0) + 1
     return json.dumps(counts, sort_keys=True)
+
+
+def ui_login(page: Page, username: str, password: str, next_path: str = "/documents") -> None:
+    """Logs in through the login form, as a person does, and waits for the page it leads to."""
+    page.goto("/login")
+    form = page.locator("main form")
+    form.locator("input[autocomplete=username]").fill(username)
+    form.locator("input[type=password]").fill(password)
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(f"**{next_path}")
