@@ -14,6 +14,30 @@ DOCS_CSP = (
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+# The web app (issue 14): its shell and its static files. Scripts and styles only from our own files
+# (no inline code: an injected <script> or style attribute does nothing), previews as blob: images.
+WEB_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+    "object-src 'none'"
+)
+# The shell's routes (fastapi_app/api/web.py); /documents/{id} is the one with a parameter.
+WEB_SHELL_PATHS = frozenset(
+    {
+        "/",
+        "/login",
+        "/signup",
+        "/upload",
+        "/documents",
+        "/stats",
+        "/profile",
+        "/admin",
+        "/admin/users",
+        "/admin/documents",
+        "/admin/operations",
+    }
+)
+WEB_STATIC_PREFIXES = ("/static/app/", "/static/vendor/")
 HSTS = "max-age=31536000; includeSubDomains"
 
 _COMMON: tuple[tuple[bytes, bytes], ...] = (
@@ -24,11 +48,22 @@ _COMMON: tuple[tuple[bytes, bytes], ...] = (
 )
 _API = (*_COMMON, (b"content-security-policy", API_CSP.encode()))
 _DOCS = (*_COMMON, (b"content-security-policy", DOCS_CSP.encode()))
+_WEB = (*_COMMON, (b"content-security-policy", WEB_CSP.encode()))
 _HSTS = ((b"strict-transport-security", HSTS.encode()),)
+
+
+def is_web_path(path: str) -> bool:
+    """Whether the path is the web app's shell or one of its static files."""
+    if path in WEB_SHELL_PATHS or path.startswith(WEB_STATIC_PREFIXES):
+        return True
+    # /documents/{id}: exactly one more segment.
+    rest = path.removeprefix("/documents/")
+    return rest != path and rest != "" and "/" not in rest
 
 
 def security_headers_for(scope: Scope) -> tuple[tuple[bytes, bytes], ...]:
     """The headers an HTTP response to this request gets (added by RequestLifecycleMiddleware)."""
-    extra = _DOCS if scope.get("path") in DOCS_PATHS else _API
+    path = scope.get("path") or ""
+    extra = _DOCS if path in DOCS_PATHS else _WEB if is_web_path(path) else _API
     # The scheme is the proxy's word only when the proxy is trusted: RequestLifecycleMiddleware decided.
     return (*extra, *_HSTS) if scope.get("scheme") == "https" else extra

@@ -1,0 +1,254 @@
+// The API client. The access token lives only in this module's memory (never in storage: a script
+// injected into the page could read storage); the refresh token is an httpOnly cookie the browser sends
+// to /api/auth/session/* only, guarded by the double-submit CSRF cookie `docproc_csrf`.
+//
+// Every call returns the envelope's `data` (lists: the whole envelope, for total/page/total_pages) or
+// throws an ApiError carrying the envelope's error_code. A 401 triggers one refresh and one retry.
+
+const CSRF_COOKIE = "docproc_csrf";
+
+let accessToken = null;
+let currentUser = null;
+let refreshing = null; // the refresh in flight: concurrent 401s share it
+const authListeners = new Set();
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `HTTP ${status}`);
+    this.name = "ApiError";
+    this.status = status;
+    this.error_code = (body && body.error_code) || (status === 0 ? "NETWORK_ERROR" : "HTTP_ERROR");
+    this.details = (body && body.details) || null;
+  }
+}
+
+export function getToken() {
+  return accessToken;
+}
+
+export function getUser() {
+  return currentUser;
+}
+
+/** Called with the user (or null) whenever the session starts, changes or ends. */
+export function onAuthChange(fn) {
+  authListeners.add(fn);
+  return () => authListeners.delete(fn);
+}
+
+function setSession(data) {
+  accessToken = data ? data.access_token : null;
+  currentUser = data ? data.user : null;
+  for (const fn of authListeners) fn(currentUser);
+}
+
+export function setUser(user) {
+  currentUser = user;
+  for (const fn of authListeners) fn(currentUser);
+}
+
+/** Forget the session locally (after the server ended it, e.g. a password change). */
+export function clearSession() {
+  setSession(null);
+}
+
+function readCookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(v.join("="));
+  }
+  return null;
+}
+
+function buildUrl(path, query) {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null || v === "") continue;
+    if (Array.isArray(v)) v.forEach((item) => params.append(k, item));
+    else params.append(k, String(v));
+  }
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+async function parseBody(response) {
+  const type = response.headers.get("content-type") || "";
+  if (!type.includes("json")) return null;
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Restore or renew the session from the refresh cookie. Resolves to the user, or null when there is no
+ * session. Without the CSRF cookie there cannot be one: no request is made (a 401 would be a console
+ * error on every visit of a logged-out user).
+ */
+export function refreshSession() {
+  if (refreshing) return refreshing;
+  const csrf = readCookie(CSRF_COOKIE);
+  if (!csrf) {
+    if (accessToken) setSession(null);
+    return Promise.resolve(null);
+  }
+  refreshing = (async () => {
+    try {
+      const response = await fetch("/api/auth/session/refresh", {
+        method: "POST",
+        headers: { "X-CSRF-Token": csrf, Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      const body = await parseBody(response);
+      if (!response.ok || !body || !body.success) {
+        setSession(null);
+        return null;
+      }
+      setSession(body.data);
+      return body.data.user;
+    } catch {
+      // The network is down: keep what we have, the caller shows the error.
+      return null;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+/**
+ * Call the API. Options: method, query (object), json (body as JSON), form (FormData), raw (return the
+ * Response itself, for files), envelope (return the whole envelope: lists), signal.
+ */
+export async function api(path, opts = {}, retried = false) {
+  const { method = "GET", query, json, form, raw = false, envelope = false, signal } = opts;
+  const headers = { Accept: raw ? "*/*" : "application/json" };
+  if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  let body;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (form) {
+    body = form;
+  }
+  let response;
+  try {
+    response = await fetch(buildUrl(path, query), { method, headers, body, signal, credentials: "same-origin" });
+  } catch (err) {
+    if (err && err.name === "AbortError") throw err;
+    throw new ApiError(0, null);
+  }
+  if (response.status === 401 && !retried && accessToken && !path.startsWith("/api/auth/session")) {
+    const user = await refreshSession();
+    if (user) return api(path, opts, true);
+  }
+  if (raw && response.ok) return response;
+  const parsed = await parseBody(response);
+  if (!response.ok || (parsed && parsed.success === false)) {
+    if (response.status === 401 && !path.startsWith("/api/auth/session")) setSession(null);
+    throw new ApiError(response.status, parsed);
+  }
+  if (envelope) return parsed;
+  return parsed ? parsed.data : null;
+}
+
+export async function login(username, password) {
+  const data = await api("/api/auth/session", { method: "POST", json: { username, password } });
+  setSession(data);
+  return data.user;
+}
+
+export async function logout() {
+  const csrf = readCookie(CSRF_COOKIE);
+  try {
+    await fetch("/api/auth/session/logout", {
+      method: "POST",
+      headers: csrf ? { "X-CSRF-Token": csrf } : {},
+      credentials: "same-origin",
+    });
+  } finally {
+    setSession(null);
+  }
+}
+
+export function register({ username, email, password, full_name }) {
+  return api("/api/auth/register", { method: "POST", json: { username, email, password, full_name: full_name || null } });
+}
+
+/**
+ * Upload one file with XMLHttpRequest (fetch has no upload progress). onProgress(loaded, total).
+ * Resolves to the new document; rejects with ApiError. Retries once after a refresh on 401.
+ */
+export function uploadFile(file, { password, onProgress } = {}, retried = false) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/documents/upload");
+    xhr.responseType = "json";
+    if (accessToken) xhr.setRequestHeader("Authorization", `Bearer ${accessToken}`);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.onprogress = (e) => {
+      if (onProgress && e.lengthComputable) onProgress(e.loaded, e.total);
+    };
+    xhr.onerror = () => reject(new ApiError(0, null));
+    xhr.onload = () => {
+      const body = xhr.response;
+      if (xhr.status === 401 && !retried) {
+        refreshSession().then((user) => {
+          if (user) uploadFile(file, { password, onProgress }, true).then(resolve, reject);
+          else reject(new ApiError(401, body));
+        });
+        return;
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && body && body.success) resolve(body.data);
+      else reject(new ApiError(xhr.status, body));
+    };
+    const form = new FormData();
+    form.append("file", file, file.name);
+    if (password) form.append("password", password);
+    xhr.send(form);
+  });
+}
+
+function filenameFrom(disposition, fallback) {
+  if (!disposition) return fallback;
+  const star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(disposition);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim());
+    } catch {
+      /* a malformed name: use the plain one */
+    }
+  }
+  const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(disposition);
+  return plain ? plain[1] : fallback;
+}
+
+/** Save a response as a file: fetched with the bearer header, handed to the browser as a blob: link. */
+export async function saveResponse(response, fallbackName) {
+  const blob = await response.blob();
+  const name = filenameFrom(response.headers.get("content-disposition"), fallbackName);
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return name;
+}
+
+/** GET (or POST) a file with the bearer header and save it. */
+export async function download(path, { fallbackName = "download", method = "GET", json, query } = {}) {
+  const response = await api(path, { method, json, query, raw: true });
+  return saveResponse(response, fallbackName);
+}
+
+/** An image fetched with the bearer header, as a blob: URL (revoke it when done). */
+export async function imageUrl(path, query) {
+  const response = await api(path, { query, raw: true });
+  return URL.createObjectURL(await response.blob());
+}
