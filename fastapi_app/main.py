@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from fastapi_app import __version__
-from fastapi_app.api import auth, documents, health, metrics, reports, users, web, webhooks, ws
+from fastapi_app.api import admin, auth, documents, health, metrics, reports, users, web, webhooks, ws
 from fastapi_app.api.errors import install_error_handlers
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.logging import configure_logging
@@ -93,6 +93,7 @@ def create_app() -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(metrics.router)
     app.include_router(ws.router)
+    app.include_router(admin.router)
     app.include_router(web.router)
     return app
 

@@ -1,14 +1,40 @@
+"""Authentication: the OAuth2 token endpoints for API clients, and the cookie session of the web app.
+
+The web session (`/api/auth/session*`) keeps the access token in the page's memory only and the refresh
+token in an httpOnly, SameSite=Strict cookie scoped to `/api/auth/session`: script on the page (an XSS)
+can never read the long-lived credential, and the short-lived one disappears with the tab. The refresh
+and logout calls that the cookie authorizes also need the `X-CSRF-Token` header to equal the readable
+`docproc_csrf` cookie (double submit): another site can make the browser send cookies, but cannot read
+ours to copy into a header. Rotation and revocation are exactly those of `/api/auth/refresh` and
+`/api/auth/logout` (docs/WEB_SESSION.md).
+"""
+
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+import hmac
+import json
+import secrets
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import ValidationError
 
-from fastapi_app.api.deps import CurrentUser, SessionDep
-from fastapi_app.api.ratelimit import limit_login, limit_register
+from fastapi_app.api.deps import CurrentUser, SessionDep, SettingsDep
+from fastapi_app.api.ratelimit import LimiterDep, limit_login, limit_register
+from fastapi_app.core.config import Settings
+from fastapi_app.core.errors import CsrfFailed, NotAuthenticated
 from fastapi_app.schemas.common import ApiResponse, error_responses, ok
-from fastapi_app.schemas.user import RefreshRequest, TokenResponse, UserCreate, UserOut
+from fastapi_app.schemas.user import (
+    RefreshRequest,
+    SessionLogin,
+    SessionOut,
+    TokenResponse,
+    UserCreate,
+    UserOut,
+)
 from fastapi_app.services import auth_service
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -60,3 +86,159 @@ async def logout_all(user: CurrentUser, session: SessionDep) -> dict[str, object
     included) and open WebSockets."""
     await auth_service.logout_all(session, user)
     return ok(None, "Logged out of every session")
+
+
+# --- the web app's cookie session ------------------------------------------------------------------
+
+REFRESH_COOKIE = "docproc_refresh"
+CSRF_COOKIE = "docproc_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+# The refresh cookie goes only to the session endpoints (refresh, logout), never to the rest of the API.
+REFRESH_COOKIE_PATH = "/api/auth/session"
+
+_SESSION_LOGIN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media_type: {"schema": {"$ref": "#/components/schemas/SessionLogin"}}
+            for media_type in ("application/x-www-form-urlencoded", "application/json")
+        },
+    }
+}
+
+
+async def _session_login(request: Request) -> SessionLogin:
+    """The credentials, from a JSON body or a form (the same fields either way)."""
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    data: Any
+    try:
+        if content_type == "application/json" or content_type.endswith("+json"):
+            data = json.loads(await request.body() or b"null")
+        else:
+            data = dict(await request.form())
+        return SessionLogin.model_validate(data)
+    except json.JSONDecodeError as exc:
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": f"Invalid JSON: {exc.msg}", "type": "json_invalid"}]
+        ) from None
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        ) from None
+
+
+SessionCredentials = Annotated[SessionLogin, Depends(_session_login)]
+
+
+async def _limit_session_login(request: Request, limiter: LimiterDep, credentials: SessionCredentials) -> None:
+    # The very limits of /api/auth/login (per address, per account and address, per account).
+    await limit_login(request, limiter, OAuth2PasswordRequestForm(username=credentials.username, password=""))
+
+
+def _secure(request: Request, settings: Settings) -> bool:
+    if settings.SESSION_COOKIE_SECURE == "auto":
+        # The scheme as RequestLifecycleMiddleware set it (X-Forwarded-Proto from a trusted proxy).
+        return request.url.scheme == "https"
+    return settings.SESSION_COOKIE_SECURE == "true"
+
+
+def _set_session_cookies(response: Response, request: Request, settings: Settings, refresh_token: str) -> None:
+    secure = _secure(request, settings)
+    response.set_cookie(
+        REFRESH_COOKIE,
+        refresh_token,
+        max_age=settings.REFRESH_TOKEN_EXPIRE_DAYS * 86400,
+        path=REFRESH_COOKIE_PATH,
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        secrets.token_urlsafe(32),
+        max_age=settings.REFRESH_TOKEN_EXPIRE_DAYS * 86400,
+        path="/",
+        secure=secure,
+        httponly=False,  # the page reads it to echo it in the X-CSRF-Token header
+        samesite="strict",
+    )
+
+
+def _clear_session_cookies(response: Response, request: Request, settings: Settings) -> None:
+    secure = _secure(request, settings)
+    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, secure=secure, httponly=True, samesite="strict")
+    response.delete_cookie(CSRF_COOKIE, path="/", secure=secure, httponly=False, samesite="strict")
+
+
+async def _check_csrf(request: Request) -> None:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    header = request.headers.get(CSRF_HEADER, "")
+    if not cookie or not header or not hmac.compare_digest(cookie.encode(), header.encode()):
+        raise CsrfFailed()
+
+
+def _session_out(tokens: TokenResponse, user: Any) -> dict[str, Any]:
+    return ok(
+        SessionOut(
+            access_token=tokens.access_token,
+            token_type=tokens.token_type,
+            expires_in=tokens.expires_in,
+            user=UserOut.model_validate(user),
+        )
+    )
+
+
+@router.post(
+    "/session",
+    response_model=ApiResponse[SessionOut],
+    responses=error_responses(401, 403, 422, 429),
+    dependencies=[Depends(_limit_session_login)],
+    openapi_extra=_SESSION_LOGIN_BODY,
+)
+async def session_login(
+    credentials: SessionCredentials, request: Request, response: Response, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """The web app's login (form or JSON `{username, password}`): the access token in the body, the refresh
+    token in the httpOnly cookie `docproc_refresh`, and a `docproc_csrf` cookie to echo in `X-CSRF-Token`."""
+    user = await auth_service.authenticate(session, credentials.username, credentials.password)
+    tokens = await auth_service.issue_tokens(session, user)
+    _set_session_cookies(response, request, settings, tokens.refresh_token)
+    return _session_out(tokens, user)
+
+
+@router.post(
+    "/session/refresh",
+    response_model=ApiResponse[SessionOut],
+    responses=error_responses(401, 403),
+    dependencies=[Depends(_check_csrf)],
+)
+async def session_refresh(
+    request: Request, response: Response, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """A new access token from the refresh cookie, which is rotated like `/api/auth/refresh` does (each
+    works once; a reused one ends the session). Needs `X-CSRF-Token` = the `docproc_csrf` cookie."""
+    token = request.cookies.get(REFRESH_COOKIE)
+    if not token:
+        raise NotAuthenticated("No session: log in.")
+    tokens, user = await auth_service.rotate_session(session, token)
+    _set_session_cookies(response, request, settings, tokens.refresh_token)
+    return _session_out(tokens, user)
+
+
+@router.post(
+    "/session/logout",
+    response_model=ApiResponse[None],
+    responses=error_responses(403),
+    dependencies=[Depends(_check_csrf)],
+)
+async def session_logout(
+    request: Request, response: Response, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """End the web session (the cookie's refresh-token family) and clear both cookies. Needs `X-CSRF-Token`."""
+    token = request.cookies.get(REFRESH_COOKIE)
+    if token:
+        # Expired, unknown or forged: there is no session to end, and the cookies go all the same.
+        with contextlib.suppress(NotAuthenticated):
+            await auth_service.logout(session, token)
+    _clear_session_cookies(response, request, settings)
+    return ok(None, "Logged out")

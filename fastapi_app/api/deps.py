@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_app.core.config import Settings, get_settings
-from fastapi_app.core.errors import DocumentNotFound, NotAuthenticated
+from fastapi_app.core.errors import DocumentNotFound, NotAuthenticated, SuperuserRequired
 from fastapi_app.core.security import TokenClaims, decode_token
 from fastapi_app.db.session import get_async_session
 from fastapi_app.models import Document, User
@@ -65,6 +65,16 @@ async def get_current_user(session: SessionDep, claims: AccessClaims) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_superuser(user: CurrentUser) -> User:
+    """The current user, who must be a superuser: 401 without a valid token, 403 SUPERUSER_REQUIRED otherwise."""
+    if not user.is_superuser:
+        raise SuperuserRequired()
+    return user
+
+
+SuperUser = Annotated[User, Depends(get_superuser)]
 
 
 def parse_document_id(document_id: str) -> uuid.UUID:

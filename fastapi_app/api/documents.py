@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -30,14 +30,16 @@ from fastapi_app.schemas.document import (
     DocumentOut,
     EventOut,
     ExtractedDataOut,
+    PagesOut,
     ReportOut,
     ReportSummaryOut,
     SortField,
     StatsSummary,
+    Timeseries,
     document_envelope_json,
     document_json_row,
 )
-from fastapi_app.services import document_service, report_service
+from fastapi_app.services import document_service, preview_service, report_service
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
@@ -148,6 +150,17 @@ async def stats_summary(user: CurrentUser, session: SessionDep) -> dict[str, Any
     summary = await document_service.stats_summary(session, user)
     summary["recent"] = [DocumentOut.model_validate(d) for d in summary["recent"]]
     return ok(summary)
+
+
+@router.get("/stats/timeseries", response_model=ApiResponse[Timeseries], responses=error_responses(401, 422))
+async def stats_timeseries(
+    user: CurrentUser,
+    session: SessionDep,
+    days: Annotated[int, Query(ge=1, le=document_service.MAX_TIMESERIES_DAYS)] = 30,
+    tz: Annotated[str, Query(min_length=1, max_length=64, description="IANA time zone of the days")] = "Asia/Seoul",
+) -> dict[str, Any]:
+    """Your uploads per day (in `tz`) over the last `days` days, today included: every day, oldest first."""
+    return ok(await document_service.timeseries(session, user, days, tz))
 
 
 @router.get("/{document_id}", response_model=ApiResponse[DocumentOut], responses=error_responses(401, 404))
@@ -277,3 +290,30 @@ async def download(document: OwnedDocument) -> Response:
     return StreamingResponse(
         body, media_type=original.media_type, headers=headers, background=BackgroundTask(body.close)
     )
+
+
+@router.get("/{document_id}/pages", response_model=ApiResponse[PagesOut], responses=error_responses(400, 401, 404))
+async def pages(document: OwnedDocument) -> dict[str, Any]:
+    """How many pages the original has to preview (PDF pages; 1 for an image; 0 for a workbook)."""
+    found = await preview_service.pages(document)
+    return ok(PagesOut(page_count=found.page_count, previewable=found.previewable))
+
+
+@router.get(
+    "/{document_id}/pages/{page}/preview",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}}, "description": "The page as PNG"},
+        **error_responses(400, 401, 404, 422),
+    },
+)
+async def page_preview(
+    document: OwnedDocument,
+    settings: SettingsDep,
+    page: Annotated[int, Path(ge=1, le=100_000, description="Page number, from 1")],
+    width: Annotated[int, Query(ge=200, le=2000, description="Pixels")] = 1000,
+) -> Response:
+    """Page `page` of the original as PNG `width` pixels wide: a PDF page rendered, or the image (page 1)
+    upright per its EXIF orientation, never enlarged. Workbooks have none (404 PREVIEW_UNAVAILABLE)."""
+    png = await preview_service.render(document, page, width, settings)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

@@ -153,6 +153,15 @@ class Settings(BaseSettings):
     LOG_RETENTION_DAYS: int = 14
 
     FLOWER_BASIC_AUTH: str = "admin:password123"
+    # Where an operator's browser reaches Flower (e.g. https://ops.example.com/flower/); the admin
+    # dashboard links to it. Empty = no link.
+    FLOWER_PUBLIC_URL: str = ""
+
+    # The web app's session cookies (refresh token, CSRF token): `auto` marks them Secure when the
+    # request came over https (directly, or per X-Forwarded-Proto from a TRUSTED_PROXIES peer).
+    SESSION_COOKIE_SECURE: Literal["auto", "true", "false"] = "auto"
+    # Widest page preview rendered (GET /api/documents/{id}/pages/{n}/preview?width=), in pixels.
+    PREVIEW_MAX_WIDTH: int = Field(default=2000, ge=200, le=4000)
 
     # Shared directory for prometheus_client's multiprocess mode (API workers and Celery children
     # on one host). Empty = per-process metrics. Must be emptied before the processes start.

@@ -82,6 +82,23 @@ class PermissionDenied(AppError):
     message = "You are not allowed to do this."
 
 
+class SuperuserRequired(AppError):
+    status_code = 403
+    error_code = "SUPERUSER_REQUIRED"
+    message = "This needs a superuser account."
+
+
+class CsrfFailed(AppError):
+    status_code = 403
+    error_code = "CSRF_FAILED"
+    message = "The X-CSRF-Token header is missing or does not match the docproc_csrf cookie."
+
+
+class CannotChangeOwnAccount(BadRequest):
+    error_code = "CANNOT_CHANGE_OWN_ACCOUNT"
+    message = "A superuser cannot deactivate or demote their own account; ask another superuser."
+
+
 class NotFound(AppError):
     status_code = 404
     error_code = "NOT_FOUND"
@@ -101,6 +118,16 @@ class UserNotFound(NotFound):
 class ReportNotFound(NotFound):
     error_code = "REPORT_NOT_FOUND"
     message = "Report not found."
+
+
+class PreviewUnavailable(NotFound):
+    error_code = "PREVIEW_UNAVAILABLE"
+    message = "This document has no page preview (only PDFs and images have one)."
+
+
+class PageNotFound(NotFound):
+    error_code = "PAGE_NOT_FOUND"
+    message = "The document has no such page."
 
 
 class Conflict(AppError):

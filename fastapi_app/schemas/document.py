@@ -147,3 +147,22 @@ class EventOut(BaseModel):
     current_sheet: int | None = None
     total_sheets: int | None = None
     processing_ms: int | None = None
+
+
+class TimeseriesDay(BaseModel):
+    date: str = Field(description="YYYY-MM-DD in the requested time zone")
+    total: int
+    by_status: dict[str, int]
+    by_type: dict[str, int]
+    processing_ms_avg: float | None = Field(description="Completed documents uploaded that day")
+    processing_ms_p50: float | None
+
+
+class Timeseries(BaseModel):
+    tz: str
+    days: list[TimeseriesDay] = Field(description="Every day of the window, oldest first (zeros included)")
+
+
+class PagesOut(BaseModel):
+    page_count: int = Field(description="Pages (PDF), 1 (image), 0 when there is no preview")
+    previewable: bool

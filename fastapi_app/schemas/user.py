@@ -54,3 +54,41 @@ class TokenResponse(BaseModel):
 
 class RefreshRequest(BaseModel):
     refresh_token: str = Field(min_length=10, max_length=4096)
+
+
+class SessionLogin(BaseModel):
+    """The web app's login (form or JSON): the username or the email, and the password."""
+
+    username: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class SessionOut(BaseModel):
+    """The web app's session: the access token (kept in memory by the page) and the user; the refresh
+    token travels only in the httpOnly `docproc_refresh` cookie."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires")
+    user: UserOut
+
+
+class AdminUserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    username: str
+    email: str
+    full_name: str | None
+    is_active: bool
+    is_superuser: bool
+    created_at: datetime
+    document_count: int
+    storage_bytes: int = Field(description="Sum of the sizes of the user's uploaded originals")
+
+
+class AdminUserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    is_active: bool | None = Field(default=None, description="false ends every session of the account")
+    is_superuser: bool | None = None

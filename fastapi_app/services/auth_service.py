@@ -124,6 +124,12 @@ async def _revoke_family(session: AsyncSession, family_id: str, now: datetime) -
 
 
 async def rotate_refresh_token(session: AsyncSession, token: str) -> TokenResponse:
+    tokens, _ = await rotate_session(session, token)
+    return tokens
+
+
+async def rotate_session(session: AsyncSession, token: str) -> tuple[TokenResponse, User]:
+    """`rotate_refresh_token`, also giving the account (the web session answers with the user)."""
     claims = decode_token(token, "refresh")
     now = datetime.now(UTC)
     stored = await session.get(RefreshToken, claims.jti)
@@ -157,7 +163,7 @@ async def rotate_refresh_token(session: AsyncSession, token: str) -> TokenRespon
         await _revoke_family(session, stored.family_id, now)
         await session.commit()
         raise InvalidToken("This session has ended; log in again.")
-    return await issue_tokens(session, user, family=stored.family_id)
+    return await issue_tokens(session, user, family=stored.family_id), user
 
 
 async def logout(session: AsyncSession, token: str) -> None:
