@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,3 +173,25 @@ def ui_login(page: Page, username: str, password: str, next_path: str = "/docume
     form.locator("input[type=password]").fill(password)
     form.locator("button[type=submit]").click()
     page.wait_for_url(f"**{next_path}")
+
+
+KOREAN_INVOICE = ROOT / "tests" / "samples" / "pdf" / "korean_invoice.pdf"
+
+
+def upload_and_wait(base_url: str, account: dict[str, str], path: Path, filename: str) -> str:
+    """Uploads through the API and waits until the document is completed; returns its id."""
+    headers = {"Authorization": f"Bearer {api_token(base_url, account)}"}
+    response = httpx.post(
+        f"{base_url}/api/documents/upload", headers=headers, files={"file": (filename, path.read_bytes())}, timeout=30
+    )
+    assert response.status_code == 202, response.text
+    document_id = str(response.json()["data"]["id"])
+    deadline = time.monotonic() + 60
+    while True:
+        status = httpx.get(f"{base_url}/api/documents/{document_id}", headers=headers).json()["data"]["status"]
+        if status in ("completed", "failed"):
+            break
+        assert time.monotonic() < deadline, f"still {status}"
+        time.sleep(0.2)
+    assert status == "completed"
+    return document_id
