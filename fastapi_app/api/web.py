@@ -18,7 +18,8 @@ from fastapi.responses import Response
 from fastapi_app.core.errors import NotFound
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-STATIC_ROOTS = {"app": WEB_DIR / "static" / "app", "vendor": WEB_DIR / "static" / "vendor"}
+# Resolved, like the requested paths are: a symlinked web directory still serves its files.
+STATIC_ROOTS = {name: (WEB_DIR / "static" / name).resolve() for name in ("app", "vendor")}
 
 # Only these kinds are served; anything else under the static roots is 404 (no guessing from the OS's
 # mime.types, which differs between hosts for .js).

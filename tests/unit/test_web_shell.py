@@ -108,6 +108,8 @@ def test_no_app_file_sets_inline_styles_or_evaluates_strings() -> None:
         ("/static/vendor/chart.umd.js", "text/javascript; charset=utf-8"),
         ("/static/vendor/VENDOR.json", "application/json"),
         ("/static/vendor/LICENSE-htm.txt", "text/plain; charset=utf-8"),
+        ("/static/app/favicon.svg", "image/svg+xml"),
+        ("/static/app/icons/document.svg", "image/svg+xml"),
     ],
 )
 async def test_static_files_have_their_content_type_and_revalidate(

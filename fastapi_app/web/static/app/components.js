@@ -3,7 +3,7 @@
 // No inline styles anywhere (the CSP forbids them): every look is a class in app.css.
 
 import { html, useState, useEffect, useRef, useCallback } from "./preact.js";
-import { t, getLang, setLang, LANGUAGES, errorText, statusText } from "./i18n.js";
+import { t, getLang, setLang, LANGUAGES, errorText, statusText, stageText } from "./i18n.js";
 
 /* ---------- data loading ---------- */
 
@@ -114,6 +114,11 @@ function ConfirmHost() {
 
 /* ---------- small pieces ---------- */
 
+/** A decorative icon (static/app/icons/NAME.svg): empty alt, so screen readers skip it. */
+export function Icon({ name }) {
+  return html`<img class="state-icon" src=${`/static/app/icons/${name}.svg`} alt="" width="48" height="48" />`;
+}
+
 export function StatusBadge({ status }) {
   return html`<span class=${`badge badge-${status || "unknown"}`}>${statusText(status)}</span>`;
 }
@@ -130,13 +135,31 @@ export function ProgressBar({ value, max = 100, label, id }) {
   </div>`;
 }
 
+/** "Extracting the content · page 3 of 10 · 45%" for a document in flight. */
+export function progressText(doc) {
+  const parts = [stageText(doc.stage)];
+  if (doc.current_page && doc.total_pages) parts.push(t("upload.page_of", { current: doc.current_page, total: doc.total_pages }));
+  else if (doc.current_sheet && doc.total_sheets) parts.push(t("upload.sheet_of", { current: doc.current_sheet, total: doc.total_sheets }));
+  parts.push(`${doc.progress || 0}%`);
+  return parts.join(" · ");
+}
+
+/** Live progress of a pending or processing document (stage in words, page x of y, %). */
+export function DocProgress({ doc, label }) {
+  if (doc.status !== "pending" && doc.status !== "processing") return null;
+  return html`<div class="doc-progress">
+    <${ProgressBar} value=${doc.progress || 0} label=${label || progressText(doc)} />
+    ${label ? html`<p class="hint">${progressText(doc)}</p>` : null}
+  </div>`;
+}
+
 export function Loading({ label }) {
   return html`<div class="state state-loading" role="status"><span class="spinner" aria-hidden="true"></span>${label || t("common.loading")}</div>`;
 }
 
-export function EmptyState({ title, text, children, icon = "📄" }) {
+export function EmptyState({ title, text, children, icon = "document" }) {
   return html`<section class="state state-empty">
-    <div class="state-icon" aria-hidden="true">${icon}</div>
+    <${Icon} name=${icon} />
     <h2>${title}</h2>
     ${text ? html`<p>${text}</p>` : null}
     ${children}
@@ -146,7 +169,7 @@ export function EmptyState({ title, text, children, icon = "📄" }) {
 export function ErrorState({ error, onRetry, title }) {
   const code = error && error.error_code;
   return html`<section class="state state-error" role="alert">
-    <div class="state-icon" aria-hidden="true">⚠️</div>
+    <${Icon} name="warning" />
     <h2>${title || t("common.error_title")}</h2>
     <p>${errorText(error)}</p>
     ${code ? html`<p class="muted">${t("common.error_code")}: <code>${code}</code></p>` : null}
@@ -156,7 +179,7 @@ export function ErrorState({ error, onRetry, title }) {
 
 export function NotFoundState({ text }) {
   return html`<section class="state state-empty">
-    <div class="state-icon" aria-hidden="true">🔍</div>
+    <${Icon} name="search" />
     <h2>${t("common.not_found_title")}</h2>
     <p>${text || t("common.not_found_text")}</p>
     <p><a href="/documents">${t("nav.documents")}</a></p>

@@ -116,3 +116,27 @@ export function startLive() {
   onAuthChange(sync);
   sync();
 }
+
+/** A document (as the API returns it) with a live event's fields applied. */
+export function applyEvent(doc, event) {
+  if (!doc || !event || String(event.document_id) !== String(doc.id)) return doc;
+  const next = { ...doc };
+  for (const key of ["status", "stage", "progress", "error_code", "current_page", "total_pages", "current_sheet", "total_sheets", "processing_ms"]) {
+    if (event[key] !== undefined) next[key] = event[key];
+  }
+  if (event.type === "document_failed" && event.message) next.error_message = event.message;
+  if (event.type === "document_completed") next.completed_at = event.timestamp;
+  // Page/sheet counters belong to the extraction stage only.
+  if (event.current_page === undefined && event.current_sheet === undefined) {
+    delete next.current_page;
+    delete next.current_sheet;
+  }
+  return next;
+}
+
+/** Documents by id from a snapshot event. */
+export function snapshotDocs(event) {
+  const out = {};
+  for (const doc of event.documents || []) out[doc.id] = doc;
+  return out;
+}

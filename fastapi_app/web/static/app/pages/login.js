@@ -4,13 +4,15 @@ import { t, errorText } from "../i18n.js";
 import { login } from "../api.js";
 import { PageTitle } from "../components.js";
 
+const NOTICES = ["signup_done", "password_changed_login", "session_ended"];
+
 export default function Page({ query }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   // A message handed over by the page that sent us here (password changed, session ended, signed up).
-  const notice = query.get("notice");
+  const notice = NOTICES.includes(query.get("notice")) ? query.get("notice") : null;
 
   const submit = async (e) => {
     e.preventDefault();

@@ -1,7 +1,177 @@
-import { html } from "../preact.js";
-import { t } from "../i18n.js";
-import { PageTitle, Loading } from "../components.js";
+// Upload: many files by drag and drop or the (keyboard-usable) file input, an optional PDF password,
+// each file sent with XMLHttpRequest for its upload progress, then the document's processing followed
+// live over the WebSocket (stage in words, page x of y, %), with no reload.
+import { html, useState, useEffect, useRef } from "../preact.js";
+import { t, errorText, fmtBytes, statusText } from "../i18n.js";
+import { uploadFile, api } from "../api.js";
+import { onEvent, applyEvent, isConnected } from "../ws.js";
+import { PageTitle, ProgressBar, StatusBadge, DocProgress, EmptyState, Icon } from "../components.js";
+
+const PARALLEL = 3;
+const ACCEPT = ".pdf,.xlsx,.xlsm,.xls,.ods,.csv,.png,.jpg,.jpeg,.tif,.tiff,.webp,.bmp,.gif";
+let nextKey = 0;
 
 export default function Page() {
-  return html`<${PageTitle}>${t("nav.upload")}<//><${Loading} />`;
+  const [items, setItems] = useState([]);
+  const [password, setPassword] = useState("");
+  const [dragging, setDragging] = useState(false);
+  const [announcement, setAnnouncement] = useState("");
+  const lastEvent = useRef({}); // document id -> latest event (it may arrive before the upload's answer)
+  const active = useRef(0);
+  const itemsRef = useRef(items);
+  itemsRef.current = items;
+
+  const update = (key, change) =>
+    setItems((list) => list.map((item) => (item.key === key ? { ...item, ...(typeof change === "function" ? change(item) : change) } : item)));
+
+  // Live processing events for the documents of this page.
+  useEffect(
+    () =>
+      onEvent((event) => {
+        if (event.type === "snapshot") {
+          for (const doc of event.documents || []) setItems((list) => list.map((item) => (item.doc && item.doc.id === doc.id ? { ...item, doc: { ...item.doc, ...doc } } : item)));
+          return;
+        }
+        if (!event.document_id) return;
+        lastEvent.current[event.document_id] = event;
+        setItems((list) => list.map((item) => (item.doc && item.doc.id === event.document_id ? { ...item, doc: applyEvent(item.doc, event) } : item)));
+        if (event.type === "document_completed" || event.type === "document_failed") {
+          const item = itemsRef.current.find((i) => i.doc && i.doc.id === event.document_id);
+          if (item) setAnnouncement(`${item.file.name}: ${statusText(event.status)}`);
+        }
+      }),
+    [],
+  );
+
+  // Without the WebSocket (reconnecting), poll the unfinished documents so progress still moves.
+  useEffect(() => {
+    const timer = setInterval(async () => {
+      if (isConnected()) return;
+      for (const item of itemsRef.current) {
+        if (!item.doc || item.doc.status === "completed" || item.doc.status === "failed") continue;
+        try {
+          const doc = await api(`/api/documents/${item.doc.id}`);
+          update(item.key, (it) => ({ doc: { ...it.doc, ...doc } }));
+        } catch {
+          /* the next round tries again */
+        }
+      }
+    }, 4000);
+    return () => clearInterval(timer);
+  }, []);
+
+  const pump = () => {
+    while (active.current < PARALLEL) {
+      const next = itemsRef.current.find((item) => item.state === "queued");
+      if (!next) return;
+      active.current += 1;
+      itemsRef.current = itemsRef.current.map((item) => (item.key === next.key ? { ...item, state: "uploading" } : item));
+      update(next.key, { state: "uploading" });
+      uploadFile(next.file, {
+        password: next.password,
+        onProgress: (loaded, total) => update(next.key, { loaded, total }),
+      })
+        .then(
+          (doc) => {
+            const seen = lastEvent.current[doc.id];
+            update(next.key, (it) => ({ state: "uploaded", loaded: it.total || next.file.size, doc: seen ? applyEvent(doc, seen) : doc }));
+          },
+          (error) => {
+            update(next.key, { state: "error", error });
+            setAnnouncement(`${next.file.name}: ${t("upload.upload_failed")} – ${errorText(error)}`);
+          },
+        )
+        .finally(() => {
+          active.current -= 1;
+          pump();
+        });
+    }
+  };
+
+  const addFiles = (fileList) => {
+    const files = Array.from(fileList || []);
+    if (!files.length) return;
+    const added = files.map((file) => ({ key: ++nextKey, file, password, state: "queued", loaded: 0, total: file.size, doc: null, error: null }));
+    itemsRef.current = [...itemsRef.current, ...added];
+    setItems(itemsRef.current);
+    setAnnouncement(t("upload.added", { n: files.length }));
+    pump();
+  };
+
+  const onDrop = (e) => {
+    e.preventDefault();
+    setDragging(false);
+    addFiles(e.dataTransfer && e.dataTransfer.files);
+  };
+
+  const clearFinished = () => setItems((list) => list.filter((item) => item.state === "queued" || item.state === "uploading"));
+
+  return html`<div>
+    <${PageTitle}>${t("upload.title")}<//>
+    <p>${t("upload.intro")}</p>
+    <form class="card" onSubmit=${(e) => e.preventDefault()}>
+      <div class="field">
+        <label for="upload-password">${t("upload.password")} ${t("auth.optional")}</label>
+        <input id="upload-password" type="password" autocomplete="off" value=${password}
+          aria-describedby="upload-password-hint" onInput=${(e) => setPassword(e.currentTarget.value)} />
+        <span class="hint" id="upload-password-hint">${t("upload.password_hint")}</span>
+      </div>
+      <div class=${dragging ? "dropzone dragging" : "dropzone"}
+        onDragEnter=${(e) => (e.preventDefault(), setDragging(true))}
+        onDragOver=${(e) => (e.preventDefault(), setDragging(true))}
+        onDragLeave=${(e) => {
+          if (!e.currentTarget.contains(e.relatedTarget)) setDragging(false);
+        }}
+        onDrop=${onDrop}>
+        <${Icon} name="upload" />
+        <p><strong>${t("upload.drop_here")}</strong></p>
+        <p>${t("upload.or")}</p>
+        <div class="field file-field">
+          <label for="upload-input">${t("upload.choose_label")}</label>
+          <input id="upload-input" type="file" multiple accept=${ACCEPT}
+            onChange=${(e) => {
+              addFiles(e.currentTarget.files);
+              e.currentTarget.value = "";
+            }} />
+        </div>
+      </div>
+    </form>
+    <div class="sr-only" role="status" aria-live="polite">${announcement}</div>
+    <section aria-labelledby="uploads-title">
+      <div class="row">
+        <h2 id="uploads-title">${t("upload.files_title")}</h2>
+        <span class="spacer"></span>
+        ${items.some((i) => i.state === "uploaded" || i.state === "error")
+          ? html`<button type="button" class="btn btn-small" onClick=${clearFinished}>${t("upload.clear")}</button>`
+          : null}
+      </div>
+      ${items.length === 0
+        ? html`<${EmptyState} icon="folder" title=${t("upload.no_files")} text=${t("upload.drop_here")} />`
+        : html`<ul class="upload-list">${items.map((item) => html`<${UploadItem} key=${item.key} item=${item} />`)}</ul>`}
+    </section>
+  </div>`;
+}
+
+function UploadItem({ item }) {
+  const { file, state, loaded, total, doc, error } = item;
+  const pct = total ? Math.round((100 * loaded) / total) : 0;
+  return html`<li class="upload-item">
+    <div class="row">
+      <span class="upload-name">${file.name}</span>
+      <span class="muted">${fmtBytes(file.size)}</span>
+      <span class="spacer"></span>
+      ${doc ? html`<${StatusBadge} status=${doc.status} />` : state === "error" ? html`<span class="badge badge-failed">${t("upload.upload_failed")}</span>` : null}
+    </div>
+    ${state === "queued" ? html`<p class="hint">${t("upload.waiting")}</p>` : null}
+    ${state === "uploading"
+      ? html`<${ProgressBar} value=${loaded} max=${total || 1} label=${`${t("upload.progress_label", { name: file.name })}: ${t("upload.uploading", { pct })}`} />`
+      : null}
+    ${state === "error" ? html`<p class="upload-error" role="alert">${errorText(error)}</p>` : null}
+    ${doc
+      ? html`<${DocProgress} doc=${doc} label=${t("upload.processing_label", { name: file.name })} />
+          ${doc.status === "failed" ? html`<p class="upload-error">${errorText(doc.error_code)}</p>` : null}
+          ${(doc.upload_warnings || []).some((w) => w.code === "DUPLICATE_UPLOAD") ? html`<p class="hint">${t("upload.duplicate")}</p>` : null}
+          <p><a href=${`/documents/${doc.id}`}>${t("upload.open_document")}<span class="sr-only">: ${file.name}</span></a></p>`
+      : null}
+  </li>`;
 }
