@@ -136,7 +136,7 @@ export default function Page({ path }) {
         <h2 id="ops-throughput">${t("admin.ops_throughput")}</h2>
         ${data.throughput.some((h) => h.completed || h.failed)
           ? html`<${ThroughputChart} hours=${data.throughput} />`
-          : html`<${EmptyState} icon="📈" title=${t("admin.ops_no_activity_title")} text=${t("admin.ops_no_activity_text", { hours: data.throughput.length })} />`}
+          : html`<${EmptyState} icon="chart" title=${t("admin.ops_no_activity_title")} text=${t("admin.ops_no_activity_text", { hours: data.throughput.length })} />`}
       </section>
       <div class="grid-2">
         <section class="card" aria-labelledby="ops-workers">

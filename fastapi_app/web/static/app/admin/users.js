@@ -128,7 +128,7 @@ export default function Page({ query, path, user, navigate }) {
   if (list.error) body = html`<${ErrorState} error=${list.error} onRetry=${list.reload} />`;
   else if (!list.data) body = html`<${Loading} />`;
   else if (!list.data.data.length)
-    body = html`<${EmptyState} icon="👤" title=${t("admin.users_empty_title")} text=${t("admin.users_empty_text")} />`;
+    body = html`<${EmptyState} icon="search" title=${t("admin.users_empty_title")} text=${t("admin.users_empty_text")} />`;
   else
     body = html`<p class="muted" aria-live="polite">${t("admin.users_count", { n: fmtNumber(list.data.total) })}</p>
       <div class="table-wrap">
