@@ -83,6 +83,6 @@ def test_login_form_by_keyboard_alone(page: Page, account: dict[str, str]) -> No
     page.keyboard.type(account["password"])
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/documents$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("문서")
+    expect(page.get_by_role("heading", level=1)).to_have_text("문서 목록")
     # Focus moved to the new page's heading, so a screen reader announces it.
     expect(page.get_by_role("heading", level=1)).to_be_focused()

@@ -19,7 +19,7 @@ def test_deactivated_user_is_refused_in_their_open_session_and_at_login(
     name = account["username"]
     user_page = new_page()
     ui_login(user_page, name, account["password"])
-    expect(user_page.get_by_role("heading", level=1)).to_have_text("문서")
+    expect(user_page.get_by_role("heading", level=1)).to_have_text("문서 목록")
 
     admin_page = new_page()
     ui_login(admin_page, superuser["username"], superuser["password"])

@@ -31,6 +31,6 @@ def test_switching_to_english_changes_the_texts_and_lang_and_persists(page: Page
 
     page.get_by_label("Language").select_option("ko")
     expect(page.locator("html")).to_have_attribute("lang", "ko")
-    expect(page.get_by_role("heading", level=1)).to_have_text("문서")
+    expect(page.get_by_role("heading", level=1)).to_have_text("문서 목록")
     page.reload()
-    expect(page.get_by_role("heading", level=1)).to_have_text("문서")
+    expect(page.get_by_role("heading", level=1)).to_have_text("문서 목록")

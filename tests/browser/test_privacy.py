@@ -27,7 +27,7 @@ def test_another_users_document_url_shows_not_found_and_none_of_its_data(
         assert secret not in html, f"{secret!r} of another user's document is in the page"
 
     # Their own list does not show it either.
-    page.get_by_role("link", name="문서", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("문서")
+    page.get_by_role("navigation", name="주 메뉴").get_by_role("link", name="문서", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("문서 목록")
     page.wait_for_load_state("networkidle")
     expect(page.locator("main")).not_to_contain_text(SAMPLE_NAME)

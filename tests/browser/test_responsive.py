@@ -29,7 +29,7 @@ def test_phone_width_lists_and_document_fit_and_the_menu_works(
     page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     ui_login(page, account["username"], account["password"])
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("문서")
+    expect(page.get_by_role("heading", level=1)).to_have_text("문서 목록")
     expect(page.locator("main")).to_contain_text("아주_긴_이름의_거래명세서")
     page.wait_for_load_state("networkidle")
     assert_no_horizontal_scroll(page)
