@@ -37,6 +37,7 @@ UPLOADS = [
     ("스캔_명세서.png", SAMPLES / "images" / "scan_korean_english.png"),
     ("암호_걸린_파일.xlsx", SAMPLES / "sheets" / "encrypted.xlsx"),  # fails: the admin page shows why
 ]
+MAX_HEIGHT = 1500
 
 
 @contextlib.contextmanager
@@ -87,7 +88,10 @@ def shoot(page: Page, path: str, out: Path, name: str, ready: str = "main h1") -
     # Charts animate in; toasts fade out.
     page.wait_for_timeout(900)
     target = out / f"{name}.png"
-    page.screenshot(path=str(target), full_page=True)
+    # The whole page, cut at MAX_HEIGHT: long pages (the document's) stay readable and under ~300 KB.
+    height = min(page.evaluate("() => document.documentElement.scrollHeight"), MAX_HEIGHT)
+    width = page.viewport_size["width"] if page.viewport_size else 1280
+    page.screenshot(path=str(target), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": height})
     print(f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}  {target.stat().st_size // 1024} KB")
 
 
