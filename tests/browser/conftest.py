@@ -17,9 +17,14 @@ from tests.support.browser import register as register_account
 from tests.support.services import unavailable
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
-
 PageFactory = Callable[..., Page]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # They start real uvicorn and Celery processes, as the e2e tests do.
+    for item in items:
+        if "tests/browser/" in item.nodeid:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
