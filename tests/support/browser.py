@@ -178,8 +178,11 @@ def ui_login(page: Page, username: str, password: str, next_path: str = "/docume
 KOREAN_INVOICE = ROOT / "tests" / "samples" / "pdf" / "korean_invoice.pdf"
 
 
-def upload_and_wait(base_url: str, account: dict[str, str], path: Path, filename: str) -> str:
-    """Uploads through the API and waits until the document is completed; returns its id."""
+def upload_and_wait(
+    base_url: str, account: dict[str, str], path: Path, filename: str, expect_status: str = "completed"
+) -> str:
+    """Uploads through the API and waits until the document is done (completed, unless another status
+    is expected); returns its id."""
     headers = {"Authorization": f"Bearer {api_token(base_url, account)}"}
     response = httpx.post(
         f"{base_url}/api/documents/upload", headers=headers, files={"file": (filename, path.read_bytes())}, timeout=30
@@ -193,5 +196,5 @@ def upload_and_wait(base_url: str, account: dict[str, str], path: Path, filename
             break
         assert time.monotonic() < deadline, f"still {status}"
         time.sleep(0.2)
-    assert status == "completed"
+    assert status == expect_status, status
     return document_id

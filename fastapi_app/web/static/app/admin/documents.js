@@ -68,7 +68,10 @@ function DocumentRow({ doc, busy, onRetry }) {
     </td>
     <td>${doc.owner_username}</td>
     <td><${StatusBadge} status=${doc.status} /></td>
-    <td class="num">${fmtNumber(doc.attempts)}</td>
+    <td class="num">
+      ${fmtNumber(doc.attempts)}
+      <div class="hint">${t("admin.docs_run", { n: fmtNumber(doc.current_run) })}</div>
+    </td>
     <td><${Failure} doc=${doc} /></td>
     <td>
       <button type="button" class="btn btn-small" disabled=${busy || running}
