@@ -176,3 +176,13 @@ async def test_docs_still_work_and_the_shell_is_not_in_the_openapi_schema(web: h
     for route in (*SHELL_ROUTES, "/static/{root}/{file_path}"):
         assert route not in paths
     assert not [p for p in paths if not p.startswith(("/api/", "/health", "/metrics"))], paths
+
+
+def test_every_route_of_the_app_router_is_served_by_the_shell() -> None:
+    """main.js decides the pages; the server must answer each of them with the shell (a reload or a
+    bookmark of any page works), and nothing else."""
+    main_js = (WEB_DIR / "static" / "app" / "main.js").read_text(encoding="utf-8")
+    patterns = set(re.findall(r'pattern: "([^"]+)"', main_js))
+    assert {re.sub(r":\w+", "{document_id}", p) for p in patterns} == set(SHELL_ROUTES)
+    for module in re.findall(r'module: "\./([^"]+)"', main_js):
+        assert (WEB_DIR / "static" / "app" / module).is_file(), module

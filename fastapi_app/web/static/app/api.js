@@ -10,6 +10,7 @@ const CSRF_COOKIE = "docproc_csrf";
 let accessToken = null;
 let currentUser = null;
 let refreshing = null; // the refresh in flight: concurrent 401s share it
+let renewTimer = null;
 const authListeners = new Set();
 
 export class ApiError extends Error {
@@ -39,7 +40,19 @@ export function onAuthChange(fn) {
 function setSession(data) {
   accessToken = data ? data.access_token : null;
   currentUser = data ? data.user : null;
+  // Renew a minute before the access token expires, so requests never meet an expired token (a 401 in
+  // the console, a retry) and the WebSocket reconnects with a fresh one.
+  clearTimeout(renewTimer);
+  if (data && data.expires_in) renewTimer = setTimeout(refreshSession, Math.max(10, data.expires_in - 60) * 1000);
   for (const fn of authListeners) fn(currentUser);
+}
+
+// Refresh tokens rotate and a reused one ends the session: two tabs refreshing with the same cookie at
+// once would log both out. The Web Locks API (where available: secure contexts) makes tabs take turns;
+// the second then sends the cookie the first one received.
+function withRefreshLock(fn) {
+  if (navigator.locks && navigator.locks.request) return navigator.locks.request("docproc-refresh", fn);
+  return fn();
 }
 
 export function setUser(user) {
@@ -96,11 +109,14 @@ export function refreshSession() {
   }
   refreshing = (async () => {
     try {
-      const response = await fetch("/api/auth/session/refresh", {
-        method: "POST",
-        headers: { "X-CSRF-Token": csrf, Accept: "application/json" },
-        credentials: "same-origin",
-      });
+      const response = await withRefreshLock(() =>
+        fetch("/api/auth/session/refresh", {
+          method: "POST",
+          // Read again inside the lock: another tab may have rotated the cookies meanwhile.
+          headers: { "X-CSRF-Token": readCookie(CSRF_COOKIE) || csrf, Accept: "application/json" },
+          credentials: "same-origin",
+        }),
+      );
       const body = await parseBody(response);
       if (!response.ok || !body || !body.success) {
         setSession(null);
@@ -171,6 +187,25 @@ export async function logout() {
   } finally {
     setSession(null);
   }
+}
+
+let sessionEndExpected = false;
+
+/** The next end of every session is ours (a password change): no "session ended" notice for it. */
+export function expectSessionEnd(expected = true) {
+  sessionEndExpected = expected;
+}
+
+/**
+ * The server ended every session of the account (password change, logout everywhere, account
+ * disabled): a refresh can only fail now, so clear the cookies and the token at once, and tell the app
+ * (event "docproc:session-ended") unless the page itself asked for it.
+ */
+export async function sessionEnded() {
+  if (!accessToken) return;
+  const announce = !sessionEndExpected;
+  await logout();
+  if (announce) window.dispatchEvent(new CustomEvent("docproc:session-ended"));
 }
 
 export function register({ username, email, password, full_name }) {

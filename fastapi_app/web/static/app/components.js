@@ -3,6 +3,7 @@
 // No inline styles anywhere (the CSP forbids them): every look is a class in app.css.
 
 import { html, useState, useEffect, useRef, useCallback } from "./preact.js";
+import { onStatus, isConnected } from "./ws.js";
 import { t, getLang, setLang, LANGUAGES, errorText, statusText, stageText } from "./i18n.js";
 
 /* ---------- data loading ---------- */
@@ -106,13 +107,22 @@ function ConfirmHost() {
     <h2 id="confirm-title">${request.title}</h2>
     <p id="confirm-text">${request.message}</p>
     <div class="dialog-actions">
-      <button type="button" class="btn" onClick=${() => close(false)} autofocus>${t("common.cancel")}</button>
+      <button type="button" class="btn" onClick=${() => close(false)}>${t("common.cancel")}</button>
       <button type="button" class=${request.danger ? "btn btn-danger" : "btn btn-primary"} onClick=${() => close(true)}>${request.confirmLabel}</button>
     </div>
   </dialog>`;
 }
 
 /* ---------- small pieces ---------- */
+
+/** Whether live updates are flowing (the WebSocket), for pages that show live progress. */
+export function LiveStatus() {
+  const [connected, setConnected] = useState(isConnected());
+  useEffect(() => onStatus(setConnected), []);
+  return html`<span class=${connected ? "live live-on" : "live live-off"}>
+    <span class="live-dot" aria-hidden="true"></span>${connected ? t("common.live_on") : t("common.live_off")}
+  </span>`;
+}
 
 /** A decorative icon (static/app/icons/NAME.svg): empty alt, so screen readers skip it. */
 export function Icon({ name }) {

@@ -10,7 +10,7 @@
 // clicks on them are routed here without a reload. `access`: "guest" pages send a logged-in user to
 // /documents, "user" pages need a session (else /login?next=...), "admin" pages need is_superuser.
 
-import { html, render, useState, useEffect, useCallback } from "./preact.js";
+import { html, render, useState, useEffect, useCallback, useRef } from "./preact.js";
 import { initI18n, onLangChange, t } from "./i18n.js";
 import { getUser, onAuthChange, refreshSession, logout } from "./api.js";
 import { startLive } from "./ws.js";
@@ -76,6 +76,11 @@ function App() {
   navigateImpl = go;
 
   useEffect(() => onAuthChange(setUser), []);
+  useEffect(() => {
+    const onEnded = () => toast(t("auth.session_ended"), "error");
+    window.addEventListener("docproc:session-ended", onEnded);
+    return () => window.removeEventListener("docproc:session-ended", onEnded);
+  }, []);
   useEffect(() => onLangChange(() => setLangTick((n) => n + 1)), []);
   useEffect(() => {
     const onPop = () => setLocation({ path: window.location.pathname, search: window.location.search });
@@ -103,7 +108,8 @@ function App() {
 
   // Access rules and redirects.
   useEffect(() => {
-    if (!found) return;
+    // An effect of a render the location has already left (a page navigated meanwhile) must not redirect.
+    if (!found || window.location.pathname !== location.path || window.location.search !== location.search) return;
     const { route } = found;
     if (route.redirect) {
       go(route.redirect(user), { replace: true });
@@ -134,7 +140,13 @@ function App() {
   useEffect(() => {
     document.title = titleKey ? `${t(titleKey)} · ${t("app.name")}` : t("app.name");
   });
+  const firstPage = useRef(true);
   useEffect(() => {
+    if (page.status !== "ready") return;
+    if (firstPage.current) {
+      firstPage.current = false;
+      return;
+    }
     const h1 = document.getElementById("page-title");
     if (h1 && document.activeElement !== h1 && !document.activeElement.closest("main")) h1.focus({ preventScroll: true });
   }, [location.path, page.status]);

@@ -2,7 +2,7 @@
 // One connection per tab while logged in; pages subscribe with onEvent(fn). Reconnects with backoff;
 // close code 4401 (token expired) or 1008 (token refused) first renews the access token.
 
-import { getToken, onAuthChange, refreshSession } from "./api.js";
+import { getToken, onAuthChange, refreshSession, sessionEnded } from "./api.js";
 
 const listeners = new Set();
 const statusListeners = new Set();
@@ -72,8 +72,18 @@ function open() {
     if (socket === ws) socket = null;
     emitStatus(false);
     if (!wanted) return;
+    if (e.code === 4401 && e.reason !== "token expired") {
+      // The account's sessions ended (4401 with the reason, e.g. "password changed"): no refresh can work.
+      sessionEnded();
+      return;
+    }
     if (e.code === 4401 || e.code === 1008) {
-      // The token expired or was refused: renew it, then reconnect at once (or stop if logged out).
+      // The token expired or was refused. Already renewed (the timer in api.js): reconnect with the new
+      // one at once; otherwise renew it first (or stop if the session is over).
+      if (getToken() && getToken() !== token) {
+        open();
+        return;
+      }
       refreshSession().then((user) => {
         if (user) open();
       });

@@ -123,7 +123,7 @@ function KeyValues({ extraction, report }) {
     <h2 id="kv-title">${t("doc.key_values")}</h2>
     ${list.length === 0
       ? html`<p class="muted">${t("doc.nothing_found")}</p>`
-      : html`<div class="table-wrap"><table>
+      : html`<div class="table-wrap" tabindex="0" role="region" aria-label=${`${t("doc.key_values")} (${t("common.table")})`}><table>
           <thead><tr><th scope="col">${t("doc.kv_key")}</th><th scope="col">${t("doc.kv_value")}</th><th scope="col">${t("doc.kv_where")}</th></tr></thead>
           <tbody>${list.map(
             (kv, i) => html`<tr key=${i}>
@@ -142,7 +142,7 @@ function Entities({ extraction }) {
     <h2 id="entities-title">${t("doc.entities")}</h2>
     ${list.length === 0
       ? html`<p class="muted">${t("doc.nothing_found")}</p>`
-      : html`<div class="table-wrap"><table>
+      : html`<div class="table-wrap" tabindex="0" role="region" aria-label=${`${t("doc.entities")} (${t("common.table")})`}><table>
           <thead><tr>
             <th scope="col">${t("doc.entity_type")}</th><th scope="col">${t("doc.entity_text")}</th>
             <th scope="col">${t("doc.entity_value")}</th><th scope="col">${t("doc.kv_where")}</th>
@@ -168,12 +168,14 @@ function Tables({ report }) {
       const rows = table.rows.slice(0, TABLE_ROWS);
       const width = Math.max(table.header.length, ...rows.map((r) => r.length), 0);
       const header = table.header.length ? table.header : Array.from({ length: width }, (_, c) => String.fromCharCode(65 + (c % 26)));
-      return html`<div class="table-wrap" key=${i}>
-        <table>
+      return html`<div key=${i}>
+        <div class="table-wrap" tabindex="0" role="region" aria-label=${table.title || `${t("doc.tables")} ${i + 1}`}>
+        <table class="data">
           <caption>${table.title || `${t("doc.tables")} ${i + 1}`}</caption>
           <thead><tr>${header.map((h, c) => html`<th scope="col" key=${c}>${cell(h)}</th>`)}</tr></thead>
           <tbody>${rows.map((row, r) => html`<tr key=${r}>${row.map((v, c) => html`<td key=${c} class=${typeof v === "number" ? "num" : undefined}>${cell(v)}</td>`)}</tr>`)}</tbody>
         </table>
+        </div>
         ${(table.total_rows || table.rows.length) > rows.length
           ? html`<p class="hint">${t("doc.table_rows", { n: fmtNumber(table.total_rows || table.rows.length), shown: fmtNumber(rows.length) })}</p>`
           : null}
@@ -195,7 +197,7 @@ function Sheets({ report }) {
           <dt>${t("doc.sheet_dimensions")}</dt><dd>${sheet.dimensions || "–"} (${t("doc.sheet_rows_cols", { rows: fmtNumber(sheet.rows), cols: fmtNumber(sheet.columns) })})</dd>
         </dl>
         ${sheet.numeric_columns && sheet.numeric_columns.length
-          ? html`<div class="table-wrap"><table>
+          ? html`<div class="table-wrap" tabindex="0" role="region" aria-label=${`${sheet.name}: ${t("doc.sheets")}`}><table class="data">
               <caption class="sr-only">${sheet.name}: ${t("doc.sheets")}</caption>
               <thead><tr>
                 <th scope="col">${t("doc.col_column")}</th><th scope="col" class="num">${t("doc.col_count")}</th>
@@ -287,7 +289,7 @@ function Webhooks({ webhooks }) {
         ? html`<${Loading} />`
         : webhooks.data.length === 0
           ? html`<p class="muted">${t("doc.webhooks_empty")}</p>`
-          : html`<div class="table-wrap"><table>
+          : html`<div class="table-wrap" tabindex="0" role="region" aria-label=${`${t("doc.webhooks")} (${t("common.table")})`}><table>
               <thead><tr>
                 <th scope="col">${t("doc.wh_event")}</th><th scope="col">${t("doc.wh_url")}</th>
                 <th scope="col">${t("doc.wh_status")}</th><th scope="col" class="num">${t("doc.wh_attempts")}</th>
@@ -312,6 +314,8 @@ export default function Page({ params, navigate }) {
   const id = params.id;
   const docState = useAsync(() => api(`/api/documents/${encodeURIComponent(id)}`), [id]);
   const doc = docState.data;
+  const docRef = useRef(doc);
+  docRef.current = doc;
   const finished = doc && (doc.status === "completed" || doc.status === "failed");
   const runKey = doc ? `${doc.current_run}:${finished ? doc.status : "running"}` : "";
   const [reportId, setReportId] = useState(null);
@@ -331,9 +335,17 @@ export default function Page({ params, navigate }) {
   useEffect(
     () =>
       onEvent((event) => {
+        if (event.type === "snapshot") {
+          const fresh = (event.documents || []).find((d) => d.id === id);
+          const now = docRef.current;
+          if (fresh) docState.setData((d) => (d ? { ...d, ...fresh } : d));
+          // Unfinished here but not in the snapshot: it finished while we were disconnected.
+          else if (now && (now.status === "pending" || now.status === "processing")) docState.reload();
+          return;
+        }
         if (event.document_id !== id) return;
         docState.setData((d) => (d ? applyEvent(d, event) : d));
-        if (event.type !== "snapshot") events.setData((list) => (list && !list.some((e) => e.event_id === event.event_id) ? [...list, event] : list));
+        events.setData((list) => (list && !list.some((e) => e.event_id === event.event_id) ? [...list, event] : list));
       }),
     [id],
   );
@@ -438,7 +450,7 @@ export default function Page({ params, navigate }) {
           ${content && content.document.page_count ? html`<dt>${t("doc.f_pages")}</dt><dd>${fmtNumber(content.document.page_count)}</dd>` : null}
           ${content && content.document.sheet_count ? html`<dt>${t("doc.f_sheets")}</dt><dd>${fmtNumber(content.document.sheet_count)}</dd>` : null}
           ${content && content.document.image_size ? html`<dt>${t("doc.f_image_size")}</dt><dd>${content.document.image_size}</dd>` : null}
-          ${content && content.document.language ? html`<dt>${t("doc.f_language")}</dt><dd>${content.document.language}</dd>` : null}
+          ${content && content.document.language ? html`<dt>${t("doc.f_language")}</dt><dd>${has(`doc.lang.${content.document.language}`) ? t(`doc.lang.${content.document.language}`) : content.document.language}</dd>` : null}
           <dt>${t("doc.f_runs")}</dt><dd>${doc.current_run}</dd>
           <dt>${t("doc.f_sha256")}</dt><dd><code>${doc.sha256}</code></dd>
         </dl>
@@ -464,7 +476,7 @@ export default function Page({ params, navigate }) {
     ${content && content.text_excerpt
       ? html`<section class="card" aria-labelledby="excerpt-title">
           <h2 id="excerpt-title">${t("doc.text_excerpt")}</h2>
-          <pre class="text-excerpt">${content.text_excerpt}</pre>
+          <pre class="text-excerpt" tabindex="0" aria-labelledby="excerpt-title">${content.text_excerpt}</pre>
         </section>`
       : null}
 

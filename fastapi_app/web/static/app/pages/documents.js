@@ -6,13 +6,15 @@ import { t, fmtBytes, fmtDateTime } from "../i18n.js";
 import { api } from "../api.js";
 import { onEvent, applyEvent } from "../ws.js";
 import { getSelection, saveSelection } from "../selection.js";
-import { PageTitle, StatusBadge, DocProgress, Loading, ErrorState, EmptyState, Pager, useAsync } from "../components.js";
+import { LiveStatus, PageTitle, StatusBadge, DocProgress, Loading, ErrorState, EmptyState, Pager, useAsync } from "../components.js";
 
 const STATUSES = ["pending", "processing", "completed", "failed"];
 const TYPES = ["pdf", "excel", "image"];
 const SORTS = ["-created_at", "created_at", "original_filename", "-original_filename", "-size_bytes", "size_bytes", "status", "-completed_at"];
 const PAGE_SIZES = [10, 20, 50, 100];
 const FILTER_KEYS = ["search", "status", "file_type", "date_from", "date_to"];
+
+const unfinished = (doc) => doc.status === "pending" || doc.status === "processing";
 
 function readQuery(query) {
   const page = Math.max(1, parseInt(query.get("page") || "1", 10) || 1);
@@ -64,6 +66,7 @@ export default function Page({ query, navigate }) {
   const [form, setForm] = useState(state);
   const [selection, setSelection] = useState(getSelection);
   const reloadTimer = useRef(null);
+  const listRef = useRef(null);
   const qs = toQueryString(state);
 
   useEffect(() => setForm(readQuery(query)), [qs]);
@@ -86,11 +89,22 @@ export default function Page({ query, navigate }) {
     [qs],
   );
 
+  listRef.current = list.data;
+
   // Live: apply events to the rows shown; a document we do not show yet (a new upload) reloads the page.
   useEffect(
     () =>
       onEvent((event) => {
-        if (event.type === "snapshot" || !event.document_id) return;
+        if (event.type === "snapshot") {
+          // After a reconnect: the unfinished documents as they are now (events may have been missed).
+          // A row still shown as unfinished that the snapshot lacks has finished meanwhile: reload.
+          const fresh = Object.fromEntries((event.documents || []).map((d) => [d.id, d]));
+          const rowsNow = (listRef.current && listRef.current.data) || [];
+          if (rowsNow.some((doc) => unfinished(doc) && !fresh[doc.id])) list.reload();
+          else list.setData((envelope) => envelope && { ...envelope, data: envelope.data.map((doc) => (fresh[doc.id] ? { ...doc, ...fresh[doc.id] } : doc)) });
+          return;
+        }
+        if (!event.document_id) return;
         list.setData((envelope) => {
           if (!envelope) return envelope;
           const known = envelope.data.some((doc) => doc.id === event.document_id);
@@ -138,6 +152,8 @@ export default function Page({ query, navigate }) {
   };
   const selectedCount = Object.keys(selection).length;
   const filtered = FILTER_KEYS.some((k) => state[k]);
+  // Phones see the list first: the filters fold away unless some are set.
+  const [filtersOpen] = useState(() => filtered || !window.matchMedia("(max-width: 760px)").matches);
 
   let body;
   if (list.error) body = html`<${ErrorState} error=${list.error} onRetry=${list.reload} />`;
@@ -152,7 +168,7 @@ export default function Page({ query, navigate }) {
       <a class="btn btn-primary" href="/upload">${t("docs.empty_upload")}</a>
     <//>`;
   else
-    body = html`<p class="muted" role="status">${t("common.total_count", { n: list.data.total })}</p>
+    body = html`<div class="row"><p class="muted" role="status">${t("common.total_count", { n: list.data.total })}</p><span class="spacer"></span><${LiveStatus} /></div>
       <div class="table-wrap">
         <table class="doc-table">
           <caption class="sr-only">${t("docs.title")}</caption>
@@ -195,8 +211,9 @@ export default function Page({ query, navigate }) {
 
   return html`<div>
     <${PageTitle}>${t("docs.title")}<//>
-    <form class="card" onSubmit=${apply} aria-labelledby="filters-title" role="search">
-      <h2 id="filters-title" class="sr-only">${t("docs.filters")}</h2>
+    <details class="card filters-box" open=${filtersOpen}>
+    <summary><h2 id="filters-title" class="summary-heading">${t("docs.filters")}</h2></summary>
+    <form onSubmit=${apply} aria-labelledby="filters-title" role="search">
       <div class="filters">
         <div class="field">
           <label for="f-search">${t("docs.search")}</label>
@@ -243,6 +260,7 @@ export default function Page({ query, navigate }) {
         </div>
       </div>
     </form>
+    </details>
     ${selectedCount
       ? html`<div class="card row" role="region" aria-label=${t("docs.selected", { n: selectedCount })}>
           <strong>${t("docs.selected", { n: selectedCount })}</strong>

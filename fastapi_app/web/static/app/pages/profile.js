@@ -2,7 +2,7 @@
 // after which the API has ended every session: we forget ours and send the user to log in.
 import { html, useState } from "../preact.js";
 import { t, errorText, fmtDateTime } from "../i18n.js";
-import { api, setUser, logout } from "../api.js";
+import { api, setUser, logout, expectSessionEnd } from "../api.js";
 import { PageTitle, toast } from "../components.js";
 
 function DetailsForm({ user }) {
@@ -56,6 +56,8 @@ function PasswordForm({ navigate, username }) {
     if (next !== confirm) return setProblem(t("auth.password_mismatch"));
     setProblem(null);
     setBusy(true);
+    // The WebSocket hears of the ended sessions too: this page says so itself.
+    expectSessionEnd(true);
     try {
       await api("/api/users/profile", { method: "PUT", json: { current_password: current, new_password: next } });
       // Every session ended with the change, this one too: clear its cookies (refused from now on) and
@@ -65,6 +67,8 @@ function PasswordForm({ navigate, username }) {
     } catch (err) {
       setError(err);
       setBusy(false);
+    } finally {
+      expectSessionEnd(false);
     }
   };
 

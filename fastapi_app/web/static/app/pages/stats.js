@@ -42,7 +42,7 @@ function ChartCanvas({ config, label }) {
 function DataTable({ days, columns, caption }) {
   return html`<details>
     <summary>${t("stats.chart_table")}</summary>
-    <div class="table-wrap">
+    <div class="table-wrap" tabindex="0" role="region" aria-label=${caption}>
       <table>
         <caption class="sr-only">${caption}</caption>
         <thead><tr><th scope="col">${t("stats.date")}</th>${columns.map((c) => html`<th scope="col" class="num">${c.label}</th>`)}</tr></thead>

@@ -5,7 +5,7 @@ import { html, useState, useEffect, useRef } from "../preact.js";
 import { t, errorText, fmtBytes, statusText } from "../i18n.js";
 import { uploadFile, api } from "../api.js";
 import { onEvent, applyEvent, isConnected } from "../ws.js";
-import { PageTitle, ProgressBar, StatusBadge, DocProgress, EmptyState, Icon } from "../components.js";
+import { LiveStatus, PageTitle, ProgressBar, StatusBadge, DocProgress, EmptyState, Icon } from "../components.js";
 
 const PARALLEL = 3;
 const ACCEPT = ".pdf,.xlsx,.xlsm,.xls,.ods,.csv,.png,.jpg,.jpeg,.tif,.tiff,.webp,.bmp,.gif";
@@ -29,7 +29,18 @@ export default function Page() {
     () =>
       onEvent((event) => {
         if (event.type === "snapshot") {
-          for (const doc of event.documents || []) setItems((list) => list.map((item) => (item.doc && item.doc.id === doc.id ? { ...item, doc: { ...item.doc, ...doc } } : item)));
+          const fresh = Object.fromEntries((event.documents || []).map((d) => [d.id, d]));
+          for (const item of itemsRef.current) {
+            if (!item.doc) continue;
+            if (fresh[item.doc.id]) update(item.key, (it) => ({ doc: { ...it.doc, ...fresh[item.doc.id] } }));
+            else if (item.doc.status === "pending" || item.doc.status === "processing") {
+              // Finished while we were disconnected: read it again.
+              api(`/api/documents/${item.doc.id}`).then(
+                (doc) => update(item.key, (it) => ({ doc: { ...it.doc, ...doc } })),
+                () => {}, // offline again: the 4 s poll below reads it later
+              );
+            }
+          }
           return;
         }
         if (!event.document_id) return;
@@ -140,6 +151,7 @@ export default function Page() {
     <section aria-labelledby="uploads-title">
       <div class="row">
         <h2 id="uploads-title">${t("upload.files_title")}</h2>
+        <${LiveStatus} />
         <span class="spacer"></span>
         ${items.some((i) => i.state === "uploaded" || i.state === "error")
           ? html`<button type="button" class="btn btn-small" onClick=${clearFinished}>${t("upload.clear")}</button>`
