@@ -100,7 +100,8 @@ _SESSION_LOGIN_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            media_type: {"schema": {"$ref": "#/components/schemas/SessionLogin"}}
+            # Inline: a $ref would point at nothing, as no route takes SessionLogin as its body parameter.
+            media_type: {"schema": SessionLogin.model_json_schema()}
             for media_type in ("application/x-www-form-urlencoded", "application/json")
         },
     }
@@ -117,13 +118,13 @@ async def _session_login(request: Request) -> SessionLogin:
         else:
             data = dict(await request.form())
         return SessionLogin.model_validate(data)
-    except json.JSONDecodeError as exc:
-        raise RequestValidationError(
-            [{"loc": ("body",), "msg": f"Invalid JSON: {exc.msg}", "type": "json_invalid"}]
-        ) from None
     except ValidationError as exc:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": f"Invalid JSON: {type(exc).__name__}", "type": "json_invalid"}]
         ) from None
 
 

@@ -158,9 +158,11 @@ async def update_user(
 
 def _owner_condition(owner: str) -> ColumnElement[bool]:
     try:
-        return Document.owner_id == uuid.UUID(owner)
+        owner_id = uuid.UUID(owner)
     except ValueError:
         return User.username == owner
+    # A username may look like an id (letters, digits and dashes): either matches.
+    return or_(Document.owner_id == owner_id, User.username == owner)
 
 
 async def list_documents(
@@ -321,7 +323,11 @@ def _disk(settings: Settings) -> dict[str, int | None]:
     report_bytes = _directory_bytes(settings.REPORTS_DIR)
     if settings.STORAGE_BACKEND != "local":
         return {"disk_free_bytes": None, "disk_total_bytes": None, "report_bytes": report_bytes}
-    usage = shutil.disk_usage(settings.UPLOAD_DIR)
+    try:
+        usage = shutil.disk_usage(settings.UPLOAD_DIR)
+    except OSError as exc:  # not created yet on this host, or not mounted
+        logger.warning("no disk usage for UPLOAD_DIR: %s", type(exc).__name__)
+        return {"disk_free_bytes": None, "disk_total_bytes": None, "report_bytes": report_bytes}
     return {"disk_free_bytes": usage.free, "disk_total_bytes": usage.total, "report_bytes": report_bytes}
 
 

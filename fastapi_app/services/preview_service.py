@@ -27,6 +27,8 @@ from fastapi_app.models import Document
 
 # A page far taller than wide (a receipt roll) must not become a huge bitmap: its width gives way.
 MAX_PREVIEW_HEIGHT = 8000
+_EXIF_ORIENTATION = 0x0112
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
 _PDFIUM_LOCK = threading.Lock()
 # Image previews decoded at once in this process (each holds a full decoded image).
 _IMAGE_SLOTS = threading.BoundedSemaphore(2)
@@ -105,8 +107,12 @@ def _render_image(path: Path, width: int, settings: Settings) -> bytes:
         with _IMAGE_SLOTS, Image.open(path) as img:
             if img.width * img.height > settings.MAX_IMAGE_PIXELS:
                 raise PreviewUnavailable("The image has more pixels than MAX_IMAGE_PIXELS.")
-            # JPEG: decode at a reduced scale straight away when the target is much smaller.
-            img.draft("RGB", (width, max(1, img.height * width // max(img.width, 1))))
+            # JPEG: decode at a reduced scale straight away when the target is much smaller. The size asked
+            # for is the stored one: with a quarter turn in EXIF, the upright width is the stored height.
+            if img.getexif().get(_EXIF_ORIENTATION) in _QUARTER_TURNS:
+                img.draft("RGB", (max(1, img.width * width // max(img.height, 1)), width))
+            else:
+                img.draft("RGB", (width, max(1, img.height * width // max(img.width, 1))))
             upright = ImageOps.exif_transpose(img)
             if upright.mode not in {"RGB", "RGBA", "L", "LA"}:
                 has_alpha = "A" in upright.getbands() or "transparency" in upright.info

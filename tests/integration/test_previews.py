@@ -91,6 +91,9 @@ async def test_image_preview_is_upright_and_never_enlarged(api: httpx.AsyncClien
     upright = _png(await api.get(f"/api/documents/{rotated}/pages/1/preview", params={"width": 1000}))
     assert upright.size == (1000, round(3508 * 1000 / 2480))
     assert _ink(upright) > 0.001
+    # A width the JPEG's reduced decoding (draft) must not undercut: it is the stored height that counts.
+    wider = _png(await api.get(f"/api/documents/{rotated}/pages/1/preview", params={"width": 1300}))
+    assert wider.size == (1300, round(3508 * 1300 / 2480))
     r = await api.get(f"/api/documents/{rotated}/pages/2/preview")
     assert r.status_code == 404 and r.json()["error_code"] == "PAGE_NOT_FOUND"
 
