@@ -71,8 +71,9 @@ def account(live_stack: Stack) -> dict[str, str]:
     return register_account(live_stack.base_url)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def superuser(live_stack: Stack) -> dict[str, str]:
+    """One for the session (made as an operator does, through init_db.py: seconds); no test changes it."""
     admin = register_account(live_stack.base_url, prefix="admin")
     make_superuser(live_stack.env, admin)
     return admin
