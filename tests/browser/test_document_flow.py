@@ -47,6 +47,8 @@ def test_sign_up_upload_watch_it_complete_live_read_it_and_download_its_pdf_repo
     # Upload on the upload page and watch it there: no reload, no navigation.
     page.get_by_role("navigation", name="주 메뉴").get_by_role("link", name="업로드").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("문서 업로드")
+    # Progress comes over the WebSocket (the page would fall back to polling without it).
+    expect(page.locator("main .live")).to_have_text("실시간 연결됨")
     page.evaluate("() => { window.__sameDocument = true; }")
     page.get_by_label("업로드할 파일 선택").set_input_files(
         {"name": FILENAME, "mimeType": "application/pdf", "buffer": KOREAN_INVOICE.read_bytes()}
