@@ -27,8 +27,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One chromium per test module. Not per session: while the sync API is open its event loop
+    counts as running in this thread, and every async test after it (pytest-asyncio) would fail
+    with "Runner.run() cannot be called from a running event loop"."""
     if chromium_executable() is None:
         unavailable("chromium", "no chromium on PATH nor /usr/bin/chromium (apt-get install chromium)")
     with sync_playwright() as playwright:
