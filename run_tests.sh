@@ -31,6 +31,7 @@ declare -A NEEDED_FOR=(
   [curl]="the README curl walk-through (tests/e2e/test_readme_examples.py)"
   [poppler-utils]="pdftoppm/pdftotext, to look at report PDFs as a person would"
   [git]="the fresh-clone test (tests/e2e/test_fresh_clone.py)"
+  [chromium]="the real-browser tests (tests/browser: Playwright drives Debian's chromium; it never downloads a browser)"
   [postgresql]="the integration, e2e and cluster tests (no PostgreSQL answers and none can be started)"
   [redis-server]="the integration, e2e and cluster tests (no Redis answers and none can be started)"
 )
@@ -46,6 +47,7 @@ system_packages_missing() {
   command -v pdftotext >/dev/null 2>&1 || echo poppler-utils
   command -v curl >/dev/null 2>&1 || echo curl
   command -v git >/dev/null 2>&1 || echo git
+  command -v chromium >/dev/null 2>&1 || [[ -x /usr/bin/chromium ]] || echo chromium
 }
 
 # install_or_explain PKG...: apt-get install them, or say what will fail without them.

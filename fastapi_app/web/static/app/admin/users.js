@@ -1,9 +1,163 @@
-// Admin page placeholder (filled in by the admin helper). Page-module shape: see the top of main.js.
-import { html } from "../preact.js";
-import { t } from "../i18n.js";
-import { PageTitle, EmptyState } from "../components.js";
+// /admin/users: every account; search and filter; activate or deactivate (with a confirmation: it ends
+// the user's sessions at once); grant or remove superuser. A superuser's own row cannot be changed
+// here (the API refuses it too: CANNOT_CHANGE_OWN_ACCOUNT).
 
-export default function Page() {
+import { html, useState } from "../preact.js";
+import { t, errorText, fmtBytes, fmtDateTime, fmtNumber } from "../i18n.js";
+import { api } from "../api.js";
+import { PageTitle, Loading, ErrorState, EmptyState, Pager, useAsync, confirmDialog, toast } from "../components.js";
+import { AdminNav, readQuery, withQuery } from "./common.js";
+
+export const titleKey = "admin.users";
+
+const DEFAULTS = { search: "", is_active: "", is_superuser: "", page: 1 };
+const PAGE_SIZE = 20;
+
+function Filters({ values, onApply }) {
+  const [draft, setDraft] = useState(values);
+  const set = (key) => (e) => setDraft({ ...draft, [key]: e.currentTarget.value });
+  const submit = (e) => {
+    e.preventDefault();
+    onApply({ ...draft, page: 1 });
+  };
+  return html`<form class="card filters" role="search" onSubmit=${submit}>
+    <div class="field">
+      <label for="users-search">${t("admin.users_search")}</label>
+      <input id="users-search" type="search" value=${draft.search} onInput=${set("search")}
+        placeholder=${t("admin.users_search_placeholder")} />
+    </div>
+    <div class="field">
+      <label for="users-active">${t("admin.filter_state")}</label>
+      <select id="users-active" value=${draft.is_active} onChange=${set("is_active")}>
+        <option value="">${t("admin.all")}</option>
+        <option value="true">${t("admin.active")}</option>
+        <option value="false">${t("admin.inactive")}</option>
+      </select>
+    </div>
+    <div class="field">
+      <label for="users-role">${t("admin.filter_role")}</label>
+      <select id="users-role" value=${draft.is_superuser} onChange=${set("is_superuser")}>
+        <option value="">${t("admin.all")}</option>
+        <option value="true">${t("admin.role_superuser")}</option>
+        <option value="false">${t("admin.role_user")}</option>
+      </select>
+    </div>
+    <div class="field">
+      <button type="submit" class="btn btn-primary">${t("admin.apply")}</button>
+    </div>
+  </form>`;
+}
+
+function UserRow({ account, me, busy, onChange }) {
+  const self = account.id === me.id;
+  const name = account.username;
+  return html`<tr>
+    <td>
+      <strong>${name}</strong>
+      ${account.full_name ? html`<div class="muted">${account.full_name}</div>` : null}
+      ${self ? html`<div class="hint">${t("admin.this_is_you")}</div>` : null}
+    </td>
+    <td class="col-optional">${account.email}</td>
+    <td>
+      <span class=${account.is_active ? "badge badge-completed" : "badge badge-failed"}>
+        ${account.is_active ? t("admin.active") : t("admin.inactive")}
+      </span>
+    </td>
+    <td>${account.is_superuser ? t("admin.role_superuser") : t("admin.role_user")}</td>
+    <td class="num col-optional">${fmtNumber(account.document_count)}</td>
+    <td class="num col-optional">${fmtBytes(account.storage_bytes)}</td>
+    <td class="col-optional">${fmtDateTime(account.created_at)}</td>
+    <td>
+      <div class="row">
+        <button type="button" class=${account.is_active ? "btn btn-small btn-danger" : "btn btn-small"}
+          disabled=${self || busy} aria-label=${t("admin.action_for", { action: t(account.is_active ? "admin.deactivate" : "admin.activate"), name })}
+          onClick=${() => onChange(account, { is_active: !account.is_active })}>
+          ${account.is_active ? t("admin.deactivate") : t("admin.activate")}
+        </button>
+        <button type="button" class="btn btn-small" disabled=${self || busy}
+          aria-label=${t("admin.action_for", { action: t(account.is_superuser ? "admin.revoke_superuser" : "admin.grant_superuser"), name })}
+          onClick=${() => onChange(account, { is_superuser: !account.is_superuser })}>
+          ${account.is_superuser ? t("admin.revoke_superuser") : t("admin.grant_superuser")}
+        </button>
+      </div>
+    </td>
+  </tr>`;
+}
+
+export default function Page({ query, path, user, navigate }) {
+  const values = readQuery(query, DEFAULTS);
+  const [busy, setBusy] = useState(null);
+  const list = useAsync(
+    () =>
+      api("/api/admin/users", {
+        envelope: true,
+        query: { ...values, page_size: PAGE_SIZE },
+      }),
+    [values.search, values.is_active, values.is_superuser, values.page],
+  );
+  const apply = (next) => navigate(withQuery(path, next, DEFAULTS));
+
+  const change = async (account, patch) => {
+    const name = account.username;
+    if (patch.is_active === false) {
+      const sure = await confirmDialog({
+        title: t("admin.deactivate_confirm_title", { name }),
+        message: t("admin.deactivate_confirm_text", { name }),
+        confirmLabel: t("admin.deactivate"),
+        danger: true,
+      });
+      if (!sure) return;
+    }
+    setBusy(account.id);
+    try {
+      const updated = await api(`/api/admin/users/${account.id}`, { method: "PATCH", json: patch });
+      list.setData((env) => env && { ...env, data: env.data.map((u) => (u.id === updated.id ? updated : u)) });
+      const key =
+        patch.is_active === undefined
+          ? updated.is_superuser ? "admin.granted" : "admin.revoked"
+          : updated.is_active ? "admin.activated" : "admin.deactivated";
+      toast(t(key, { name }), "success");
+    } catch (error) {
+      toast(errorText(error), "error");
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  let body;
+  if (list.error) body = html`<${ErrorState} error=${list.error} onRetry=${list.reload} />`;
+  else if (!list.data) body = html`<${Loading} />`;
+  else if (!list.data.data.length)
+    body = html`<${EmptyState} icon="search" title=${t("admin.users_empty_title")} text=${t("admin.users_empty_text")} />`;
+  else
+    body = html`<p class="muted" aria-live="polite">${t("admin.users_count", { n: fmtNumber(list.data.total) })}</p>
+      <div class="table-wrap">
+        <table class="doc-table admin-table">
+          <caption class="sr-only">${t("admin.users")}</caption>
+          <thead>
+            <tr>
+              <th scope="col">${t("admin.col_user")}</th>
+              <th scope="col" class="col-optional">${t("admin.col_email")}</th>
+              <th scope="col">${t("admin.col_state")}</th>
+              <th scope="col">${t("admin.col_role")}</th>
+              <th scope="col" class="num col-optional">${t("admin.col_documents")}</th>
+              <th scope="col" class="num col-optional">${t("admin.col_storage")}</th>
+              <th scope="col" class="col-optional">${t("admin.col_joined")}</th>
+              <th scope="col">${t("admin.col_actions")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${list.data.data.map(
+              (account) =>
+                html`<${UserRow} key=${account.id} account=${account} me=${user} busy=${busy === account.id} onChange=${change} />`,
+            )}
+          </tbody>
+        </table>
+      </div>
+      <${Pager} page=${list.data.page} totalPages=${list.data.total_pages} onPage=${(page) => apply({ ...values, page })} />`;
+
   return html`<${PageTitle}>${t("admin.users")}<//>
-    <${EmptyState} title=${t("admin.placeholder_title")} text=${t("admin.placeholder_text")} />`;
+    <${AdminNav} path=${path} />
+    <${Filters} key=${query.toString()} values=${values} onApply=${apply} />
+    ${body}`;
 }
