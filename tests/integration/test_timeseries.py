@@ -89,7 +89,7 @@ async def test_timeseries_counts_each_document_on_its_local_day(api: httpx.Async
         "date": (today - timedelta(days=1)).isoformat(),
         "total": 1,
         "by_status": {"pending": 0, "processing": 0, "completed": 0, "failed": 1},
-        "by_type": {"excel": 0, "pdf": 1, "image": 0},
+        "by_type": {"excel": 0, "pdf": 1, "image": 0, "hwp": 0},
         "processing_ms_avg": None,
         "processing_ms_p50": None,
     }
