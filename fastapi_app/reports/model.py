@@ -10,7 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-REPORT_SCHEMA_VERSION = "1.1"  # 1.1: highlights.ibans and highlights.bics; headline `check` (a tax invoice that does not add up)
+REPORT_SCHEMA_VERSION = (
+    "1.1"  # 1.1: highlights.ibans and highlights.bics; headline `check` (a tax invoice that does not add up)
+)
 
 
 class Money(BaseModel):
