@@ -10,9 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-REPORT_SCHEMA_VERSION = (
-    "1.1"  # 1.1: highlights.ibans and highlights.bics; headline `check` (a tax invoice that does not add up)
-)
+# 1.1: highlights.ibans and highlights.bics; headline `check` (a tax invoice that does not add up)
+REPORT_SCHEMA_VERSION = "1.1"
 
 
 class Money(BaseModel):
