@@ -5,6 +5,7 @@
 import { html, useEffect, useRef, useState } from "../preact.js";
 import { t, fmtBytes, fmtDateTime, fmtNumber, locale, statusText } from "../i18n.js";
 import { api } from "../api.js";
+import { drawChart } from "../charts.js";
 import { PageTitle, Loading, ErrorState, EmptyState, useAsync } from "../components.js";
 import { AdminNav } from "./common.js";
 
@@ -24,9 +25,8 @@ function hourLabel(iso) {
 function ThroughputChart({ hours }) {
   const canvas = useRef(null);
   useEffect(() => {
-    if (!canvas.current || !window.Chart) return undefined;
     const rates = hours.map((h) => (h.completed + h.failed ? (100 * h.failed) / (h.completed + h.failed) : null));
-    const chart = new window.Chart(canvas.current, {
+    return drawChart(canvas, {
       data: {
         labels: hours.map((h) => hourLabel(h.hour)),
         datasets: [
@@ -47,7 +47,6 @@ function ThroughputChart({ hours }) {
         },
       },
     });
-    return () => chart.destroy();
   }, [hours]);
   const totals = hours.reduce((acc, h) => ({ completed: acc.completed + h.completed, failed: acc.failed + h.failed }), { completed: 0, failed: 0 });
   return html`<div class="chart-box">

@@ -5,6 +5,7 @@
 import { html, useState, useEffect, useRef } from "../preact.js";
 import { t, getLang, errorText, fmtNumber, fmtBytes, fmtDuration, fmtDate, locale } from "../i18n.js";
 import { api, download } from "../api.js";
+import { drawChart } from "../charts.js";
 import { getSelection, saveSelection } from "../selection.js";
 import { PageTitle, Loading, ErrorState, EmptyState, toast, useAsync } from "../components.js";
 
@@ -27,14 +28,7 @@ function browserZone() {
 function ChartCanvas({ config, label }) {
   const canvas = useRef(null);
   const [failed, setFailed] = useState(false);
-  useEffect(() => {
-    if (!window.Chart || !canvas.current) {
-      setFailed(true);
-      return undefined;
-    }
-    const chart = new window.Chart(canvas.current, config);
-    return () => chart.destroy();
-  }, [config]);
+  useEffect(() => drawChart(canvas, config, () => setFailed(true)), [config]);
   if (failed) return html`<p class="muted">${t("stats.chart_unavailable")}</p>`;
   return html`<div class="chart-box"><canvas ref=${canvas} role="img" aria-label=${label}></canvas></div>`;
 }
