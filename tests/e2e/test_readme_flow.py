@@ -107,7 +107,7 @@ def test_readme_walkthrough(live_stack: Stack, tmp_path: Path) -> None:
     stats = api.get("/api/documents/stats/summary").json()["data"]
     assert stats["total_documents"] == 3
     assert stats["by_status"]["completed"] == 3
-    assert stats["by_type"] == {"excel": 1, "pdf": 1, "image": 1}
+    assert stats["by_type"] == {"excel": 1, "pdf": 1, "image": 1, "hwp": 0}
     assert stats["total_size_bytes"] == pdf.stat().st_size + xlsx.stat().st_size + jpeg.stat().st_size
 
     # Delete removes the row, the file, the extraction and the reports.
