@@ -476,13 +476,8 @@ def _report(name: str, checks: Checks) -> tuple[float, list[str]]:
     return recall, missed
 
 
-# The facts still missed are in images but one: OCR text (a header the OCR drops, a date), which
-# belongs to the OCR extractor (issue 15, the scans part); and the formula text of a legacy .xls
-# (BIFF formulas are tokens; no reader here decompiles them). Strict: the marker goes once they land.
-_IMAGE_GAPS = "the missed facts are OCR text (a scanned table's header, the Flipkart scan's date): extractors/ocr.py"
-
-
-@pytest.mark.xfail(strict=True, reason=_IMAGE_GAPS)
+# Still missed (printed): two header words of the scanned table the OCR does not read, and the formula
+# text of a legacy .xls (BIFF formulas are tokens; no reader here decompiles them).
 def test_fact_recall_over_the_whole_corpus(capsys: pytest.CaptureFixture[str]) -> None:
     checks, skipped = fact_checks()
     with capsys.disabled():
