@@ -20,7 +20,8 @@ from fastapi_app.core.vocabulary import FileFamilyName as FileFamily
 
 # 1.2: `extractor` (name and version of the extractor that made the result)
 # 1.3 (issue 15): `hwp`; entity types `iban` and `bic`; `warnings[].details`; `ocr.orientation_degrees` per
-# page; sheet `formulas` (text, value, `computed`), `vba_modules`; PDF table `header_rows`; `tax_invoice`
+# page; sheet `formulas` (text, value, `computed`), `vba_modules`; PDF table `header_rows`; `tax_invoice`;
+# `ocr.tables` per OCR'd page (tables from the word boxes); `image.has_thumbnail`
 SCHEMA_VERSION = "1.3"
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -177,6 +178,8 @@ class OcrPageResult(BaseModel):
     rotated_degrees: float = 0.0  # deskew applied before recognition (anticlockwise, degrees)
     orientation_degrees: int = 0  # 0, 90, 180, 270: the page was turned this far clockwise to be upright
     preprocessing: list[str] = Field(default_factory=list)  # steps applied to this page
+    # tables found from the word boxes (aligned columns); kind "unruled", no bbox (pixels, not pt)
+    tables: list[Table] = Field(default_factory=list)
 
 
 class PdfPage(BaseModel):
@@ -268,6 +271,7 @@ class ImageContent(BaseModel):
     exif: dict[str, Any] = Field(default_factory=dict)
     gps: GpsInfo | None = None
     orientation_applied: int | None = None  # EXIF Orientation value honoured before OCR
+    has_thumbnail: bool = False  # the EXIF block carries a preview image (IFD1)
     ocr: OcrPageResult | None = None
 
 

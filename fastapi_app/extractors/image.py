@@ -48,6 +48,10 @@ _MAX_LIST = 64
 _SKIP = object()
 
 _ORIENTATION = 0x0112
+# IFD1 (the thumbnail's IFD): a JPEG preview (offset 0x0201, length 0x0202) or strips (0x0111)
+_THUMBNAIL_JPEG_OFFSET = 0x0201
+_THUMBNAIL_JPEG_LENGTH = 0x0202
+_THUMBNAIL_STRIPS = 0x0111
 _MAX_OCR_FRAMES = 50  # multi-page TIFF faxes and scans; further pages are counted, not read
 _TAIL_BYTES = 65_536  # phones append trailers after a JPEG's end marker; it is still near the end
 
@@ -131,6 +135,7 @@ def _describe(ctx: ExtractionContext, img: PILImage.Image, result: ExtractionRes
     if exif is not None:
         content.exif, gps_raw = _exif_to_dict(exif, result)
         content.gps = _gps_from_ifd(gps_raw, result)
+        content.has_thumbnail = _has_thumbnail(exif)
 
     if truncated:
         result.warn(
@@ -273,6 +278,20 @@ def _dpi(value: Any) -> tuple[float, float] | None:
 
 
 # --- EXIF -----------------------------------------------------------------------------------
+
+
+def _has_thumbnail(exif: Any) -> bool:
+    from PIL.ExifTags import IFD
+
+    try:
+        ifd1 = exif.get_ifd(IFD.IFD1)
+    except Exception as exc:  # a damaged IFD1 means no readable thumbnail, not a failed extraction
+        if not_about_the_file(exc):
+            raise
+        return False
+    if ifd1.get(_THUMBNAIL_STRIPS):
+        return True
+    return bool(ifd1.get(_THUMBNAIL_JPEG_OFFSET)) and bool(ifd1.get(_THUMBNAIL_JPEG_LENGTH))
 
 
 def _exif_to_dict(exif: Any, result: ExtractionResult) -> tuple[dict[str, Any], dict[int, Any]]:

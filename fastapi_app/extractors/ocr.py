@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 
 from fastapi_app.extractors.base import ExtractionContext, OcrPageResult, OcrSummary, not_about_the_file, short_reason
 from fastapi_app.extractors.ocr_preprocess import MIN_SIDE_PX, TARGET_DPI, prepare, profile_candidates, turn
+from fastapi_app.extractors.ocr_tables import OcrWord, tables_from_words
 
 __all__ = [
     "MIN_SIDE_PX",
@@ -184,17 +185,17 @@ def recognise(
         if not_about_the_file(exc):
             raise
         raise OcrPageError(f"Image could not be prepared for OCR: {short_reason(exc)}") from None
-    text, confidence = _run_tesseract(prepared, languages, dpi, psm, timeout_s)
+    text, confidence, words = _run_tesseract(prepared, languages, dpi, psm, timeout_s)
     orientation = 0
     if "orient" in steps and _may_be_turned(confidence):
         turned = _reorient(image, prepared, dpi, languages, source_dpi, steps, psm, timeout_s, confidence)
         if turned is not None:
-            orientation, (prepared, dpi, rotated, applied), (text, confidence), method = turned
+            orientation, (prepared, dpi, rotated, applied), (text, confidence, words), method = turned
             applied = [*applied, method]
     if confidence is not None and confidence < SPARSE_PASS_BELOW_CONFIDENCE and psm != SPARSE_TEXT_MODE:
         # Forms with boxed or scattered fields read poorly as one column; a sparse-text pass finds
         # the fields the column pass dropped, and only its new words are kept.
-        sparse, _ = _run_tesseract(prepared, languages, dpi, SPARSE_TEXT_MODE, timeout_s)
+        sparse, _, _ = _run_tesseract(prepared, languages, dpi, SPARSE_TEXT_MODE, timeout_s)
         extra = _new_words(text, sparse)
         if extra:
             text = f"{text}\n{extra}" if text else extra
@@ -207,12 +208,15 @@ def recognise(
         rotated_degrees=rotated,
         orientation_degrees=orientation,
         preprocessing=applied,
+        # from the column pass's word boxes only: the sparse pass reads fields, not table rows
+        tables=tables_from_words(words),
     )
 
 
 # --- orientation ----------------------------------------------------------------------------
 
 _Prepared = tuple["Image", int, float, list[str]]
+_Reading = tuple[str, float | None, list[OcrWord]]
 
 
 def _may_be_turned(confidence: float | None) -> bool:
@@ -229,7 +233,7 @@ def _reorient(
     psm: int,
     timeout_s: float,
     confidence: float | None,
-) -> tuple[int, _Prepared, tuple[str, float | None], str] | None:
+) -> tuple[int, _Prepared, _Reading, str] | None:
     """(clockwise turn, the turned page prepared again, its text and confidence, the method), or None
     when no turn reads with a higher confidence than the page as it is."""
     osd = osd_rotation(prepared, dpi, timeout_s)
@@ -237,13 +241,13 @@ def _reorient(
         candidates, method = profile_candidates(prepared), "orient-profile"
     else:
         candidates, method = ([osd] if osd else []), "orient-osd"
-    best: tuple[int, _Prepared, tuple[str, float | None], str] | None = None
+    best: tuple[int, _Prepared, _Reading, str] | None = None
     best_confidence = confidence if confidence is not None else -1.0
     for degrees in candidates:
         again = prepare(turn(image, degrees), source_dpi, steps)
-        text, turned_confidence = _run_tesseract(again[0], languages, again[1], psm, timeout_s)
+        text, turned_confidence, words = _run_tesseract(again[0], languages, again[1], psm, timeout_s)
         if turned_confidence is not None and turned_confidence > best_confidence:
-            best, best_confidence = (degrees, again, (text, turned_confidence), method), turned_confidence
+            best, best_confidence = (degrees, again, (text, turned_confidence, words), method), turned_confidence
     return best
 
 
@@ -296,7 +300,8 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def _run_tesseract(image: Image, languages: str, dpi: int, psm: int, timeout_s: float) -> tuple[str, float | None]:
+def _run_tesseract(image: Image, languages: str, dpi: int, psm: int, timeout_s: float) -> _Reading:
+    """The page's text, its mean word confidence and its word boxes (from the TSV)."""
     width, height = image.size
     pgm = b"P5\n%d %d\n255\n" % (width, height) + image.tobytes()
     with tempfile.TemporaryDirectory(prefix="ocr-") as tmp:
@@ -318,7 +323,7 @@ def _run_tesseract(image: Image, languages: str, dpi: int, psm: int, timeout_s: 
             tsv = (base.with_suffix(".tsv")).read_text("utf-8", errors="replace")
         except OSError as exc:
             raise OcrPageError(f"Tesseract wrote no output: {short_reason(exc)}") from None
-    return clean_text(raw_text), _mean_confidence(tsv)
+    return clean_text(raw_text), _mean_confidence(tsv), words_from_tsv(tsv)
 
 
 def clean_text(raw: str) -> str:
@@ -330,6 +335,21 @@ def clean_text(raw: str) -> str:
         if line or (out and out[-1]):
             out.append(line)
     return "\n".join(out).strip()
+
+
+def words_from_tsv(tsv: str) -> list[OcrWord]:
+    """The recognised words with their boxes (pixels of the image Tesseract read) and line keys."""
+    words: list[OcrWord] = []
+    for row in tsv.splitlines()[1:]:
+        fields = row.split("\t")
+        if len(fields) < 12 or fields[0] != "5" or not fields[11].strip():
+            continue
+        try:
+            block, par, line, left, top, width, height = (int(f) for f in fields[2:5] + fields[6:10])
+        except ValueError:
+            continue
+        words.append(OcrWord(fields[11].strip(), left, top, left + width, top + height, (block, par, line)))
+    return words
 
 
 def _mean_confidence(tsv: str) -> float | None:

@@ -119,6 +119,10 @@ def all_tables(result: ExtractionResult, page: int | None = None) -> list[Table]
         tables += [t for t in result.pdf.tables if page is None or t.page == page]
     if result.spreadsheet:
         tables += [t for s in result.spreadsheet.sheets for t in s.tables]
+    if result.pdf:
+        tables += [t for p in result.pdf.pages if p.ocr and (page is None or p.number == page) for t in p.ocr.tables]
+    if result.image and result.image.ocr:
+        tables += result.image.ocr.tables
     return tables
 
 
@@ -345,7 +349,7 @@ def check(name: str, key: str, value: Any, facts: dict[str, Any]) -> Checks:
         case "has_gps":
             return [(key, result.image is not None and (result.image.gps is not None) == value)]
         case "has_thumbnail":
-            return [(key, False)]  # not part of the result
+            return [(key, result.image is not None and result.image.has_thumbnail == value)]
         case "gps":
             gps = result.image.gps if result.image else None
             tolerance = value["tolerance"]
@@ -472,17 +476,8 @@ def _report(name: str, checks: Checks) -> tuple[float, list[str]]:
     return recall, missed
 
 
-# The facts still missed are in images but one: OCR text (a header the OCR drops, a date), the table
-# of the scanned PNG (tables from OCR word boxes do not exist yet) and EXIF thumbnails, which belong
-# to the OCR and image extractors (issue 15, the scans part); and the formula text of a legacy .xls
-# (BIFF formulas are tokens; no reader here decompiles them). Strict: the marker goes once they land.
-_IMAGE_GAPS = (
-    "the missed facts are OCR text, the scanned PNG's table and EXIF thumbnail presence "
-    "(extractors/ocr.py and image.py, the scans part of issue 15)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=_IMAGE_GAPS)
+# Still missed (printed): two header words of the scanned table the OCR does not read, and the formula
+# text of a legacy .xls (BIFF formulas are tokens; no reader here decompiles them).
 def test_fact_recall_over_the_whole_corpus(capsys: pytest.CaptureFixture[str]) -> None:
     checks, skipped = fact_checks()
     with capsys.disabled():
@@ -507,7 +502,6 @@ def test_pdf_table_row_recall(capsys: pytest.CaptureFixture[str]) -> None:
     assert recall >= ROW_RECALL_MIN, missed
 
 
-@pytest.mark.xfail(strict=True, reason="the scanned PNG's table needs tables from OCR word boxes: " + _IMAGE_GAPS)
 def test_table_row_recall_over_the_whole_corpus(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         recall, missed = _report("table row recall", row_checks())

@@ -249,3 +249,10 @@ def _page_image() -> Any:
     from PIL import Image
 
     return Image.open(SAMPLES / "scan_korean_english.png")
+
+
+def test_exif_thumbnail_presence() -> None:
+    with_thumbnail = image_extractor.extract(make_ctx(corpus_path("nikon_d70.jpg"), ocr_enabled=False))
+    assert with_thumbnail.image is not None and with_thumbnail.image.has_thumbnail is True
+    seoul = run(SAMPLES / "photo_gps_seoul.jpg", ocr_enabled=False)
+    assert seoul.image is not None and seoul.image.has_thumbnail is False

@@ -82,6 +82,9 @@ def test_english_labels_without_colon() -> None:
         ("02 Juillet 2015", "2015-07-02"),
         ("07.05.2014", "2014-05-07"),
         ("01.05.14-31.05.14", "2014-05-01"),
+        ("20-10-2015", "2015-10-20"),
+        ("05-03-2026", "2026-03-05"),
+        ("03-15-2026", "2026-03-15"),
     ],
 )
 def test_dates_to_iso(text: str, iso: str) -> None:
@@ -89,7 +92,11 @@ def test_dates_to_iso(text: str, iso: str) -> None:
 
 
 def test_invalid_dates_are_not_dates() -> None:
-    assert _values(find_entities("2026-13-45 and 31.02.2026"), "date") == []
+    assert _values(find_entities("2026-13-45 and 31.02.2026 and 31-13-2026"), "date") == []
+
+
+def test_hyphenated_numbers_are_not_day_first_dates() -> None:
+    assert _values(find_entities("tel 010-12-2015 ref 1-2-3-2015 code 12-10-20150"), "date") == []
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,9 @@ DATE_KOREAN = re.compile(r"(?P<y>\d{4})\s*년\s*(?P<m>\d{1,2})\s*월\s*(?P<d>\d{
 # OCR spaces the parts of "2024. 3. 5." out now and then ("2024 . 3 . 5"): a space may precede a separator.
 DATE_YMD = re.compile(r"(?<![\d.])(?P<y>\d{4}) ?(?P<sep>[-./])\s?(?P<m>\d{1,2}) ?(?P=sep)\s?(?P<d>\d{1,2})(?![\d])\.?")
 DATE_DMY_DOTS = re.compile(r"(?<![\d.])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4}|\d{2})(?![\d]|\.\d)")
+# "20-10-2015" (Indian and European invoices): day first, as hyphenated dates with the year last are
+# written; read month first only when the day-first reading is no date.
+DATE_DMY_HYPHENS = re.compile(r"(?<![\d/-])(?P<d>\d{1,2})-(?P<m>\d{1,2})-(?P<y>\d{4})(?![\d-])")
 DATE_SLASH = re.compile(r"(?<![\d/])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})(?![\d/])")
 DATE_D_MONTH_Y = re.compile(
     rf"(?<![\w])(?P<d>\d{{1,2}})(?:er)?\.?\s+(?P<mon>{_MONTH_NAMES})\.?,?\s+(?P<y>\d{{4}})", re.I

@@ -12,6 +12,7 @@ from fastapi_app.extractors.text_analysis.dates import (
     DATE_D_MONTH_Y,
     DATE_DAY_RANGE,
     DATE_DMY_DOTS,
+    DATE_DMY_HYPHENS,
     DATE_KOREAN,
     DATE_MONTH_D_Y,
     DATE_SLASH,
@@ -183,6 +184,10 @@ def _find_dates(text: str, add: Callable[..., None], slash_order: str) -> None:
             add(match, Entity(type="date", text=match[0], value=iso))
     for match in DATE_DMY_DOTS.finditer(text):
         if iso := make_date(int(match["y"]), int(match["m"]), int(match["d"])):
+            add(match, Entity(type="date", text=match[0], value=iso))
+    for match in DATE_DMY_HYPHENS.finditer(text):
+        day, month, year = int(match["d"]), int(match["m"]), int(match["y"])
+        if iso := make_date(year, month, day) or make_date(year, day, month):
             add(match, Entity(type="date", text=match[0], value=iso))
     for match in DATE_SLASH.finditer(text):
         a, b, year = int(match["a"]), int(match["b"]), int(match["y"])
