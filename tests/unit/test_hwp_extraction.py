@@ -5,6 +5,7 @@ the upload's type sniffing, from bytes only."""
 from __future__ import annotations
 
 import hashlib
+import random
 import struct
 import zipfile
 from pathlib import Path
@@ -21,7 +22,7 @@ from fastapi_app.extractors.base import (
 )
 from fastapi_app.extractors.hwp import extract
 from fastapi_app.extractors.hwp.hwp5 import distribution_key, tokens
-from fastapi_app.extractors.hwp.records import iter_records, record_tree
+from fastapi_app.extractors.hwp.records import Record, iter_records, read_tree, record_tree
 from fastapi_app.files.filetypes import detect_type
 from tests.samples.make_hwpx import cell, control, paragraph, run, section_xml, sublist, table, write_hwpx
 from tests.support.corpus import HWP_CORPUS
@@ -68,6 +69,26 @@ def test_nesting_follows_levels_back_up() -> None:
     first, second = record_tree(records)
     assert [c.tag for c in first.children] == [0x47] and [c.tag for c in first.children[0].children] == [0x48]
     assert second.children == []
+
+
+def _without_layout(records: list[Record]) -> list[tuple[int, int, bytes, list[object]]]:
+    """The reference tree: every record, nested by level, less the layout records and all under them."""
+    return [
+        (r.tag, r.level, r.payload, _without_layout(r.children)) for r in records if r.tag not in (0x44, 0x45, 0x46)
+    ]
+
+
+def test_the_one_pass_tree_is_the_level_tree_less_the_layout_records() -> None:
+    # Random streams, well-formed or not (levels jumping up and down), layout records at any level.
+    rng = random.Random(15)
+    for _ in range(3000):
+        data = b""
+        for _ in range(rng.randint(0, 25)):
+            payload = bytes([rng.randint(0, 255)] * rng.randint(0, 3))
+            tag = rng.choice([0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x4C, 0x4D])
+            data += _header(tag, rng.choice([0, 1, 2, 3, rng.randint(0, 7)]), len(payload)) + payload
+        expected = _without_layout(record_tree(iter_records(data)))
+        assert _without_layout(read_tree(data)) == expected
 
 
 def test_para_text_control_characters_take_one_or_eight_wchars() -> None:

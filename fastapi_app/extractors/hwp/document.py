@@ -82,6 +82,8 @@ def table_text(grid: list[list[str]]) -> str:
 
 def join_blocks(blocks: list[str]) -> str:
     """Paragraphs of a cell, note, header or text box: the non-empty ones, one per line."""
+    if len(blocks) == 1:  # most table cells: one paragraph
+        return blocks[0].strip()
     return "\n".join(block.strip() for block in blocks if block.strip())
 
 

@@ -8,6 +8,7 @@ fields. A control's content is lists of paragraphs, each list opened by a LIST_H
 
 from __future__ import annotations
 
+import codecs
 import re
 import struct
 from collections.abc import Iterator
@@ -52,6 +53,10 @@ _FIELD_END = 4
 _TAB, _LINE_BREAK, _PARA_BREAK, _HYPHEN = 9, 10, 13, 24
 _SPACES = frozenset({30, 31})  # non-breaking and fixed-width spaces
 _CONTROL = re.compile(r"[\x00-\x1f]")
+# bytes.decode("utf-16-le") without the codec lookup and its Python wrapper; final=True: an odd last
+# byte becomes U+FFFD as it does there.
+_utf16 = codecs.utf_16_le_decode
+_CELL_ADDRESS = struct.Struct("<HHHH")  # LIST_HEADER of a cell: column, row, column span, row span
 
 _FIELD_TYPES = {
     "%clk": "CLICK_HERE",
@@ -142,9 +147,20 @@ class _SectionReader:
 
     def paragraphs(self, nodes: list[Record]) -> list[str]:
         blocks: list[str] = []
+        append = blocks.append
+        plain = _CONTROL.search
         for node in nodes:
-            if node.tag == TAG_PARA_HEADER:
-                blocks.extend(self.paragraph(node))
+            if node.tag != TAG_PARA_HEADER:
+                continue
+            children = node.children
+            # Most paragraphs are their text alone, ending with the paragraph break and no other
+            # control character: that text is the block (what paragraph() returns for them, cheaper).
+            if len(children) == 1 and children[0].tag == TAG_PARA_TEXT:
+                text = _utf16(children[0].payload, "replace", True)[0]
+                if text and text[-1] == "\r" and plain(text, 0, len(text) - 1) is None:
+                    append(text[:-1])
+                    continue
+            blocks.extend(self.paragraph(node))
         return blocks
 
     def paragraph(self, node: Record) -> list[str]:
@@ -155,7 +171,7 @@ class _SectionReader:
                 text_record = text_record or child
             elif child.tag == TAG_CTRL_HEADER:
                 control_list.append(child)
-        text = text_record.payload.decode("utf-16-le", "replace") if text_record else ""
+        text = _utf16(text_record.payload, "replace", True)[0] if text_record else ""
         # Most paragraphs are plain text and a paragraph end: no control to walk through.
         if not control_list and (not text or (text[-1] == "\r" and _CONTROL.search(text, 0, len(text) - 1) is None)):
             return [text[:-1]]
@@ -252,7 +268,7 @@ class _SectionReader:
         for header, paragraphs in zip(cell_headers, cell_lists, strict=False):
             text = join_blocks(self.paragraphs(paragraphs))
             if len(header.payload) >= 16:
-                col, row, col_span, row_span = struct.unpack_from("<HHHH", header.payload, 8)
+                col, row, col_span, row_span = _CELL_ADDRESS.unpack_from(header.payload, 8)
                 cells.append(Cell(row=row, col=col, text=text, row_span=row_span, col_span=col_span))
         grid = table_grid(cells, declared_rows, declared_cols)
         self.builder.fill_table(index, grid)
