@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from fastapi_app.core.errors import NotFound
+from fastapi_app.core.security_headers import WEB_SHELL_PATHS
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # Resolved, like the requested paths are: a symlinked web directory still serves its files.
@@ -36,20 +37,7 @@ CONTENT_TYPES = {
     ".woff2": "font/woff2",
 }
 
-SHELL_ROUTES = (
-    "/",
-    "/login",
-    "/signup",
-    "/upload",
-    "/documents",
-    "/documents/{document_id}",
-    "/stats",
-    "/profile",
-    "/admin",
-    "/admin/users",
-    "/admin/documents",
-    "/admin/operations",
-)
+SHELL_ROUTES = (*sorted(WEB_SHELL_PATHS), "/documents/{document_id}")
 
 router = APIRouter(include_in_schema=False)
 

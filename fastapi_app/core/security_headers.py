@@ -21,7 +21,7 @@ WEB_CSP = (
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
     "object-src 'none'"
 )
-# The shell's routes (fastapi_app/api/web.py); /documents/{id} is the one with a parameter.
+# The shell's routes without a parameter (fastapi_app/api/web.py serves these and /documents/{id}).
 WEB_SHELL_PATHS = frozenset(
     {
         "/",
