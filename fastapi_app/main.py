@@ -17,6 +17,7 @@ from fastapi_app.core.config import get_settings
 from fastapi_app.core.logging import configure_logging
 from fastapi_app.core.middleware import BrowserCORSMiddleware, RequestLifecycleMiddleware
 from fastapi_app.core.ratelimit import Limiter
+from fastapi_app.core.versioning import API_VERSION, LEGACY_PREFIX, V1_PREFIX
 from fastapi_app.db.direct import close_backend
 from fastapi_app.db.session import get_async_engine
 from fastapi_app.files.storage import get_storage, sweep_abandoned_uploads
@@ -29,6 +30,18 @@ key values, entities, EXIF, OCR in Korean and English) and build a structured re
 Every JSON response uses one envelope: `{"success", "message", "data"}`, lists add
 `total, page, page_size, total_pages`, and errors are `{"success": false, "message",
 "error_code", "details"}`. Authenticate with **Authorize** (OAuth2 password flow).
+
+# API versions
+
+Every path lives under `/api/v1`, the canonical prefix; each answer says `API-Version: v1`. The
+unversioned `/api/...` paths of earlier releases still work as aliases of v1 and answer with
+`Deprecation` and `Link: </api/v1/...>; rel="successor-version"`: move to `/api/v1`.
+
+Within v1 changes are only additive: new paths, new optional parameters, new fields in answers, new
+`error_code` values and new enum values (clients ignore what they do not know). Removing or renaming
+a path, a field or an enum value, changing a field's type or meaning, making an optional parameter
+required or changing the envelope would make a v2, served beside v1 under `/api/v2`, with v1 kept
+and announced with a `Sunset` date first.
 """
 
 
@@ -85,18 +98,33 @@ def create_app() -> FastAPI:
         RequestLifecycleMiddleware, trusted_proxies=settings.TRUSTED_PROXIES, vary_origin=bool(settings.CORS_ORIGINS)
     )
     # Routes are matched in order and the prefixes never overlap: the most requested router goes first.
-    app.include_router(documents.router)
+    # Each API router is mounted twice: under /api/v1 (canonical, in the OpenAPI schema) and under the
+    # deprecated /api (an alias left out of the schema; core.versioning adds its headers).
+    api_routers = (documents.router, auth.router, users.router, reports.router, webhooks.router, admin.router)
+    for router in api_routers:
+        app.include_router(router, prefix=V1_PREFIX)
     app.include_router(health.router)
-    app.include_router(auth.router)
-    app.include_router(users.router)
-    app.include_router(reports.router)
-    app.include_router(webhooks.router)
     app.include_router(metrics.router)
     app.include_router(ws.router)
-    app.include_router(admin.router)
+    app.include_router(ws.router, prefix=V1_PREFIX)
+    for router in api_routers:
+        app.include_router(router, prefix=LEGACY_PREFIX, include_in_schema=False, deprecated=True)
     # Last: the web app's shell and static files, after every API route.
     app.include_router(web.router)
+    _declare_api_version(app)
     return app
+
+
+def _declare_api_version(app: FastAPI) -> None:
+    """OpenAPI's info names the API version (`x-api-version`) beside the release (`version`)."""
+    build_schema = app.openapi
+
+    def openapi() -> dict[str, object]:
+        schema = build_schema()
+        schema["info"]["x-api-version"] = API_VERSION
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

@@ -16,7 +16,7 @@ from fastapi_app.schemas.user import AdminUserOut, AdminUserUpdate
 from fastapi_app.services import admin_service
 
 router = APIRouter(
-    prefix="/api/admin",
+    prefix="/admin",
     tags=["admin"],
     # Every route, also one that forgets to ask for the SuperUser itself.
     dependencies=[Depends(get_superuser)],

@@ -1,12 +1,12 @@
 """Authentication: the OAuth2 token endpoints for API clients, and the cookie session of the web app.
 
-The web session (`/api/auth/session*`) keeps the access token in the page's memory only and the refresh
-token in an httpOnly, SameSite=Strict cookie scoped to `/api/auth/session`: script on the page (an XSS)
+The web session (`/api/v1/auth/session*`) keeps the access token in the page's memory only and the refresh
+token in an httpOnly, SameSite=Strict cookie scoped to `/api/v1/auth/session`: script on the page (an XSS)
 can never read the long-lived credential, and the short-lived one disappears with the tab. The refresh
 and logout calls that the cookie authorizes also need the `X-CSRF-Token` header to equal the readable
 `docproc_csrf` cookie (double submit): another site can make the browser send cookies, but cannot read
-ours to copy into a header. Rotation and revocation are exactly those of `/api/auth/refresh` and
-`/api/auth/logout` (docs/WEB_SESSION.md).
+ours to copy into a header. Rotation and revocation are exactly those of `/api/v1/auth/refresh` and
+`/api/v1/auth/logout` (docs/WEB_SESSION.md).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from fastapi_app.schemas.user import (
 )
 from fastapi_app.services import auth_service
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post(
@@ -93,8 +93,16 @@ async def logout_all(user: CurrentUser, session: SessionDep) -> dict[str, object
 REFRESH_COOKIE = "docproc_refresh"
 CSRF_COOKIE = "docproc_csrf"
 CSRF_HEADER = "X-CSRF-Token"
-# The refresh cookie goes only to the session endpoints (refresh, logout), never to the rest of the API.
-REFRESH_COOKIE_PATH = "/api/auth/session"
+# The refresh cookie goes only to the session endpoints (refresh, logout), never to the rest of the API:
+# its Path is the session endpoints' prefix under the version the client spoke (/api/v1 or the deprecated
+# /api alias), so a session begun on one prefix is refreshed on the same one.
+SESSION_PATH = "/auth/session"
+
+
+def _refresh_cookie_path(request: Request) -> str:
+    path = request.url.path
+    return path[: path.index(SESSION_PATH) + len(SESSION_PATH)]
+
 
 _SESSION_LOGIN_BODY = {
     "requestBody": {
@@ -149,7 +157,7 @@ def _set_session_cookies(response: Response, request: Request, settings: Setting
         REFRESH_COOKIE,
         refresh_token,
         max_age=settings.REFRESH_TOKEN_EXPIRE_DAYS * 86400,
-        path=REFRESH_COOKIE_PATH,
+        path=_refresh_cookie_path(request),
         secure=secure,
         httponly=True,
         samesite="strict",
@@ -167,7 +175,9 @@ def _set_session_cookies(response: Response, request: Request, settings: Setting
 
 def _clear_session_cookies(response: Response, request: Request, settings: Settings) -> None:
     secure = _secure(request, settings)
-    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, secure=secure, httponly=True, samesite="strict")
+    response.delete_cookie(
+        REFRESH_COOKIE, path=_refresh_cookie_path(request), secure=secure, httponly=True, samesite="strict"
+    )
     response.delete_cookie(CSRF_COOKIE, path="/", secure=secure, httponly=False, samesite="strict")
 
 

@@ -35,7 +35,7 @@ class AccessTokenBearer(OAuth2PasswordBearer):
 
 
 # The scheme keeps the name it had in the published OpenAPI document.
-access_token = AccessTokenBearer(tokenUrl="/api/auth/login", auto_error=False, scheme_name="OAuth2PasswordBearer")
+access_token = AccessTokenBearer(tokenUrl="/api/v1/auth/login", auto_error=False, scheme_name="OAuth2PasswordBearer")
 
 SessionDep = Annotated[AsyncSession, Depends(get_async_session)]
 

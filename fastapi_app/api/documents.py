@@ -41,7 +41,7 @@ from fastapi_app.schemas.document import (
 )
 from fastapi_app.services import document_service, preview_service, report_service
 
-router = APIRouter(prefix="/api/documents", tags=["documents"])
+router = APIRouter(prefix="/documents", tags=["documents"])
 
 _UPLOAD_BODY = {
     "requestBody": {

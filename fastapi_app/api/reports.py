@@ -15,7 +15,7 @@ from fastapi_app.reports.renderers.registry import FORMATS
 from fastapi_app.schemas.common import ApiResponse, error_responses, ok
 from fastapi_app.services import report_service
 
-router = APIRouter(prefix="/api/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"])
 
 
 class SummaryFilter(BaseModel):

@@ -9,7 +9,7 @@ from fastapi_app.schemas.common import ApiResponse, error_responses, ok
 from fastapi_app.schemas.user import UserOut, UserUpdate
 from fastapi_app.services import user_service
 
-router = APIRouter(prefix="/api/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("/me", response_model=ApiResponse[UserOut], responses=error_responses(401))

@@ -51,16 +51,14 @@ class WebhookDeliveryOut(BaseModel):
     attempts: list[WebhookAttemptOut]
 
 
-@router.get("/api/webhooks/secret", response_model=ApiResponse[WebhookSecretOut], responses=error_responses(401))
+@router.get("/webhooks/secret", response_model=ApiResponse[WebhookSecretOut], responses=error_responses(401))
 async def get_secret(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Your signing secret (created on first request)."""
     secret = await webhook_service.get_secret(session, user)
     return ok(WebhookSecretOut(secret=secret))
 
 
-@router.post(
-    "/api/webhooks/secret/rotate", response_model=ApiResponse[WebhookSecretOut], responses=error_responses(401)
-)
+@router.post("/webhooks/secret/rotate", response_model=ApiResponse[WebhookSecretOut], responses=error_responses(401))
 async def rotate_secret(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """A new signing secret; every send from now on, retries included, is signed with it."""
     secret = await webhook_service.rotate_secret(session, user)
@@ -68,7 +66,7 @@ async def rotate_secret(user: CurrentUser, session: SessionDep) -> dict[str, Any
 
 
 @router.get(
-    "/api/documents/{document_id}/webhooks",
+    "/documents/{document_id}/webhooks",
     response_model=ApiResponse[list[WebhookDeliveryOut]],
     responses=error_responses(401, 404),
 )

@@ -105,7 +105,10 @@ DOCUMENT_PROCESSING_SECONDS = Histogram(
 def route_template(scope: Scope) -> str:
     """The matched route's path template (`/api/documents/{document_id}`), never the raw path:
     raw paths carry ids and would make one series per document."""
-    path = getattr(scope.get("route"), "path", None)
+    # A router included under a prefix (each API router is, twice: /api/v1 and /api) keeps its own
+    # relative path on the route; FastAPI records the full template of the match beside it.
+    matched = scope.get("fastapi", {}).get("effective_route_context")
+    path = getattr(matched, "path_format", None) or getattr(scope.get("route"), "path", None)
     return path if isinstance(path, str) and path else UNMATCHED_ROUTE
 
 

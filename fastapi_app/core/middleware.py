@@ -23,6 +23,7 @@ from fastapi_app.core.logging import ACCESS_LOGGER, Bare, InQuotes, request_id_v
 from fastapi_app.core.metrics import observe_request, route_template
 from fastapi_app.core.ratelimit import IpNetwork, client_ip, header, ip_in, parse_networks
 from fastapi_app.core.security_headers import security_headers_for
+from fastapi_app.core.versioning import version_headers
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 access_logger = logging.getLogger(ACCESS_LOGGER)
@@ -88,7 +89,12 @@ class RequestLifecycleMiddleware:
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
-        extra = (*security_headers_for(scope), *self.vary, (b"x-request-id", request_id.encode()))
+        extra = (
+            *security_headers_for(scope),
+            *version_headers(scope["path"]),
+            *self.vary,
+            (b"x-request-id", request_id.encode()),
+        )
         status = 0
         sent_bytes = 0
 

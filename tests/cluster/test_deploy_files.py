@@ -101,7 +101,7 @@ def test_nginx_retries_only_connection_failures_and_upgrades_websockets() -> Non
     directives = re.findall(r"^\s*proxy_next_upstream\s+([^;]+);", nginx, re.M)
     assert directives == ["error timeout"]
     assert "non_idempotent" not in "".join(directives)
-    ws = re.search(r"location /ws \{(.*?)\}", nginx, re.S).group(1)  # type: ignore[union-attr]
+    ws = re.search(r"location ~ \^/\(ws\|api/v1/ws\|api/v1/graphql\)\$ \{(.*?)\}", nginx, re.S).group(1)  # type: ignore[union-attr]
     assert "proxy_set_header Upgrade $http_upgrade;" in ws and "proxy_http_version 1.1;" in ws
     assert "X-Request-ID" in nginx and "X-Forwarded-Proto" in nginx and "gzip_types application/json" in nginx
     assert "resolver 127.0.0.11" in nginx

@@ -11,10 +11,19 @@ import httpx
 
 
 class ApiClient:
-    def __init__(self, base_url: str, token: str | None = None) -> None:
+    """Tests write paths as the unversioned `/api/...`; the client sends them under `api_prefix`: the
+    canonical `/api/v1` by default, or `/api` to speak to the deprecated aliases."""
+
+    def __init__(self, base_url: str, token: str | None = None, api_prefix: str = "/api/v1") -> None:
         self.base_url = base_url
         self.http = httpx.Client(base_url=base_url, timeout=30)
         self.token = token
+        self.api_prefix = api_prefix
+
+    def path(self, path: str) -> str:
+        if path.startswith("/api/") and not path.startswith("/api/v1/"):
+            return self.api_prefix + path.removeprefix("/api")
+        return path
 
     @property
     def headers(self) -> dict[str, str]:
@@ -22,7 +31,7 @@ class ApiClient:
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {**self.headers, **kwargs.pop("headers", {})}
-        return self.http.request(method, path, headers=headers, **kwargs)
+        return self.http.request(method, self.path(path), headers=headers, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
@@ -33,11 +42,11 @@ class ApiClient:
     def register_and_login(self, username: str | None = None, password: str = "password123") -> dict[str, Any]:
         username = username or f"user_{uuid.uuid4().hex[:8]}"
         r = self.http.post(
-            "/api/auth/register",
+            self.path("/api/auth/register"),
             json={"username": username, "email": f"{username}@example.com", "password": password},
         )
         assert r.status_code == 201, r.text
-        tokens = self.http.post("/api/auth/login", data={"username": username, "password": password}).json()
+        tokens = self.http.post(self.path("/api/auth/login"), data={"username": username, "password": password}).json()
         self.token = tokens["access_token"]
         return {"username": username, "password": password, "user": r.json()["data"], **tokens}
 

@@ -66,7 +66,7 @@ http {{
         proxy_read_timeout 60s;
         proxy_next_upstream error timeout;
         proxy_next_upstream_tries 3;
-        location /ws {{
+        location ~ ^/(ws|api/v1/ws|api/v1/graphql)$ {{
             proxy_pass http://web;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;

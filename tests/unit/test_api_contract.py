@@ -36,7 +36,7 @@ async def test_openapi_documents_every_error_shape(api: httpx.AsyncClient) -> No
     schema = (await api.get("/openapi.json")).json()
     assert "ErrorResponse" in schema["components"]["schemas"]
     assert schema["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"] == (
-        "/api/auth/login"
+        "/api/v1/auth/login"
     )
     for path, operations in schema["paths"].items():
         if path.startswith("/health"):
@@ -49,7 +49,7 @@ async def test_openapi_documents_every_error_shape(api: httpx.AsyncClient) -> No
             for code in errors_documented - {"422"}:
                 ref = operation["responses"][code]["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith("/ErrorResponse"), (path, code)
-    upload = schema["paths"]["/api/documents/upload"]["post"]
+    upload = schema["paths"]["/api/v1/documents/upload"]["post"]
     properties = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
     assert set(properties) == {"file", "file_type", "password", "callback_url"}
 

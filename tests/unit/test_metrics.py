@@ -140,6 +140,7 @@ def test_metrics_endpoint_on_the_app() -> None:
 
     client = TestClient(create_app())
     client.get(f"/api/documents/{uuid.uuid4()}")  # 401 without a token; the template is what counts
+    client.get(f"/api/v1/documents/{uuid.uuid4()}")
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
@@ -149,7 +150,9 @@ def test_metrics_endpoint_on_the_app() -> None:
     for name in ("http_request_duration_seconds", "http_requests", "celery_queue_depth", "celery_workers"):
         assert name in families, name
     routes = {s.labels.get("route") for s in families["http_requests"].samples}
-    assert "/api/documents/{document_id}" in routes
+    # The full template of each mount: the canonical path and its deprecated alias are told apart.
+    assert {"/api/documents/{document_id}", "/api/v1/documents/{document_id}"} <= routes
+    assert "/documents/{document_id}" not in routes
     for family in families.values():
         for sample in family.samples:
             assert not any(UUID_RE.search(value) for value in sample.labels.values()), sample

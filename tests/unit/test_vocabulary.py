@@ -21,10 +21,10 @@ def _values(enum: Any) -> list[str]:
 
 def test_openapi_enums_are_the_vocabulary() -> None:
     schema = create_app().openapi()
-    listing = {p["name"]: p for p in schema["paths"]["/api/documents/"]["get"]["parameters"]}
+    listing = {p["name"]: p for p in schema["paths"]["/api/v1/documents/"]["get"]["parameters"]}
     assert listing["status"]["schema"]["anyOf"][0]["enum"] == _values(DocumentStatus)
     assert listing["file_type"]["schema"]["anyOf"][0]["enum"] == _values(FileFamily)
-    upload = schema["paths"]["/api/documents/upload"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    upload = schema["paths"]["/api/v1/documents/upload"]["post"]["requestBody"]["content"]["multipart/form-data"]
     assert upload["schema"]["properties"]["file_type"]["enum"] == _values(FileFamily)
     summary_filter = schema["components"]["schemas"]["SummaryFilter"]["properties"]
     assert summary_filter["status"]["anyOf"][0]["enum"] == _values(DocumentStatus)

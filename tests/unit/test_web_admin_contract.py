@@ -25,7 +25,7 @@ def test_every_schema_reference_resolves() -> None:
 
 
 def test_session_login_takes_a_form_or_json() -> None:
-    body = create_app().openapi()["paths"]["/api/auth/session"]["post"]["requestBody"]
+    body = create_app().openapi()["paths"]["/api/v1/auth/session"]["post"]["requestBody"]
     assert set(body["content"]) == {"application/x-www-form-urlencoded", "application/json"}
     for content in body["content"].values():
         assert content["schema"]["required"] == ["username", "password"]
@@ -33,7 +33,7 @@ def test_session_login_takes_a_form_or_json() -> None:
 
 def test_admin_routes_document_401_and_403() -> None:
     paths = create_app().openapi()["paths"]
-    admin = {path: ops for path, ops in paths.items() if path.startswith("/api/admin/")}
+    admin = {path: ops for path, ops in paths.items() if path.startswith("/api/v1/admin/")}
     assert len(admin) == 5
     for path, operations in admin.items():
         for method, operation in operations.items():
@@ -42,7 +42,7 @@ def test_admin_routes_document_401_and_403() -> None:
 
 
 def test_preview_is_documented_as_png() -> None:
-    operation = create_app().openapi()["paths"]["/api/documents/{document_id}/pages/{page}/preview"]["get"]
+    operation = create_app().openapi()["paths"]["/api/v1/documents/{document_id}/pages/{page}/preview"]["get"]
     assert list(operation["responses"]["200"]["content"]) == ["image/png"]
     params = {p["name"]: p["schema"] for p in operation["parameters"]}
     assert (params["width"]["minimum"], params["width"]["maximum"], params["width"]["default"]) == (200, 2000, 1000)

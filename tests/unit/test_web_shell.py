@@ -172,7 +172,7 @@ async def test_docs_still_work_and_the_shell_is_not_in_the_openapi_schema(web: h
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     schema = (await web.get("/openapi.json")).json()
     paths = set(schema["paths"])
-    assert "/api/documents/" in paths
+    assert "/api/v1/documents/" in paths
     for route in (*SHELL_ROUTES, "/static/{root}/{file_path}"):
         assert route not in paths
     assert not [p for p in paths if not p.startswith(("/api/", "/health", "/metrics"))], paths

@@ -1,6 +1,6 @@
 // The API client. The access token lives only in this module's memory (never in storage: a script
 // injected into the page could read storage); the refresh token is an httpOnly cookie the browser sends
-// to /api/auth/session/* only, guarded by the double-submit CSRF cookie `docproc_csrf`.
+// to /api/v1/auth/session/* only, guarded by the double-submit CSRF cookie `docproc_csrf`.
 //
 // Every call returns the envelope's `data` (lists: the whole envelope, for total/page/total_pages) or
 // throws an ApiError carrying the envelope's error_code. A 401 triggers one refresh and one retry.
@@ -110,7 +110,7 @@ export function refreshSession() {
   refreshing = (async () => {
     try {
       const response = await withRefreshLock(() =>
-        fetch("/api/auth/session/refresh", {
+        fetch("/api/v1/auth/session/refresh", {
           method: "POST",
           // Read again inside the lock: another tab may have rotated the cookies meanwhile.
           headers: { "X-CSRF-Token": readCookie(CSRF_COOKIE) || csrf, Accept: "application/json" },
@@ -156,14 +156,14 @@ export async function api(path, opts = {}, retried = false) {
     if (err && err.name === "AbortError") throw err;
     throw new ApiError(0, null);
   }
-  if (response.status === 401 && !retried && accessToken && !path.startsWith("/api/auth/session")) {
+  if (response.status === 401 && !retried && accessToken && !path.startsWith("/api/v1/auth/session")) {
     const user = await refreshSession();
     if (user) return api(path, opts, true);
   }
   if (raw && response.ok) return response;
   const parsed = await parseBody(response);
   if (!response.ok || (parsed && parsed.success === false)) {
-    if (response.status === 401 && !path.startsWith("/api/auth/session")) setSession(null);
+    if (response.status === 401 && !path.startsWith("/api/v1/auth/session")) setSession(null);
     throw new ApiError(response.status, parsed);
   }
   if (envelope) return parsed;
@@ -171,7 +171,7 @@ export async function api(path, opts = {}, retried = false) {
 }
 
 export async function login(username, password) {
-  const data = await api("/api/auth/session", { method: "POST", json: { username, password } });
+  const data = await api("/api/v1/auth/session", { method: "POST", json: { username, password } });
   setSession(data);
   return data.user;
 }
@@ -179,7 +179,7 @@ export async function login(username, password) {
 export async function logout() {
   const csrf = readCookie(CSRF_COOKIE);
   try {
-    await fetch("/api/auth/session/logout", {
+    await fetch("/api/v1/auth/session/logout", {
       method: "POST",
       headers: csrf ? { "X-CSRF-Token": csrf } : {},
       credentials: "same-origin",
@@ -209,7 +209,7 @@ export async function sessionEnded() {
 }
 
 export function register({ username, email, password, full_name }) {
-  return api("/api/auth/register", { method: "POST", json: { username, email, password, full_name: full_name || null } });
+  return api("/api/v1/auth/register", { method: "POST", json: { username, email, password, full_name: full_name || null } });
 }
 
 /**
@@ -219,7 +219,7 @@ export function register({ username, email, password, full_name }) {
 export function uploadFile(file, { password, onProgress } = {}, retried = false) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/documents/upload");
+    xhr.open("POST", "/api/v1/documents/upload");
     xhr.responseType = "json";
     if (accessToken) xhr.setRequestHeader("Authorization", `Bearer ${accessToken}`);
     xhr.setRequestHeader("Accept", "application/json");

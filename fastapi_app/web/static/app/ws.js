@@ -1,4 +1,4 @@
-// Live processing events over WebSocket /ws?token=... (README "Live progress").
+// Live processing events over WebSocket /api/v1/ws?token=... (README "Live progress").
 // One connection per tab while logged in; pages subscribe with onEvent(fn). Reconnects with backoff;
 // close code 4401 (token expired) or 1008 (token refused) first renews the access token.
 
@@ -47,7 +47,7 @@ function open() {
   const token = getToken();
   if (!wanted || !token || socket) return;
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${proto}//${location.host}/ws?token=${encodeURIComponent(token)}`);
+  const ws = new WebSocket(`${proto}//${location.host}/api/v1/ws?token=${encodeURIComponent(token)}`);
   socket = ws;
   ws.onopen = () => {
     attempt = 0;

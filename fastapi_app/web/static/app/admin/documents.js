@@ -86,7 +86,7 @@ export default function Page({ query, path, navigate }) {
   const values = readQuery(query, DEFAULTS);
   const [busy, setBusy] = useState(null);
   const list = useAsync(
-    () => api("/api/admin/documents", { envelope: true, query: { ...values, page_size: PAGE_SIZE } }),
+    () => api("/api/v1/admin/documents", { envelope: true, query: { ...values, page_size: PAGE_SIZE } }),
     [values.search, values.owner, values.status, values.file_type, values.page],
   );
   const apply = (next) => navigate(withQuery(path, next, DEFAULTS));
@@ -94,7 +94,7 @@ export default function Page({ query, path, navigate }) {
   const retry = async (doc) => {
     setBusy(doc.id);
     try {
-      const updated = await api(`/api/admin/documents/${doc.id}/retry`, { method: "POST" });
+      const updated = await api(`/api/v1/admin/documents/${doc.id}/retry`, { method: "POST" });
       list.setData((env) => env && { ...env, data: env.data.map((d) => (d.id === updated.id ? updated : d)) });
       toast(t("admin.retry_queued", { name: doc.original_filename }), "success");
     } catch (error) {

@@ -89,7 +89,7 @@ export default function Page({ query, path, user, navigate }) {
   const [busy, setBusy] = useState(null);
   const list = useAsync(
     () =>
-      api("/api/admin/users", {
+      api("/api/v1/admin/users", {
         envelope: true,
         query: { ...values, page_size: PAGE_SIZE },
       }),
@@ -110,7 +110,7 @@ export default function Page({ query, path, user, navigate }) {
     }
     setBusy(account.id);
     try {
-      const updated = await api(`/api/admin/users/${account.id}`, { method: "PATCH", json: patch });
+      const updated = await api(`/api/v1/admin/users/${account.id}`, { method: "PATCH", json: patch });
       list.setData((env) => env && { ...env, data: env.data.map((u) => (u.id === updated.id ? updated : u)) });
       const key =
         patch.is_active === undefined

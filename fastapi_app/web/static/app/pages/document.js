@@ -39,7 +39,7 @@ function whereText(item) {
 /* ---------- the original ---------- */
 
 function Previews({ doc }) {
-  const info = useAsync(() => api(`/api/documents/${doc.id}/pages`), [doc.id]);
+  const info = useAsync(() => api(`/api/v1/documents/${doc.id}/pages`), [doc.id]);
   const [shown, setShown] = useState(PREVIEW_BATCH);
   const [urls, setUrls] = useState({});
   const [failed, setFailed] = useState({});
@@ -51,7 +51,7 @@ function Previews({ doc }) {
     for (let n = 1; n <= Math.min(count, shown); n += 1) {
       if (urlsRef.current[n] || failed[n]) continue;
       urlsRef.current[n] = "loading";
-      imageUrl(`/api/documents/${doc.id}/pages/${n}/preview`, { width: 1000 }).then(
+      imageUrl(`/api/v1/documents/${doc.id}/pages/${n}/preview`, { width: 1000 }).then(
         (url) => {
           urlsRef.current[n] = url;
           if (alive) setUrls({ ...urlsRef.current });
@@ -315,7 +315,7 @@ function Webhooks({ webhooks }) {
 
 export default function Page({ params, navigate }) {
   const id = params.id;
-  const docState = useAsync(() => api(`/api/documents/${encodeURIComponent(id)}`), [id]);
+  const docState = useAsync(() => api(`/api/v1/documents/${encodeURIComponent(id)}`), [id]);
   const doc = docState.data;
   const docRef = useRef(doc);
   docRef.current = doc;
@@ -324,15 +324,15 @@ export default function Page({ params, navigate }) {
   const [reportId, setReportId] = useState(null);
   const [busy, setBusy] = useState(false);
 
-  const reports = useAsync(() => (doc && finished ? api(`/api/documents/${id}/reports`) : Promise.resolve([])), [id, runKey]);
+  const reports = useAsync(() => (doc && finished ? api(`/api/v1/documents/${id}/reports`) : Promise.resolve([])), [id, runKey]);
   const chosen = (reports.data || []).find((r) => r.id === reportId) || (reports.data || [])[0];
-  const report = useAsync(() => (chosen ? api(`/api/documents/${id}/reports/${chosen.id}`) : Promise.resolve(null)), [chosen && chosen.id]);
+  const report = useAsync(() => (chosen ? api(`/api/v1/documents/${id}/reports/${chosen.id}`) : Promise.resolve(null)), [chosen && chosen.id]);
   const extraction = useAsync(
-    () => (doc && doc.status === "completed" ? api(`/api/documents/${id}/extracted-data`).then((d) => d.result) : Promise.resolve(null)),
+    () => (doc && doc.status === "completed" ? api(`/api/v1/documents/${id}/extracted-data`).then((d) => d.result) : Promise.resolve(null)),
     [id, runKey],
   );
-  const events = useAsync(() => (doc ? api(`/api/documents/${id}/events`) : Promise.resolve([])), [id, runKey]);
-  const webhooks = useAsync(() => (doc ? api(`/api/documents/${id}/webhooks`) : Promise.resolve([])), [id, runKey]);
+  const events = useAsync(() => (doc ? api(`/api/v1/documents/${id}/events`) : Promise.resolve([])), [id, runKey]);
+  const webhooks = useAsync(() => (doc ? api(`/api/v1/documents/${id}/webhooks`) : Promise.resolve([])), [id, runKey]);
 
   // Live: this document's events move its status and progress; the timeline grows.
   useEffect(
@@ -376,17 +376,17 @@ export default function Page({ params, navigate }) {
   };
   const downloadOriginal = () =>
     run(async () => {
-      const name = await download(`/api/documents/${id}/download`, { fallbackName: doc.original_filename });
+      const name = await download(`/api/v1/documents/${id}/download`, { fallbackName: doc.original_filename });
       toast(t("doc.download_started", { name }), "success");
     });
   const downloadReport = (format) =>
     run(async () => {
-      const name = await download(`/api/documents/${id}/reports/${chosen.id}/download`, { query: { format }, fallbackName: `report.${format}` });
+      const name = await download(`/api/v1/documents/${id}/reports/${chosen.id}/download`, { query: { format }, fallbackName: `report.${format}` });
       toast(t("doc.download_started", { name }), "success");
     });
   const reprocess = () =>
     run(async () => {
-      const updated = await api(`/api/documents/${id}/reprocess`, { method: "POST" });
+      const updated = await api(`/api/v1/documents/${id}/reprocess`, { method: "POST" });
       docState.setData((d) => ({ ...d, ...updated }));
       toast(t("doc.reprocess_started"), "success");
     });
@@ -399,7 +399,7 @@ export default function Page({ params, navigate }) {
     });
     if (!yes) return;
     run(async () => {
-      await api(`/api/documents/${id}`, { method: "DELETE" });
+      await api(`/api/v1/documents/${id}`, { method: "DELETE" });
       toast(t("doc.deleted"), "success");
       navigate("/documents", { replace: true });
     });

@@ -73,7 +73,7 @@ export default function Page({ query, navigate }) {
 
   const list = useAsync(
     () =>
-      api("/api/documents/", {
+      api("/api/v1/documents/", {
         envelope: true,
         query: {
           page: state.page,

@@ -1,4 +1,4 @@
-// Log in: POST /api/auth/session (the refresh token comes back as an httpOnly cookie).
+// Log in: POST /api/v1/auth/session (the refresh token comes back as an httpOnly cookie).
 import { html, useState } from "../preact.js";
 import { t, errorText } from "../i18n.js";
 import { login } from "../api.js";

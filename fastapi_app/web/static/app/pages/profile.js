@@ -1,4 +1,4 @@
-// Profile: email and full name (PUT /api/users/profile), and the password change (current + new),
+// Profile: email and full name (PUT /api/v1/users/profile), and the password change (current + new),
 // after which the API has ended every session: we forget ours and send the user to log in.
 import { html, useState } from "../preact.js";
 import { t, errorText, fmtDateTime } from "../i18n.js";
@@ -16,7 +16,7 @@ function DetailsForm({ user }) {
     setBusy(true);
     setError(null);
     try {
-      const updated = await api("/api/users/profile", { method: "PUT", json: { email: email.trim(), full_name: fullName.trim() } });
+      const updated = await api("/api/v1/users/profile", { method: "PUT", json: { email: email.trim(), full_name: fullName.trim() } });
       setUser(updated);
       toast(t("profile.saved"), "success");
     } catch (err) {
@@ -59,7 +59,7 @@ function PasswordForm({ navigate, username }) {
     // The WebSocket hears of the ended sessions too: this page says so itself.
     expectSessionEnd(true);
     try {
-      await api("/api/users/profile", { method: "PUT", json: { current_password: current, new_password: next } });
+      await api("/api/v1/users/profile", { method: "PUT", json: { current_password: current, new_password: next } });
       // Every session ended with the change, this one too: clear its cookies (refused from now on) and
       // forget the token.
       await logout();

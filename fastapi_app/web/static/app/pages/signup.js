@@ -1,4 +1,4 @@
-// Sign up: POST /api/auth/register, then log in. (An email that already has an account gets the same
+// Sign up: POST /api/v1/auth/register, then log in. (An email that already has an account gets the same
 // answer and nothing is created: the API does not reveal who has an account, so neither do we.)
 import { html, useState } from "../preact.js";
 import { t, errorText } from "../i18n.js";

@@ -1,7 +1,7 @@
 // Statistics: charts (Chart.js, vendored, global `Chart`) of documents per day by status and by type and
-// of processing time, from GET /api/documents/stats/timeseries; the numbers of /stats/summary; and a
+// of processing time, from GET /api/v1/documents/stats/timeseries; the numbers of /stats/summary; and a
 // summary report of the documents selected on the list or of a date range, in every format
-// (POST /api/reports/summary?format=...). Every chart has its data as a table too.
+// (POST /api/v1/reports/summary?format=...). Every chart has its data as a table too.
 import { html, useState, useEffect, useRef } from "../preact.js";
 import { t, getLang, errorText, fmtNumber, fmtBytes, fmtDuration, fmtDate, locale } from "../i18n.js";
 import { api, download } from "../api.js";
@@ -183,7 +183,7 @@ function SummaryReport() {
           };
     setBusy(true);
     try {
-      const name = await download("/api/reports/summary", { method: "POST", json: body, query: { format: form.format }, fallbackName: `summary.${form.format}` });
+      const name = await download("/api/v1/reports/summary", { method: "POST", json: body, query: { format: form.format }, fallbackName: `summary.${form.format}` });
       toast(t("doc.download_started", { name }), "success");
     } catch (err) {
       setError(err);
@@ -261,8 +261,8 @@ function SummaryReport() {
 export default function Page() {
   const [days, setDays] = useState(30);
   const tz = browserZone();
-  const series = useAsync(() => api("/api/documents/stats/timeseries", { query: { days, tz } }), [days, tz]);
-  const summary = useAsync(() => api("/api/documents/stats/summary"), []);
+  const series = useAsync(() => api("/api/v1/documents/stats/timeseries", { query: { days, tz } }), [days, tz]);
+  const summary = useAsync(() => api("/api/v1/documents/stats/summary"), []);
 
   useEffect(() => {
     if (window.location.hash === "#summary-report") {

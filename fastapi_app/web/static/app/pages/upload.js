@@ -35,7 +35,7 @@ export default function Page() {
             if (fresh[item.doc.id]) update(item.key, (it) => ({ doc: { ...it.doc, ...fresh[item.doc.id] } }));
             else if (item.doc.status === "pending" || item.doc.status === "processing") {
               // Finished while we were disconnected: read it again.
-              api(`/api/documents/${item.doc.id}`).then(
+              api(`/api/v1/documents/${item.doc.id}`).then(
                 (doc) => update(item.key, (it) => ({ doc: { ...it.doc, ...doc } })),
                 () => {}, // offline again: the 4 s poll below reads it later
               );
@@ -61,7 +61,7 @@ export default function Page() {
       for (const item of itemsRef.current) {
         if (!item.doc || item.doc.status === "completed" || item.doc.status === "failed") continue;
         try {
-          const doc = await api(`/api/documents/${item.doc.id}`);
+          const doc = await api(`/api/v1/documents/${item.doc.id}`);
           update(item.key, (it) => ({ doc: { ...it.doc, ...doc } }));
         } catch {
           /* the next round tries again */
