@@ -16,7 +16,7 @@ def test_another_users_document_url_shows_not_found_and_none_of_its_data(
     owner = register(live_stack.base_url, prefix="owner")
     document_id = upload_and_wait(live_stack.base_url, owner, KOREAN_INVOICE, SAMPLE_NAME)
 
-    console.allow_http_error(rf"/api/documents/{document_id}", 404)
+    console.allow_http_error(rf"/api/v1/documents/{document_id}", 404)
     ui_login(page, account["username"], account["password"])
     page.goto(f"/documents/{document_id}")
     expect(page.get_by_role("heading", level=1)).to_have_text("찾을 수 없습니다")

@@ -219,9 +219,7 @@ def test_redis_queue_depth_and_worker_heartbeats(monkeypatch: pytest.MonkeyPatch
     # A worker that vanished without stopping: its key expired, its set entry did not.
     client.sadd(metrics.WORKERS_SET, "ghost@host")
     collector = BrokerCollector(queue="documents")
-    started = time.perf_counter()
     assert _gauges(collector) == {"celery_queue_depth": 3, "celery_workers": 2}
-    assert time.perf_counter() - started < 0.05
     assert not client.sismember(metrics.WORKERS_SET, "ghost@host")
     second.stop()
     assert _gauges(collector)["celery_workers"] == 1
