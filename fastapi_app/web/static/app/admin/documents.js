@@ -4,13 +4,12 @@
 import { html, useState } from "../preact.js";
 import { t, errorText, fmtDateTime, fmtNumber, statusText } from "../i18n.js";
 import { api } from "../api.js";
-import { PageTitle, Loading, ErrorState, EmptyState, Pager, StatusBadge, useAsync, toast } from "../components.js";
-import { AdminNav, readQuery, withQuery } from "./common.js";
+import { PageTitle, EmptyState, Pager, StatusBadge } from "../components.js";
+import { AdminNav, listBody, useAdminList } from "./common.js";
 
 export const titleKey = "admin.documents";
 
 const DEFAULTS = { search: "", owner: "", status: "", file_type: "", page: 1 };
-const PAGE_SIZE = 20;
 const STATUSES = ["failed", "pending", "processing", "completed"];
 const FILE_TYPES = ["pdf", "excel", "image"];
 
@@ -83,34 +82,20 @@ function DocumentRow({ doc, busy, onRetry }) {
 }
 
 export default function Page({ query, path, navigate }) {
-  const values = readQuery(query, DEFAULTS);
-  const [busy, setBusy] = useState(null);
-  const list = useAsync(
-    () => api("/api/admin/documents", { envelope: true, query: { ...values, page_size: PAGE_SIZE } }),
-    [values.search, values.owner, values.status, values.file_type, values.page],
-  );
-  const apply = (next) => navigate(withQuery(path, next, DEFAULTS));
+  const list = useAdminList("/api/admin/documents", { query, path, navigate, defaults: DEFAULTS });
+  const { values, apply } = list;
 
-  const retry = async (doc) => {
-    setBusy(doc.id);
-    try {
-      const updated = await api(`/api/admin/documents/${doc.id}/retry`, { method: "POST" });
-      list.setData((env) => env && { ...env, data: env.data.map((d) => (d.id === updated.id ? updated : d)) });
-      toast(t("admin.retry_queued", { name: doc.original_filename }), "success");
-    } catch (error) {
-      toast(errorText(error), "error");
-    } finally {
-      setBusy(null);
-    }
-  };
+  const retry = (doc) =>
+    list.runAction(
+      doc.id,
+      () => api(`/api/admin/documents/${doc.id}/retry`, { method: "POST" }),
+      () => t("admin.retry_queued", { name: doc.original_filename }),
+    );
 
-  let body;
-  if (list.error) body = html`<${ErrorState} error=${list.error} onRetry=${list.reload} />`;
-  else if (!list.data) body = html`<${Loading} />`;
-  else if (!list.data.data.length)
-    body = html`<${EmptyState} title=${t("admin.docs_empty_title")} text=${t("admin.docs_empty_text")} />`;
-  else
-    body = html`<div class="row">
+  const body = listBody(
+    list,
+    html`<${EmptyState} title=${t("admin.docs_empty_title")} text=${t("admin.docs_empty_text")} />`,
+    () => html`<div class="row">
         <p class="muted" aria-live="polite">${t("admin.docs_count", { n: fmtNumber(list.data.total) })}</p>
         <span class="spacer"></span>
         <button type="button" class="btn btn-small" onClick=${list.reload}>${t("admin.refresh")}</button>
@@ -130,12 +115,13 @@ export default function Page({ query, path, navigate }) {
           </thead>
           <tbody>
             ${list.data.data.map(
-              (doc) => html`<${DocumentRow} key=${doc.id} doc=${doc} busy=${busy === doc.id} onRetry=${retry} />`,
+              (doc) => html`<${DocumentRow} key=${doc.id} doc=${doc} busy=${list.busy === doc.id} onRetry=${retry} />`,
             )}
           </tbody>
         </table>
       </div>
-      <${Pager} page=${list.data.page} totalPages=${list.data.total_pages} onPage=${(page) => apply({ ...values, page })} />`;
+      <${Pager} page=${list.data.page} totalPages=${list.data.total_pages} onPage=${(page) => apply({ ...values, page })} />`,
+  );
 
   return html`<${PageTitle}>${t("admin.documents")}<//>
     <${AdminNav} path=${path} />

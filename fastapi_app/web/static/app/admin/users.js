@@ -3,15 +3,14 @@
 // here (the API refuses it too: CANNOT_CHANGE_OWN_ACCOUNT).
 
 import { html, useState } from "../preact.js";
-import { t, errorText, fmtBytes, fmtDateTime, fmtNumber } from "../i18n.js";
+import { t, fmtBytes, fmtDateTime, fmtNumber } from "../i18n.js";
 import { api } from "../api.js";
-import { PageTitle, Loading, ErrorState, EmptyState, Pager, useAsync, confirmDialog, toast } from "../components.js";
-import { AdminNav, readQuery, withQuery } from "./common.js";
+import { PageTitle, EmptyState, Pager, confirmDialog } from "../components.js";
+import { AdminNav, listBody, useAdminList } from "./common.js";
 
 export const titleKey = "admin.users";
 
 const DEFAULTS = { search: "", is_active: "", is_superuser: "", page: 1 };
-const PAGE_SIZE = 20;
 
 function Filters({ values, onApply }) {
   const [draft, setDraft] = useState(values);
@@ -85,17 +84,8 @@ function UserRow({ account, me, busy, onChange }) {
 }
 
 export default function Page({ query, path, user, navigate }) {
-  const values = readQuery(query, DEFAULTS);
-  const [busy, setBusy] = useState(null);
-  const list = useAsync(
-    () =>
-      api("/api/admin/users", {
-        envelope: true,
-        query: { ...values, page_size: PAGE_SIZE },
-      }),
-    [values.search, values.is_active, values.is_superuser, values.page],
-  );
-  const apply = (next) => navigate(withQuery(path, next, DEFAULTS));
+  const list = useAdminList("/api/admin/users", { query, path, navigate, defaults: DEFAULTS });
+  const { values, apply } = list;
 
   const change = async (account, patch) => {
     const name = account.username;
@@ -108,29 +98,23 @@ export default function Page({ query, path, user, navigate }) {
       });
       if (!sure) return;
     }
-    setBusy(account.id);
-    try {
-      const updated = await api(`/api/admin/users/${account.id}`, { method: "PATCH", json: patch });
-      list.setData((env) => env && { ...env, data: env.data.map((u) => (u.id === updated.id ? updated : u)) });
-      const key =
-        patch.is_active === undefined
-          ? updated.is_superuser ? "admin.granted" : "admin.revoked"
-          : updated.is_active ? "admin.activated" : "admin.deactivated";
-      toast(t(key, { name }), "success");
-    } catch (error) {
-      toast(errorText(error), "error");
-    } finally {
-      setBusy(null);
-    }
+    await list.runAction(
+      account.id,
+      () => api(`/api/admin/users/${account.id}`, { method: "PATCH", json: patch }),
+      (updated) => {
+        const key =
+          patch.is_active === undefined
+            ? updated.is_superuser ? "admin.granted" : "admin.revoked"
+            : updated.is_active ? "admin.activated" : "admin.deactivated";
+        return t(key, { name });
+      },
+    );
   };
 
-  let body;
-  if (list.error) body = html`<${ErrorState} error=${list.error} onRetry=${list.reload} />`;
-  else if (!list.data) body = html`<${Loading} />`;
-  else if (!list.data.data.length)
-    body = html`<${EmptyState} icon="search" title=${t("admin.users_empty_title")} text=${t("admin.users_empty_text")} />`;
-  else
-    body = html`<p class="muted" aria-live="polite">${t("admin.users_count", { n: fmtNumber(list.data.total) })}</p>
+  const body = listBody(
+    list,
+    html`<${EmptyState} icon="search" title=${t("admin.users_empty_title")} text=${t("admin.users_empty_text")} />`,
+    () => html`<p class="muted" aria-live="polite">${t("admin.users_count", { n: fmtNumber(list.data.total) })}</p>
       <div class="table-wrap">
         <table class="doc-table admin-table">
           <caption class="sr-only">${t("admin.users")}</caption>
@@ -149,12 +133,13 @@ export default function Page({ query, path, user, navigate }) {
           <tbody>
             ${list.data.data.map(
               (account) =>
-                html`<${UserRow} key=${account.id} account=${account} me=${user} busy=${busy === account.id} onChange=${change} />`,
+                html`<${UserRow} key=${account.id} account=${account} me=${user} busy=${list.busy === account.id} onChange=${change} />`,
             )}
           </tbody>
         </table>
       </div>
-      <${Pager} page=${list.data.page} totalPages=${list.data.total_pages} onPage=${(page) => apply({ ...values, page })} />`;
+      <${Pager} page=${list.data.page} totalPages=${list.data.total_pages} onPage=${(page) => apply({ ...values, page })} />`,
+  );
 
   return html`<${PageTitle}>${t("admin.users")}<//>
     <${AdminNav} path=${path} />
