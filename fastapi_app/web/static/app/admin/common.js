@@ -3,7 +3,7 @@
 import { html, useState } from "../preact.js";
 import { t, errorText } from "../i18n.js";
 import { api } from "../api.js";
-import { Loading, ErrorState, useAsync, toast } from "../components.js";
+import { Loading, ErrorState, Pager, useAsync, toast } from "../components.js";
 
 // A stylesheet of the admin pages' own, added once when the first admin page loads (a same-origin
 // <link>: allowed by the CSP's style-src 'self', and nobody else downloads it).
@@ -87,10 +87,47 @@ export function useAdminList(url, { query, path, navigate, defaults }) {
   return { ...list, values, apply, busy, runAction };
 }
 
+/**
+ * The filter form of an admin list: `fields(draft, set)` renders its fields, `set(key)` is their input
+ * handler; Apply (or Enter) sends the draft, from page 1, to `onApply`.
+ */
+export function FilterForm({ values, onApply, fields }) {
+  const [draft, setDraft] = useState(values);
+  const set = (key) => (e) => setDraft({ ...draft, [key]: e.currentTarget.value });
+  const submit = (e) => {
+    e.preventDefault();
+    onApply({ ...draft, page: 1 });
+  };
+  return html`<form class="card filters" role="search" onSubmit=${submit}>
+    ${fields(draft, set)}
+    <div class="field">
+      <button type="submit" class="btn btn-primary">${t("admin.apply")}</button>
+    </div>
+  </form>`;
+}
+
 /** What an admin list shows: its error, its loading, `empty` when the page has no rows, else `loaded()`. */
 export function listBody(list, empty, loaded) {
   if (list.error) return html`<${ErrorState} error=${list.error} onRetry=${list.reload} />`;
   if (!list.data) return html`<${Loading} />`;
   if (!list.data.data.length) return empty;
   return loaded();
+}
+
+/** The loaded page of an admin list as a table (`head`: its column headers; `row(item)`: one row), then the pager. */
+export function AdminTable({ list, caption, head, row }) {
+  return html`<div class="table-wrap">
+      <table class="doc-table admin-table">
+        <caption class="sr-only">${caption}</caption>
+        <thead>
+          <tr>
+            ${head}
+          </tr>
+        </thead>
+        <tbody>
+          ${list.data.data.map(row)}
+        </tbody>
+      </table>
+    </div>
+    <${Pager} page=${list.data.page} totalPages=${list.data.total_pages} onPage=${(page) => list.apply({ ...list.values, page })} />`;
 }

@@ -1,11 +1,11 @@
 // /admin/documents: every user's documents, failed first (the API's order), each failure with its
 // error code, the code explained in words, the worker's message and the attempts; a retry for any.
 
-import { html, useState } from "../preact.js";
+import { html } from "../preact.js";
 import { t, errorText, fmtDateTime, fmtNumber, statusText } from "../i18n.js";
 import { api } from "../api.js";
-import { PageTitle, EmptyState, Pager, StatusBadge } from "../components.js";
-import { AdminNav, listBody, useAdminList } from "./common.js";
+import { PageTitle, EmptyState, StatusBadge } from "../components.js";
+import { AdminNav, AdminTable, FilterForm, listBody, useAdminList } from "./common.js";
 
 export const titleKey = "admin.documents";
 
@@ -14,14 +14,7 @@ const STATUSES = ["failed", "pending", "processing", "completed"];
 const FILE_TYPES = ["pdf", "excel", "image"];
 
 function Filters({ values, onApply }) {
-  const [draft, setDraft] = useState(values);
-  const set = (key) => (e) => setDraft({ ...draft, [key]: e.currentTarget.value });
-  const submit = (e) => {
-    e.preventDefault();
-    onApply({ ...draft, page: 1 });
-  };
-  return html`<form class="card filters" role="search" onSubmit=${submit}>
-    <div class="field">
+  const fields = (draft, set) => html`<div class="field">
       <label for="adocs-search">${t("admin.docs_search")}</label>
       <input id="adocs-search" type="search" value=${draft.search} onInput=${set("search")} />
     </div>
@@ -42,11 +35,8 @@ function Filters({ values, onApply }) {
         <option value="">${t("admin.all")}</option>
         ${FILE_TYPES.map((s) => html`<option value=${s}>${t(`admin.type_${s}`)}</option>`)}
       </select>
-    </div>
-    <div class="field">
-      <button type="submit" class="btn btn-primary">${t("admin.apply")}</button>
-    </div>
-  </form>`;
+    </div>`;
+  return html`<${FilterForm} values=${values} onApply=${onApply} fields=${fields} />`;
 }
 
 function Failure({ doc }) {
@@ -100,27 +90,17 @@ export default function Page({ query, path, navigate }) {
         <span class="spacer"></span>
         <button type="button" class="btn btn-small" onClick=${list.reload}>${t("admin.refresh")}</button>
       </div>
-      <div class="table-wrap">
-        <table class="doc-table admin-table">
-          <caption class="sr-only">${t("admin.documents")}</caption>
-          <thead>
-            <tr>
-              <th scope="col">${t("admin.col_document")}</th>
-              <th scope="col">${t("admin.col_owner")}</th>
-              <th scope="col">${t("admin.col_state")}</th>
-              <th scope="col" class="num">${t("admin.col_attempts")}</th>
-              <th scope="col">${t("admin.col_error")}</th>
-              <th scope="col">${t("admin.col_actions")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${list.data.data.map(
-              (doc) => html`<${DocumentRow} key=${doc.id} doc=${doc} busy=${list.busy === doc.id} onRetry=${retry} />`,
-            )}
-          </tbody>
-        </table>
-      </div>
-      <${Pager} page=${list.data.page} totalPages=${list.data.total_pages} onPage=${(page) => apply({ ...values, page })} />`,
+      <${AdminTable}
+        list=${list}
+        caption=${t("admin.documents")}
+        head=${html`<th scope="col">${t("admin.col_document")}</th>
+          <th scope="col">${t("admin.col_owner")}</th>
+          <th scope="col">${t("admin.col_state")}</th>
+          <th scope="col" class="num">${t("admin.col_attempts")}</th>
+          <th scope="col">${t("admin.col_error")}</th>
+          <th scope="col">${t("admin.col_actions")}</th>`}
+        row=${(doc) => html`<${DocumentRow} key=${doc.id} doc=${doc} busy=${list.busy === doc.id} onRetry=${retry} />`}
+      />`,
   );
 
   return html`<${PageTitle}>${t("admin.documents")}<//>

@@ -2,25 +2,18 @@
 // the user's sessions at once); grant or remove superuser. A superuser's own row cannot be changed
 // here (the API refuses it too: CANNOT_CHANGE_OWN_ACCOUNT).
 
-import { html, useState } from "../preact.js";
+import { html } from "../preact.js";
 import { t, fmtBytes, fmtDateTime, fmtNumber } from "../i18n.js";
 import { api } from "../api.js";
-import { PageTitle, EmptyState, Pager, confirmDialog } from "../components.js";
-import { AdminNav, listBody, useAdminList } from "./common.js";
+import { PageTitle, EmptyState, confirmDialog } from "../components.js";
+import { AdminNav, AdminTable, FilterForm, listBody, useAdminList } from "./common.js";
 
 export const titleKey = "admin.users";
 
 const DEFAULTS = { search: "", is_active: "", is_superuser: "", page: 1 };
 
 function Filters({ values, onApply }) {
-  const [draft, setDraft] = useState(values);
-  const set = (key) => (e) => setDraft({ ...draft, [key]: e.currentTarget.value });
-  const submit = (e) => {
-    e.preventDefault();
-    onApply({ ...draft, page: 1 });
-  };
-  return html`<form class="card filters" role="search" onSubmit=${submit}>
-    <div class="field">
+  const fields = (draft, set) => html`<div class="field">
       <label for="users-search">${t("admin.users_search")}</label>
       <input id="users-search" type="search" value=${draft.search} onInput=${set("search")}
         placeholder=${t("admin.users_search_placeholder")} />
@@ -40,11 +33,8 @@ function Filters({ values, onApply }) {
         <option value="true">${t("admin.role_superuser")}</option>
         <option value="false">${t("admin.role_user")}</option>
       </select>
-    </div>
-    <div class="field">
-      <button type="submit" class="btn btn-primary">${t("admin.apply")}</button>
-    </div>
-  </form>`;
+    </div>`;
+  return html`<${FilterForm} values=${values} onApply=${onApply} fields=${fields} />`;
 }
 
 function UserRow({ account, me, busy, onChange }) {
@@ -115,30 +105,20 @@ export default function Page({ query, path, user, navigate }) {
     list,
     html`<${EmptyState} icon="search" title=${t("admin.users_empty_title")} text=${t("admin.users_empty_text")} />`,
     () => html`<p class="muted" aria-live="polite">${t("admin.users_count", { n: fmtNumber(list.data.total) })}</p>
-      <div class="table-wrap">
-        <table class="doc-table admin-table">
-          <caption class="sr-only">${t("admin.users")}</caption>
-          <thead>
-            <tr>
-              <th scope="col">${t("admin.col_user")}</th>
-              <th scope="col" class="col-optional">${t("admin.col_email")}</th>
-              <th scope="col">${t("admin.col_state")}</th>
-              <th scope="col">${t("admin.col_role")}</th>
-              <th scope="col" class="num col-optional">${t("admin.col_documents")}</th>
-              <th scope="col" class="num col-optional">${t("admin.col_storage")}</th>
-              <th scope="col" class="col-optional">${t("admin.col_joined")}</th>
-              <th scope="col">${t("admin.col_actions")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${list.data.data.map(
-              (account) =>
-                html`<${UserRow} key=${account.id} account=${account} me=${user} busy=${list.busy === account.id} onChange=${change} />`,
-            )}
-          </tbody>
-        </table>
-      </div>
-      <${Pager} page=${list.data.page} totalPages=${list.data.total_pages} onPage=${(page) => apply({ ...values, page })} />`,
+      <${AdminTable}
+        list=${list}
+        caption=${t("admin.users")}
+        head=${html`<th scope="col">${t("admin.col_user")}</th>
+          <th scope="col" class="col-optional">${t("admin.col_email")}</th>
+          <th scope="col">${t("admin.col_state")}</th>
+          <th scope="col">${t("admin.col_role")}</th>
+          <th scope="col" class="num col-optional">${t("admin.col_documents")}</th>
+          <th scope="col" class="num col-optional">${t("admin.col_storage")}</th>
+          <th scope="col" class="col-optional">${t("admin.col_joined")}</th>
+          <th scope="col">${t("admin.col_actions")}</th>`}
+        row=${(account) =>
+          html`<${UserRow} key=${account.id} account=${account} me=${user} busy=${list.busy === account.id} onChange=${change} />`}
+      />`,
   );
 
   return html`<${PageTitle}>${t("admin.users")}<//>
