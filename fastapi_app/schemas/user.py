@@ -31,7 +31,9 @@ class UserUpdate(BaseModel):
         return self
 
 
-class UserOut(BaseModel):
+class UserIdentity(BaseModel):
+    """The fields every view of an account shares: the user's own (`UserOut`) and the admin's (`AdminUserOut`)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -40,6 +42,9 @@ class UserOut(BaseModel):
     full_name: str | None
     is_active: bool
     is_superuser: bool
+
+
+class UserOut(UserIdentity):
     webhook_url: str | None = None
     created_at: datetime
     updated_at: datetime
@@ -73,15 +78,8 @@ class SessionOut(BaseModel):
     user: UserOut
 
 
-class AdminUserOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    username: str
-    email: str
-    full_name: str | None
-    is_active: bool
-    is_superuser: bool
+class AdminUserOut(UserIdentity):
+    # Not a UserOut: the admin list must not show anyone's webhook_url, and has no updated_at.
     created_at: datetime
     document_count: int
     storage_bytes: int = Field(description="Sum of the sizes of the user's uploaded originals")

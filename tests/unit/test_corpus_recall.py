@@ -13,10 +13,8 @@ text of a strict reader): those are listed in NOT_EXTRACTABLE and counted apart,
 
 from __future__ import annotations
 
-import hashlib
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,19 +22,23 @@ import pytest
 from fastapi_app.extractors import registry
 from fastapi_app.extractors.base import ExtractionContext, ExtractionError, ExtractionResult, Table
 from fastapi_app.extractors.engine import extract_document
-from tests.support.corpus import corpus_path, manifest
+from tests.support.corpus import (
+    EXIF_ALIASES,
+    MIME_BY_TYPE,
+    actual_mime,
+    cell,
+    corpus_path,
+    extraction_context,
+    facts,
+    full_rows,
+    manifest,
+    row_matches,
+    same_value,
+    sheet_named,
+    squash,
+    used_range,
+)
 
-MIME_BY_TYPE = {
-    "pdf": "application/pdf",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "xls": "application/vnd.ms-excel",
-    "ods": "application/vnd.oasis.opendocument.spreadsheet",
-    "csv": "text/csv",
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "tiff": "image/tiff",
-    "webp": "image/webp",
-}
 # Facts about the bytes or about another library, not about extracted content.
 NOT_EXTRACTABLE = frozenset(
     {
@@ -54,36 +56,14 @@ NOT_EXTRACTABLE = frozenset(
 )
 # Invoice ground truth whose source tests read from a template, not from the printed page.
 INVOICE_TEMPLATE_KEYS = frozenset({"issuer", "line_count", "line_qty"})
-_EXIF_ALIASES = {"ExifImageLength": "ExifImageHeight"}
 FACT_RECALL_MIN = 0.98
 ROW_RECALL_MIN = 0.95
-
-
-def squash(value: Any) -> str:
-    return re.sub(r"\s+", "", "" if value is None else str(value))
-
-
-def _mime(name: str, facts: dict[str, Any]) -> str:
-    return MIME_BY_TYPE[facts.get("actual_type") or Path(name).suffix.lstrip(".").lower()]
 
 
 @cache
 def outcome(name: str) -> ExtractionResult | ExtractionError:
     """What the worker would store for this file: the result, or the typed error it fails with."""
-    facts = dict(manifest()[name].get("facts", {}))
-    path = corpus_path(name)
-    data = path.read_bytes()
-    mime = _mime(name, facts)
-    supported = registry.supported_type(mime)
-    assert supported is not None, mime
-    ctx = ExtractionContext(
-        path=path,
-        mime_type=mime,
-        file_type=supported.family,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        password=facts.get("password"),
-    )
+    ctx = extraction_context(corpus_path(name), actual_mime(name), password=facts(name).get("password"))
     try:
         return extract_document(ctx)
     except ExtractionError as exc:
@@ -103,16 +83,6 @@ def _without_password(name: str) -> ExtractionResult | ExtractionError:
 # --- matching helpers ------------------------------------------------------------------------
 
 
-def row_matches(actual: list[Any], expected: list[str]) -> bool:
-    """Whitespace-insensitive; empty cells at either end of the extracted row may be missing."""
-    cells = [squash(c) for c in actual]
-    while cells and not cells[-1]:
-        cells.pop()
-    while cells and not cells[0]:
-        cells.pop(0)
-    return cells == [squash(e) for e in expected]
-
-
 def all_tables(result: ExtractionResult, page: int | None = None) -> list[Table]:
     tables: list[Table] = []
     if result.pdf:
@@ -124,11 +94,6 @@ def all_tables(result: ExtractionResult, page: int | None = None) -> list[Table]
     if result.image and result.image.ocr:
         tables += result.image.ocr.tables
     return tables
-
-
-def full_rows(table: Table) -> list[list[Any]]:
-    """Every row of the table as printed: a header of several rows counts as its rows."""
-    return [*(table.header_rows or [table.header]), *table.rows]
 
 
 def numbers_found(result: ExtractionResult) -> list[float]:
@@ -152,49 +117,6 @@ def dates_found(result: ExtractionResult) -> set[str]:
     if result.spreadsheet:
         found |= {v for s in result.spreadsheet.sheets for row in s.rows for v in row if isinstance(v, str)}
     return found
-
-
-def sheet(result: ExtractionResult, name: str | None) -> Any:
-    assert result.spreadsheet is not None
-    if name is None:
-        return result.spreadsheet.sheets[0]
-    return next((s for s in result.spreadsheet.sheets if s.name == name), None)
-
-
-def cell_value(sheet_model: Any, ref: str) -> Any:
-    match = re.fullmatch(r"([A-Z]+)(\d+)", ref)
-    assert match
-    col = 0
-    for char in match.group(1):
-        col = col * 26 + ord(char) - 64
-    row_index = int(match.group(2)) - 1
-    if row_index >= len(sheet_model.rows):
-        return None
-    row = sheet_model.rows[row_index]
-    return row[col - 1] if col - 1 < len(row) else None
-
-
-def same(actual: Any, expected: Any) -> bool:
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return actual is expected or actual == expected
-    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
-        return abs(actual - expected) <= 1e-9 * max(1.0, abs(expected))
-    if isinstance(expected, list) and isinstance(actual, list):
-        return len(actual) == len(expected) and all(same(a, e) for a, e in zip(actual, expected, strict=True))
-    return bool(actual == expected)
-
-
-def used_range(sheet_model: Any) -> list[list[Any]]:
-    start, end = sheet_model.dimensions.split(":")
-    (c0, r0), (c1, r1) = (re.fullmatch(r"([A-Z]+)(\d+)", ref).groups() for ref in (start, end))  # type: ignore[union-attr]
-
-    def col(letters: str) -> int:
-        n = 0
-        for char in letters:
-            n = n * 26 + ord(char) - 64
-        return n - 1
-
-    return [row[col(c0) : col(c1) + 1] for row in sheet_model.rows[int(r0) - 1 : int(r1)]]
 
 
 # --- one checker per fact key: a list of (label, found) -----------------------------------------
@@ -283,22 +205,21 @@ def check(name: str, key: str, value: Any, facts: dict[str, Any]) -> Checks:
             names = [s.name for s in result.spreadsheet.sheets] if result.spreadsheet else []
             return [(f"sheet {v}", v in names) for v in value]
         case "cells" | "cells_interpreted":
-            target = sheet(result, facts.get("sheet"))
-            return [(f"{key} {ref}", same(cell_value(target, ref), v)) for ref, v in value.items()]
+            target = sheet_named(result, facts.get("sheet"))
+            return [(f"{key} {ref}", same_value(cell(target, ref), v)) for ref, v in value.items()]
         case "cell_types":
-            target = sheet(result, facts.get("sheet"))
+            target = sheet_named(result, facts.get("sheet"))
             patterns = {
                 "date": r"\d{4}-\d\d-\d\d",
                 "datetime": r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?",
                 "time": r"\d\d:\d\d:\d\d",
             }
             return [
-                (f"type {ref}", bool(re.fullmatch(patterns[t], str(cell_value(target, ref)))))
-                for ref, t in value.items()
+                (f"type {ref}", bool(re.fullmatch(patterns[t], str(cell(target, ref))))) for ref, t in value.items()
             ]
         case "merged_ranges":
             return [
-                (f"merged {s} {r}", (target := sheet(result, s)) is not None and r in target.merged_ranges)
+                (f"merged {s} {r}", (target := sheet_named(result, s)) is not None and r in target.merged_ranges)
                 for s, ranges in value.items()
                 for r in ranges
             ]
@@ -306,7 +227,9 @@ def check(name: str, key: str, value: Any, facts: dict[str, Any]) -> Checks:
             total = sum(len(s.merged_ranges) for s in result.spreadsheet.sheets) if result.spreadsheet else -1
             return [(key, total == value)]
         case "sheet_used_range_values":
-            return [(f"used range {s}", same(used_range(sheet(result, s)), rows)) for s, rows in value.items()]
+            return [
+                (f"used range {s}", same_value(used_range(sheet_named(result, s)), rows)) for s, rows in value.items()
+            ]
         case "formula_all_cells" | "formulas_contain":
             formulas = {
                 s.name: [f.formula for f in getattr(s, "formulas", [])]
@@ -342,7 +265,7 @@ def check(name: str, key: str, value: Any, facts: dict[str, Any]) -> Checks:
             ]
         case "exif":
             exif = result.image.exif if result.image else {}
-            return [(f"exif {k}", exif_same(exif.get(_EXIF_ALIASES.get(k, k)), v)) for k, v in value.items()]
+            return [(f"exif {k}", same_value(exif.get(EXIF_ALIASES.get(k, k)), v)) for k, v in value.items()]
         case "exif_tags_present":
             exif = result.image.exif if result.image else {}
             return [(f"tag {t}", t in exif) for t in value]
@@ -370,21 +293,11 @@ def check(name: str, key: str, value: Any, facts: dict[str, Any]) -> Checks:
         case "gps_ifd":
             tags = (result.image.exif.get("GPSInfo") if result.image else None) or {}
             checks = [(f"gps tag {t}", t in tags) for t in value["tags_present"]]
-            checks += [(f"gps {k}", exif_same(tags.get(k), value[k])) for k in ("GPSMapDatum", "GPSVersionID")]
+            checks += [(f"gps {k}", same_value(tags.get(k), value[k])) for k in ("GPSMapDatum", "GPSVersionID")]
             return checks
         case "page_1_has_text":
             return [(key, result.pdf is not None and result.pdf.pages[0].char_count > 0)]
     raise AssertionError(f"no checker for fact key {key!r} ({name}): add one")
-
-
-def exif_same(actual: Any, expected: Any) -> bool:
-    from fractions import Fraction
-
-    if isinstance(expected, str) and re.fullmatch(r"\d+/\d+", expected) and isinstance(actual, (int, float)):
-        return abs(actual - float(Fraction(expected))) < 1e-9
-    if isinstance(expected, list) and isinstance(actual, (list, tuple)):
-        return len(actual) == len(expected) and all(exif_same(a, e) for a, e in zip(actual, expected, strict=True))
-    return same(actual, expected)
 
 
 def row_found(result: ExtractionResult, fact: dict[str, Any]) -> bool:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import re
 import struct
 import zlib
 from datetime import date, datetime, time, timedelta
-from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,57 +21,30 @@ from fastapi_app.extractors.base import (
     ExtractionResult,
     ImageTooLargeError,
     PasswordIncorrectError,
-    Sheet,
     UnsupportedContentError,
 )
 from fastapi_app.extractors.pdf import pdf_date_to_iso
 from fastapi_app.extractors.spreadsheet import iso_duration, json_safe
-from tests.support.corpus import corpus_path, manifest
-
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MIME_BY_TYPE = {
-    "pdf": "application/pdf",
-    "xlsx": XLSX_MIME,
-    "xls": "application/vnd.ms-excel",
-    "ods": "application/vnd.oasis.opendocument.spreadsheet",
-    "csv": "text/csv",
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "tiff": "image/tiff",
-    "webp": "image/webp",
-}
-# The corpus names EXIF tags the way exifread prints them; Pillow uses the EXIF spec names.
-EXIF_ALIASES = {"ExifImageLength": "ExifImageHeight"}
-
+from tests.support.corpus import (
+    EXIF_ALIASES,
+    MIME_BY_TYPE,
+    actual_mime,
+    cell,
+    corpus_path,
+    extraction_context,
+    manifest,
+    same_value,
+    sheet_named,
+    squash,
+    used_range,
+)
+from tests.support.corpus import facts as facts_of
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def make_ctx(path: Path, mime_type: str | None = None, **overrides: Any) -> ExtractionContext:
-    mime = mime_type or MIME_BY_TYPE[path.suffix.lstrip(".").lower()]
-    supported = registry.supported_type(mime)
-    assert supported is not None, mime
-    data = path.read_bytes()
-    return ExtractionContext(
-        path=path,
-        mime_type=mime,
-        file_type=supported.family,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        **overrides,
-    )
-
-
 def run(path: Path, mime_type: str | None = None, **overrides: Any) -> ExtractionResult:
-    return registry.extract(make_ctx(path, mime_type, **overrides))
-
-
-def squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
-def facts_of(name: str) -> dict[str, Any]:
-    return dict(manifest()[name].get("facts", {}))
+    return registry.extract(extraction_context(path, mime_type, **overrides))
 
 
 def files_with(*keys: str) -> list[str]:
@@ -82,60 +52,10 @@ def files_with(*keys: str) -> list[str]:
     return sorted(found)
 
 
-def actual_mime(name: str) -> str:
-    fact_type = facts_of(name).get("actual_type")
-    return MIME_BY_TYPE[fact_type or Path(name).suffix.lstrip(".").lower()]
-
-
 @cache
 def corpus_result(name: str) -> ExtractionResult:
     """One extraction per corpus file, with the password from the facts when there is one."""
     return run(corpus_path(name), actual_mime(name), password=facts_of(name).get("password"))
-
-
-def sheet_named(result: ExtractionResult, name: str | None) -> Sheet:
-    assert result.spreadsheet is not None
-    if name is None:
-        return result.spreadsheet.sheets[0]
-    return next(s for s in result.spreadsheet.sheets if s.name == name)
-
-
-def cell(sheet: Sheet, ref: str) -> Any:
-    match = re.fullmatch(r"([A-Z]+)(\d+)", ref)
-    assert match, ref
-    col = 0
-    for char in match.group(1):
-        col = col * 26 + ord(char) - 64
-    row = sheet.rows[int(match.group(2)) - 1]
-    return row[col - 1] if col - 1 < len(row) else None
-
-
-def used_range(sheet: Sheet) -> list[list[Any]]:
-    assert sheet.dimensions
-    start, end = sheet.dimensions.split(":")
-    (c0, r0), (c1, r1) = (re.fullmatch(r"([A-Z]+)(\d+)", ref).groups() for ref in (start, end))  # type: ignore[union-attr]
-
-    def col(letters: str) -> int:
-        n = 0
-        for char in letters:
-            n = n * 26 + ord(char) - 64
-        return n - 1
-
-    return [row[col(c0) : col(c1) + 1] for row in sheet.rows[int(r0) - 1 : int(r1)]]
-
-
-def same_value(actual: Any, expected: Any) -> bool:
-    """Numbers as numbers (300 == 300.0, "1/200" == 0.005), everything else exactly."""
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return actual is expected or actual == expected
-    if isinstance(expected, str) and re.fullmatch(r"\d+/\d+", expected) and isinstance(actual, (int, float)):
-        return actual == pytest.approx(float(Fraction(expected)))
-    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
-        return actual == pytest.approx(expected)
-    if isinstance(expected, list) and isinstance(actual, list):
-        pairs = zip(actual, expected, strict=True)
-        return len(actual) == len(expected) and all(same_value(a, e) for a, e in pairs)
-    return actual == expected
 
 
 def warning_codes(result: ExtractionResult) -> list[str]:

@@ -16,7 +16,8 @@ import pytest
 from fastapi_app.extractors import image as image_extractor
 from fastapi_app.extractors import ocr
 from fastapi_app.extractors.base import ExtractionContext, ExtractionResult
-from tests.support.corpus import corpus_path, manifest
+from tests.support.corpus import corpus_path, manifest, squash
+from tests.support.ocr_quality import levenshtein
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "images"
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -48,30 +49,16 @@ def codes(result: ExtractionResult) -> list[str]:
     return [w.code for w in result.warnings]
 
 
-def edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
-        previous = current
-    return previous[-1]
-
-
 def accuracy(truth_lines: list[str], text: str) -> float:
     """1 - CER, each ground-truth line against the closest OCR line (spaces count: word spacing matters)."""
     lines = [line for line in text.splitlines() if line.strip()]
-    errors = sum(min(edit_distance(t, line) for line in lines) for t in truth_lines)
+    errors = sum(min(levenshtein(t, line) for line in lines) for t in truth_lines)
     return 1 - errors / sum(len(t) for t in truth_lines)
 
 
 def truth(korean: bool) -> list[str]:
     lines = (SAMPLES / "scan_korean_english.txt").read_text("utf-8").splitlines()
     return [line for line in lines if line.strip() and bool(HANGUL.search(line)) == korean]
-
-
-def squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 # --- the Korean/English page ------------------------------------------------------------------

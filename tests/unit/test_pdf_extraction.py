@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,49 +17,21 @@ from fastapi_app.extractors.base import (
     Table,
 )
 from tests.samples import make_pdfs
-from tests.support.corpus import corpus_path, facts
+from tests.support.corpus import corpus_path, extraction_context, facts, full_rows, row_matches, squash
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "pdf"
 
 
 def run(path: Path, **overrides: Any) -> ExtractionResult:
-    data = path.read_bytes()
-    ctx = ExtractionContext(
-        path=path,
-        mime_type="application/pdf",
-        file_type="pdf",
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        **overrides,
-    )
-    return registry.extract(ctx)
+    return registry.extract(extraction_context(path, "application/pdf", **overrides))
 
 
 def sample(name: str, **overrides: Any) -> ExtractionResult:
     return run(SAMPLES / name, **overrides)
 
 
-def squash(value: Any) -> str:
-    return re.sub(r"\s+", "", value or "")
-
-
 def codes(result: ExtractionResult) -> list[str]:
     return [w.code for w in result.warnings]
-
-
-def full_rows(table: Table) -> list[list[Any]]:
-    """Every row of the table as printed: a header of several rows counts as its rows."""
-    return [*(table.header_rows or [table.header]), *table.rows]
-
-
-def row_matches(actual: list[Any], expected: list[str]) -> bool:
-    """Whitespace-insensitive; empty cells at either end of the extracted row may be missing."""
-    cells = [squash(c) for c in actual]
-    while cells and not cells[-1]:
-        cells.pop()
-    while cells and not cells[0]:
-        cells.pop(0)
-    return cells == [squash(e) for e in expected]
 
 
 def page_tables(result: ExtractionResult, page: int) -> list[Table]:

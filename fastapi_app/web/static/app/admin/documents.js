@@ -1,28 +1,20 @@
 // /admin/documents: every user's documents, failed first (the API's order), each failure with its
 // error code, the code explained in words, the worker's message and the attempts; a retry for any.
 
-import { html, useState } from "../preact.js";
+import { html } from "../preact.js";
 import { t, errorText, fmtDateTime, fmtNumber, statusText } from "../i18n.js";
 import { api } from "../api.js";
-import { PageTitle, Loading, ErrorState, EmptyState, Pager, StatusBadge, useAsync, toast } from "../components.js";
-import { AdminNav, readQuery, withQuery } from "./common.js";
+import { PageTitle, EmptyState, StatusBadge } from "../components.js";
+import { AdminNav, AdminTable, FilterForm, listBody, useAdminList } from "./common.js";
 
 export const titleKey = "admin.documents";
 
 const DEFAULTS = { search: "", owner: "", status: "", file_type: "", page: 1 };
-const PAGE_SIZE = 20;
 const STATUSES = ["failed", "pending", "processing", "completed"];
 const FILE_TYPES = ["pdf", "excel", "image"];
 
 function Filters({ values, onApply }) {
-  const [draft, setDraft] = useState(values);
-  const set = (key) => (e) => setDraft({ ...draft, [key]: e.currentTarget.value });
-  const submit = (e) => {
-    e.preventDefault();
-    onApply({ ...draft, page: 1 });
-  };
-  return html`<form class="card filters" role="search" onSubmit=${submit}>
-    <div class="field">
+  const fields = (draft, set) => html`<div class="field">
       <label for="adocs-search">${t("admin.docs_search")}</label>
       <input id="adocs-search" type="search" value=${draft.search} onInput=${set("search")} />
     </div>
@@ -43,11 +35,8 @@ function Filters({ values, onApply }) {
         <option value="">${t("admin.all")}</option>
         ${FILE_TYPES.map((s) => html`<option value=${s}>${t(`admin.type_${s}`)}</option>`)}
       </select>
-    </div>
-    <div class="field">
-      <button type="submit" class="btn btn-primary">${t("admin.apply")}</button>
-    </div>
-  </form>`;
+    </div>`;
+  return html`<${FilterForm} values=${values} onApply=${onApply} fields=${fields} />`;
 }
 
 function Failure({ doc }) {
@@ -83,59 +72,36 @@ function DocumentRow({ doc, busy, onRetry }) {
 }
 
 export default function Page({ query, path, navigate }) {
-  const values = readQuery(query, DEFAULTS);
-  const [busy, setBusy] = useState(null);
-  const list = useAsync(
-    () => api("/api/v1/admin/documents", { envelope: true, query: { ...values, page_size: PAGE_SIZE } }),
-    [values.search, values.owner, values.status, values.file_type, values.page],
-  );
-  const apply = (next) => navigate(withQuery(path, next, DEFAULTS));
+  const list = useAdminList("/api/v1/admin/documents", { query, path, navigate, defaults: DEFAULTS });
+  const { values, apply } = list;
 
-  const retry = async (doc) => {
-    setBusy(doc.id);
-    try {
-      const updated = await api(`/api/v1/admin/documents/${doc.id}/retry`, { method: "POST" });
-      list.setData((env) => env && { ...env, data: env.data.map((d) => (d.id === updated.id ? updated : d)) });
-      toast(t("admin.retry_queued", { name: doc.original_filename }), "success");
-    } catch (error) {
-      toast(errorText(error), "error");
-    } finally {
-      setBusy(null);
-    }
-  };
+  const retry = (doc) =>
+    list.runAction(
+      doc.id,
+      () => api(`/api/v1/admin/documents/${doc.id}/retry`, { method: "POST" }),
+      () => t("admin.retry_queued", { name: doc.original_filename }),
+    );
 
-  let body;
-  if (list.error) body = html`<${ErrorState} error=${list.error} onRetry=${list.reload} />`;
-  else if (!list.data) body = html`<${Loading} />`;
-  else if (!list.data.data.length)
-    body = html`<${EmptyState} title=${t("admin.docs_empty_title")} text=${t("admin.docs_empty_text")} />`;
-  else
-    body = html`<div class="row">
+  const body = listBody(
+    list,
+    html`<${EmptyState} title=${t("admin.docs_empty_title")} text=${t("admin.docs_empty_text")} />`,
+    () => html`<div class="row">
         <p class="muted" aria-live="polite">${t("admin.docs_count", { n: fmtNumber(list.data.total) })}</p>
         <span class="spacer"></span>
         <button type="button" class="btn btn-small" onClick=${list.reload}>${t("admin.refresh")}</button>
       </div>
-      <div class="table-wrap">
-        <table class="doc-table admin-table">
-          <caption class="sr-only">${t("admin.documents")}</caption>
-          <thead>
-            <tr>
-              <th scope="col">${t("admin.col_document")}</th>
-              <th scope="col">${t("admin.col_owner")}</th>
-              <th scope="col">${t("admin.col_state")}</th>
-              <th scope="col" class="num">${t("admin.col_attempts")}</th>
-              <th scope="col">${t("admin.col_error")}</th>
-              <th scope="col">${t("admin.col_actions")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${list.data.data.map(
-              (doc) => html`<${DocumentRow} key=${doc.id} doc=${doc} busy=${busy === doc.id} onRetry=${retry} />`,
-            )}
-          </tbody>
-        </table>
-      </div>
-      <${Pager} page=${list.data.page} totalPages=${list.data.total_pages} onPage=${(page) => apply({ ...values, page })} />`;
+      <${AdminTable}
+        list=${list}
+        caption=${t("admin.documents")}
+        head=${html`<th scope="col">${t("admin.col_document")}</th>
+          <th scope="col">${t("admin.col_owner")}</th>
+          <th scope="col">${t("admin.col_state")}</th>
+          <th scope="col" class="num">${t("admin.col_attempts")}</th>
+          <th scope="col">${t("admin.col_error")}</th>
+          <th scope="col">${t("admin.col_actions")}</th>`}
+        row=${(doc) => html`<${DocumentRow} key=${doc.id} doc=${doc} busy=${list.busy === doc.id} onRetry=${retry} />`}
+      />`,
+  );
 
   return html`<${PageTitle}>${t("admin.documents")}<//>
     <${AdminNav} path=${path} />

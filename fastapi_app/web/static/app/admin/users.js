@@ -2,26 +2,18 @@
 // the user's sessions at once); grant or remove superuser. A superuser's own row cannot be changed
 // here (the API refuses it too: CANNOT_CHANGE_OWN_ACCOUNT).
 
-import { html, useState } from "../preact.js";
-import { t, errorText, fmtBytes, fmtDateTime, fmtNumber } from "../i18n.js";
+import { html } from "../preact.js";
+import { t, fmtBytes, fmtDateTime, fmtNumber } from "../i18n.js";
 import { api } from "../api.js";
-import { PageTitle, Loading, ErrorState, EmptyState, Pager, useAsync, confirmDialog, toast } from "../components.js";
-import { AdminNav, readQuery, withQuery } from "./common.js";
+import { PageTitle, EmptyState, confirmDialog } from "../components.js";
+import { AdminNav, AdminTable, FilterForm, listBody, useAdminList } from "./common.js";
 
 export const titleKey = "admin.users";
 
 const DEFAULTS = { search: "", is_active: "", is_superuser: "", page: 1 };
-const PAGE_SIZE = 20;
 
 function Filters({ values, onApply }) {
-  const [draft, setDraft] = useState(values);
-  const set = (key) => (e) => setDraft({ ...draft, [key]: e.currentTarget.value });
-  const submit = (e) => {
-    e.preventDefault();
-    onApply({ ...draft, page: 1 });
-  };
-  return html`<form class="card filters" role="search" onSubmit=${submit}>
-    <div class="field">
+  const fields = (draft, set) => html`<div class="field">
       <label for="users-search">${t("admin.users_search")}</label>
       <input id="users-search" type="search" value=${draft.search} onInput=${set("search")}
         placeholder=${t("admin.users_search_placeholder")} />
@@ -41,11 +33,8 @@ function Filters({ values, onApply }) {
         <option value="true">${t("admin.role_superuser")}</option>
         <option value="false">${t("admin.role_user")}</option>
       </select>
-    </div>
-    <div class="field">
-      <button type="submit" class="btn btn-primary">${t("admin.apply")}</button>
-    </div>
-  </form>`;
+    </div>`;
+  return html`<${FilterForm} values=${values} onApply=${onApply} fields=${fields} />`;
 }
 
 function UserRow({ account, me, busy, onChange }) {
@@ -85,17 +74,8 @@ function UserRow({ account, me, busy, onChange }) {
 }
 
 export default function Page({ query, path, user, navigate }) {
-  const values = readQuery(query, DEFAULTS);
-  const [busy, setBusy] = useState(null);
-  const list = useAsync(
-    () =>
-      api("/api/v1/admin/users", {
-        envelope: true,
-        query: { ...values, page_size: PAGE_SIZE },
-      }),
-    [values.search, values.is_active, values.is_superuser, values.page],
-  );
-  const apply = (next) => navigate(withQuery(path, next, DEFAULTS));
+  const list = useAdminList("/api/v1/admin/users", { query, path, navigate, defaults: DEFAULTS });
+  const { values, apply } = list;
 
   const change = async (account, patch) => {
     const name = account.username;
@@ -108,53 +88,38 @@ export default function Page({ query, path, user, navigate }) {
       });
       if (!sure) return;
     }
-    setBusy(account.id);
-    try {
-      const updated = await api(`/api/v1/admin/users/${account.id}`, { method: "PATCH", json: patch });
-      list.setData((env) => env && { ...env, data: env.data.map((u) => (u.id === updated.id ? updated : u)) });
-      const key =
-        patch.is_active === undefined
-          ? updated.is_superuser ? "admin.granted" : "admin.revoked"
-          : updated.is_active ? "admin.activated" : "admin.deactivated";
-      toast(t(key, { name }), "success");
-    } catch (error) {
-      toast(errorText(error), "error");
-    } finally {
-      setBusy(null);
-    }
+    await list.runAction(
+      account.id,
+      () => api(`/api/v1/admin/users/${account.id}`, { method: "PATCH", json: patch }),
+      (updated) => {
+        const key =
+          patch.is_active === undefined
+            ? updated.is_superuser ? "admin.granted" : "admin.revoked"
+            : updated.is_active ? "admin.activated" : "admin.deactivated";
+        return t(key, { name });
+      },
+    );
   };
 
-  let body;
-  if (list.error) body = html`<${ErrorState} error=${list.error} onRetry=${list.reload} />`;
-  else if (!list.data) body = html`<${Loading} />`;
-  else if (!list.data.data.length)
-    body = html`<${EmptyState} icon="search" title=${t("admin.users_empty_title")} text=${t("admin.users_empty_text")} />`;
-  else
-    body = html`<p class="muted" aria-live="polite">${t("admin.users_count", { n: fmtNumber(list.data.total) })}</p>
-      <div class="table-wrap">
-        <table class="doc-table admin-table">
-          <caption class="sr-only">${t("admin.users")}</caption>
-          <thead>
-            <tr>
-              <th scope="col">${t("admin.col_user")}</th>
-              <th scope="col" class="col-optional">${t("admin.col_email")}</th>
-              <th scope="col">${t("admin.col_state")}</th>
-              <th scope="col">${t("admin.col_role")}</th>
-              <th scope="col" class="num col-optional">${t("admin.col_documents")}</th>
-              <th scope="col" class="num col-optional">${t("admin.col_storage")}</th>
-              <th scope="col" class="col-optional">${t("admin.col_joined")}</th>
-              <th scope="col">${t("admin.col_actions")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${list.data.data.map(
-              (account) =>
-                html`<${UserRow} key=${account.id} account=${account} me=${user} busy=${busy === account.id} onChange=${change} />`,
-            )}
-          </tbody>
-        </table>
-      </div>
-      <${Pager} page=${list.data.page} totalPages=${list.data.total_pages} onPage=${(page) => apply({ ...values, page })} />`;
+  const body = listBody(
+    list,
+    html`<${EmptyState} icon="search" title=${t("admin.users_empty_title")} text=${t("admin.users_empty_text")} />`,
+    () => html`<p class="muted" aria-live="polite">${t("admin.users_count", { n: fmtNumber(list.data.total) })}</p>
+      <${AdminTable}
+        list=${list}
+        caption=${t("admin.users")}
+        head=${html`<th scope="col">${t("admin.col_user")}</th>
+          <th scope="col" class="col-optional">${t("admin.col_email")}</th>
+          <th scope="col">${t("admin.col_state")}</th>
+          <th scope="col">${t("admin.col_role")}</th>
+          <th scope="col" class="num col-optional">${t("admin.col_documents")}</th>
+          <th scope="col" class="num col-optional">${t("admin.col_storage")}</th>
+          <th scope="col" class="col-optional">${t("admin.col_joined")}</th>
+          <th scope="col">${t("admin.col_actions")}</th>`}
+        row=${(account) =>
+          html`<${UserRow} key=${account.id} account=${account} me=${user} busy=${list.busy === account.id} onChange=${change} />`}
+      />`,
+  );
 
   return html`<${PageTitle}>${t("admin.users")}<//>
     <${AdminNav} path=${path} />
