@@ -110,6 +110,9 @@ def test_the_fourth_upload_of_the_day_is_refused(quota_stack: Stack, user: ApiCl
     assert listed["total"] == DAILY
     assert "daily-extra.csv" not in {d["original_filename"] for d in listed["data"]}
     assert _stored(quota_stack) == stored  # no original kept, no temp file left
+    # Only an admin sets quotas: the profile update ignores them.
+    user.request("PUT", "/api/users/profile", json={"quota_documents_per_day": 1000, "full_name": "Q"})
+    assert _quota(user)["documents_today"] == {"used": DAILY, "limit": DAILY}
 
 
 def test_a_file_past_the_storage_quota_is_refused_and_nothing_is_stored(

@@ -1,6 +1,7 @@
 // /admin/users: every account; search and filter; activate or deactivate (with a confirmation: it ends
 // the user's sessions at once); grant or remove superuser. A superuser's own row cannot be changed
-// here (the API refuses it too: CANNOT_CHANGE_OWN_ACCOUNT).
+// here (the API refuses it too: CANNOT_CHANGE_OWN_ACCOUNT). Per-account upload quotas: an empty field
+// = the service's default (null), 0 = no limit; storage is entered in MB.
 
 import { html, useState } from "../preact.js";
 import { t, errorText, fmtBytes, fmtDateTime, fmtNumber } from "../i18n.js";
@@ -48,6 +49,43 @@ function Filters({ values, onApply }) {
   </form>`;
 }
 
+const MB = 1024 * 1024;
+
+function limitText(limit, format) {
+  return limit === null ? t("admin.quota_unlimited") : format(limit);
+}
+
+function QuotaForm({ account, busy, onChange }) {
+  const initial = (value, scale = 1) => (value === null ? "" : String(Math.round((value / scale) * 100) / 100));
+  const [documents, setDocuments] = useState(initial(account.quota_documents_per_day));
+  const [storage, setStorage] = useState(initial(account.quota_storage_bytes, MB));
+  const id = `quota-${account.id}`;
+  const submit = (e) => {
+    e.preventDefault();
+    onChange(account, {
+      quota_documents_per_day: documents.trim() === "" ? null : Math.round(Number(documents)),
+      quota_storage_bytes: storage.trim() === "" ? null : Math.round(Number(storage) * MB),
+    });
+  };
+  return html`<details class="quota-edit">
+    <summary>${t("admin.quota_edit")}</summary>
+    <form onSubmit=${submit} aria-label=${t("admin.action_for", { action: t("admin.quota_edit"), name: account.username })}>
+      <div class="field">
+        <label for=${`${id}-documents`}>${t("admin.quota_documents_per_day")}</label>
+        <input id=${`${id}-documents`} type="number" min="0" step="1" inputmode="numeric" value=${documents}
+          placeholder=${t("admin.quota_default")} aria-describedby=${`${id}-hint`} onInput=${(e) => setDocuments(e.currentTarget.value)} />
+      </div>
+      <div class="field">
+        <label for=${`${id}-storage`}>${t("admin.quota_storage_mb")}</label>
+        <input id=${`${id}-storage`} type="number" min="0" step="any" inputmode="decimal" value=${storage}
+          placeholder=${t("admin.quota_default")} aria-describedby=${`${id}-hint`} onInput=${(e) => setStorage(e.currentTarget.value)} />
+      </div>
+      <p class="hint" id=${`${id}-hint`}>${t("admin.quota_hint")}</p>
+      <button type="submit" class="btn btn-small btn-primary" disabled=${busy}>${t("admin.quota_save")}</button>
+    </form>
+  </details>`;
+}
+
 function UserRow({ account, me, busy, onChange }) {
   const self = account.id === me.id;
   const name = account.username;
@@ -66,6 +104,10 @@ function UserRow({ account, me, busy, onChange }) {
     <td>${account.is_superuser ? t("admin.role_superuser") : t("admin.role_user")}</td>
     <td class="num col-optional">${fmtNumber(account.document_count)}</td>
     <td class="num col-optional">${fmtBytes(account.storage_bytes)}</td>
+    <td class="col-optional quota-cell">
+      <div>${fmtNumber(account.documents_today)} / ${limitText(account.documents_per_day_limit, fmtNumber)}</div>
+      <div class="muted">${fmtBytes(account.storage_bytes)} / ${limitText(account.storage_bytes_limit, fmtBytes)}</div>
+    </td>
     <td class="col-optional">${fmtDateTime(account.created_at)}</td>
     <td>
       <div class="row">
@@ -79,6 +121,7 @@ function UserRow({ account, me, busy, onChange }) {
           onClick=${() => onChange(account, { is_superuser: !account.is_superuser })}>
           ${account.is_superuser ? t("admin.revoke_superuser") : t("admin.grant_superuser")}
         </button>
+        <${QuotaForm} key=${`${account.quota_documents_per_day}-${account.quota_storage_bytes}`} account=${account} busy=${busy} onChange=${onChange} />
       </div>
     </td>
   </tr>`;
@@ -113,7 +156,9 @@ export default function Page({ query, path, user, navigate }) {
       const updated = await api(`/api/admin/users/${account.id}`, { method: "PATCH", json: patch });
       list.setData((env) => env && { ...env, data: env.data.map((u) => (u.id === updated.id ? updated : u)) });
       const key =
-        patch.is_active === undefined
+        "quota_documents_per_day" in patch
+          ? "admin.quota_saved"
+          : patch.is_active === undefined
           ? updated.is_superuser ? "admin.granted" : "admin.revoked"
           : updated.is_active ? "admin.activated" : "admin.deactivated";
       toast(t(key, { name }), "success");
@@ -142,6 +187,7 @@ export default function Page({ query, path, user, navigate }) {
               <th scope="col">${t("admin.col_role")}</th>
               <th scope="col" class="num col-optional">${t("admin.col_documents")}</th>
               <th scope="col" class="num col-optional">${t("admin.col_storage")}</th>
+              <th scope="col" class="col-optional">${t("admin.col_quota")}</th>
               <th scope="col" class="col-optional">${t("admin.col_joined")}</th>
               <th scope="col">${t("admin.col_actions")}</th>
             </tr>
