@@ -69,10 +69,13 @@ async def list_users(
 async def update_user(
     user_id: uuid.UUID, data: AdminUserUpdate, actor: SuperUser, session: SessionDep
 ) -> dict[str, Any]:
-    """Switch an account on or off (off ends all its sessions: tokens and WebSockets), or grant or take
-    superuser rights. Your own account cannot be switched off or demoted (400 CANNOT_CHANGE_OWN_ACCOUNT)."""
+    """Switch an account on or off (off ends all its sessions: tokens and WebSockets), grant or take
+    superuser rights, or set its upload quotas (`quota_documents_per_day`, `quota_storage_bytes`: 0 =
+    unlimited, null = back to the QUOTA_* default). Your own account cannot be switched off or demoted
+    (400 CANNOT_CHANGE_OWN_ACCOUNT)."""
+    quotas = {name: getattr(data, name) for name in admin_service.QUOTA_OVERRIDES if name in data.model_fields_set}
     updated = await admin_service.update_user(
-        session, actor, user_id, is_active=data.is_active, is_superuser=data.is_superuser
+        session, actor, user_id, is_active=data.is_active, is_superuser=data.is_superuser, quotas=quotas
     )
     return ok(AdminUserOut.model_validate(updated), "User updated")
 

@@ -4,17 +4,20 @@ import uuid
 
 from fastapi import APIRouter
 
-from fastapi_app.api.deps import CurrentUser, SessionDep
+from fastapi_app.api.deps import CurrentUser, SessionDep, SettingsDep
 from fastapi_app.schemas.common import ApiResponse, error_responses, ok
-from fastapi_app.schemas.user import UserOut, UserUpdate
-from fastapi_app.services import user_service
+from fastapi_app.schemas.user import QuotaOut, UserOut, UserUpdate
+from fastapi_app.services import quota_service, user_service
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("/me", response_model=ApiResponse[UserOut], responses=error_responses(401))
-async def me(user: CurrentUser) -> dict[str, object]:
-    return ok(UserOut.model_validate(user))
+async def me(user: CurrentUser, settings: SettingsDep) -> dict[str, object]:
+    """Your account, with your upload quotas beside their use (`quota`; a null limit = unlimited)."""
+    out = UserOut.model_validate(user)
+    out.quota = QuotaOut.model_validate(await quota_service.usage(user, settings))
+    return ok(out)
 
 
 @router.put("/profile", response_model=ApiResponse[UserOut], responses=error_responses(400, 401, 409, 422))

@@ -147,6 +147,13 @@ class Settings(BaseSettings):
     RATE_LIMIT_UPLOAD: str = "60/minute"
     RATE_LIMIT_UPLOAD_IP: str = "120/minute"
 
+    # Per-account upload quotas (an admin can override both per account); 0 = unlimited. Superusers
+    # are unlimited unless an override is set on their own account.
+    QUOTA_DOCUMENTS_PER_DAY: int = Field(default=0, ge=0)
+    QUOTA_STORAGE_BYTES: int = Field(default=0, ge=0)
+    # The IANA zone whose midnight starts a new quota day (and the Retry-After of a full day).
+    QUOTA_TIMEZONE: str = "UTC"
+
     LOG_DIR: Path = PROJECT_ROOT / "logs"
     LOG_LEVEL: str = "INFO"
     LOG_FORMAT: Literal["text", "json"] = "text"
@@ -208,6 +215,23 @@ class Settings(BaseSettings):
         from limits import parse
 
         parse(value)  # a typo must stop the service at startup, not surface on the first login
+        return value
+
+    @field_validator("QUOTA_DOCUMENTS_PER_DAY", "QUOTA_STORAGE_BYTES", mode="before")
+    @classmethod
+    def _empty_is_unlimited(cls, value: object) -> object:
+        return 0 if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("QUOTA_TIMEZONE")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            # A KeyError would escape pydantic; a ValueError stops the service at startup, naming the field.
+            raise ValueError(f"unknown IANA time zone {value!r}, e.g. UTC or Asia/Seoul") from None
         return value
 
     @field_validator("UPLOAD_DIR", "LOG_DIR", "REPORTS_DIR", mode="after")

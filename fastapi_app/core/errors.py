@@ -179,6 +179,12 @@ class EmptyFile(AppError):
     message = "The file is empty."
 
 
+class StorageQuotaExceeded(AppError):
+    status_code = 413
+    error_code = "STORAGE_QUOTA_EXCEEDED"
+    message = "This file would take the account past its storage quota; delete documents to free space."
+
+
 class UnsupportedFileType(AppError):
     status_code = 415
     error_code = "UNSUPPORTED_FILE_TYPE"
@@ -216,6 +222,12 @@ class RateLimited(AppError):
     status_code = 429
     error_code = "RATE_LIMITED"
     message = "Too many requests; retry later."
+
+
+class DailyDocumentQuotaExceeded(AppError):
+    status_code = 429
+    error_code = "DAILY_DOCUMENT_QUOTA_EXCEEDED"
+    message = "The account has uploaded as many documents today as its daily quota allows."
 
 
 class ServiceUnavailable(AppError):

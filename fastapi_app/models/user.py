@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fastapi_app.db.base import Base, TimestampMixin, new_id, utcnow
@@ -26,6 +26,13 @@ class User(TimestampMixin, Base):
     webhook_url: Mapped[str | None] = mapped_column(Text)
     # HMAC key for webhook signatures, Fernet-encrypted; generated on first need.
     webhook_secret: Mapped[str | None] = mapped_column(Text)
+    # An admin's per-account upload quotas; null = the QUOTA_* settings' default, 0 = unlimited.
+    quota_documents_per_day: Mapped[int | None] = mapped_column(Integer)
+    quota_storage_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # Uploads accepted on `uploads_day` (a day of QUOTA_TIMEZONE): a counter, not a count of the rows,
+    # so deleting a document gives back its storage but not its place in the day's quota.
+    uploads_day: Mapped[date | None] = mapped_column()
+    uploads_today: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RefreshToken(Base):

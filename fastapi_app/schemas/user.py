@@ -31,6 +31,18 @@ class UserUpdate(BaseModel):
         return self
 
 
+class QuotaUsage(BaseModel):
+    used: int
+    limit: int | None = Field(description="null = unlimited")
+
+
+class QuotaOut(BaseModel):
+    documents_today: QuotaUsage = Field(description="Uploads accepted today (a day of QUOTA_TIMEZONE)")
+    storage_bytes: QuotaUsage = Field(description="Bytes of the account's stored originals")
+    day_resets_in_seconds: int = Field(description="Seconds until the next quota day starts")
+    timezone: str = Field(description="The IANA zone whose midnight starts a quota day")
+
+
 class UserIdentity(BaseModel):
     """The fields every view of an account shares: the user's own (`UserOut`) and the admin's (`AdminUserOut`)."""
 
@@ -48,6 +60,7 @@ class UserOut(UserIdentity):
     webhook_url: str | None = None
     created_at: datetime
     updated_at: datetime
+    quota: QuotaOut | None = Field(default=None, description="Upload quotas and their use; GET /api/users/me only")
 
 
 class TokenResponse(BaseModel):
@@ -83,6 +96,11 @@ class AdminUserOut(UserIdentity):
     created_at: datetime
     document_count: int
     storage_bytes: int = Field(description="Sum of the sizes of the user's uploaded originals")
+    documents_today: int = Field(description="Uploads accepted today (a day of QUOTA_TIMEZONE)")
+    quota_documents_per_day: int | None = Field(description="The account's override; null = the default")
+    quota_storage_bytes: int | None = Field(description="The account's override; null = the default")
+    documents_per_day_limit: int | None = Field(description="The limit in force; null = unlimited")
+    storage_bytes_limit: int | None = Field(description="The limit in force; null = unlimited")
 
 
 class AdminUserUpdate(BaseModel):
@@ -90,3 +108,9 @@ class AdminUserUpdate(BaseModel):
 
     is_active: bool | None = Field(default=None, description="false ends every session of the account")
     is_superuser: bool | None = None
+    quota_documents_per_day: int | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="Uploads a day; 0 = unlimited, null = back to the default"
+    )
+    quota_storage_bytes: int | None = Field(
+        default=None, ge=0, le=2**63 - 1, description="Stored bytes; 0 = unlimited, null = back to the default"
+    )

@@ -16,17 +16,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 from kombu.utils.url import maybe_sanitize_url
 from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastapi_app.core.config import Settings
+from fastapi_app.core.config import Settings, get_settings
 from fastapi_app.core.errors import CannotChangeOwnAccount, DocumentNotFound, UserNotFound
 from fastapi_app.core.vocabulary import DocumentStatus
 from fastapi_app.models import Document, User
-from fastapi_app.services import document_service, user_service
+from fastapi_app.services import document_service, quota_service, user_service
 
 logger = logging.getLogger("fastapi_app.admin")
 
@@ -78,6 +79,14 @@ def _users_with_usage() -> tuple[Select[Any], Any]:
 
 
 def _admin_user(user: User, document_count: int, storage_bytes: int) -> dict[str, Any]:
+    settings = get_settings()
+    limits = quota_service.limits_for(
+        settings,
+        is_superuser=user.is_superuser,
+        documents_per_day=user.quota_documents_per_day,
+        storage_bytes=user.quota_storage_bytes,
+    )
+    today = quota_service.quota_day(datetime.now(UTC), ZoneInfo(settings.QUOTA_TIMEZONE))
     return {
         "id": user.id,
         "username": user.username,
@@ -88,6 +97,11 @@ def _admin_user(user: User, document_count: int, storage_bytes: int) -> dict[str
         "created_at": user.created_at,
         "document_count": int(document_count),
         "storage_bytes": int(storage_bytes),
+        "documents_today": quota_service.uploads_on(today, user.uploads_day, user.uploads_today),
+        "quota_documents_per_day": user.quota_documents_per_day,
+        "quota_storage_bytes": user.quota_storage_bytes,
+        "documents_per_day_limit": limits.documents_per_day,
+        "storage_bytes_limit": limits.storage_bytes,
     }
 
 
@@ -131,10 +145,20 @@ async def admin_user(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any
     return _admin_user(*row)
 
 
+QUOTA_OVERRIDES = ("quota_documents_per_day", "quota_storage_bytes")
+
+
 async def update_user(
-    session: AsyncSession, actor: User, user_id: uuid.UUID, *, is_active: bool | None, is_superuser: bool | None
+    session: AsyncSession,
+    actor: User,
+    user_id: uuid.UUID,
+    *,
+    is_active: bool | None,
+    is_superuser: bool | None,
+    quotas: dict[str, int | None] | None = None,
 ) -> dict[str, Any]:
-    """Switch an account on or off, or grant or take superuser rights. Switching one off ends all its
+    """Switch an account on or off, grant or take superuser rights, or set its quota overrides (`quotas`:
+    the QUOTA_OVERRIDES given, a None clears one back to the default). Switching one off ends all its
     sessions (`user_service.set_active`, as `python -m fastapi_app user disable` does). Nobody can switch
     off or demote themself: the last superuser could otherwise lock everyone out of the dashboard."""
     target = await session.get(User, user_id)
@@ -145,6 +169,12 @@ async def update_user(
     if is_superuser is not None and is_superuser != target.is_superuser:
         target.is_superuser = is_superuser
         logger.info("user %s superuser=%s by %s", target.id, is_superuser, actor.id)
+    for name, value in (quotas or {}).items():
+        if name not in QUOTA_OVERRIDES:
+            raise ValueError(f"not a quota override: {name}")
+        if getattr(target, name) != value:
+            setattr(target, name, value)
+            logger.info("user %s %s=%s by %s", target.id, name, value, actor.id)
     if is_active is not None and is_active != target.is_active:
         await user_service.set_active(session, target, is_active)  # commits, and announces ended sessions
         logger.info("user %s active=%s by %s", target.id, is_active, actor.id)

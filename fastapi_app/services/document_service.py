@@ -47,7 +47,7 @@ from fastapi_app.models.access import accepts_token, documents_with_owner, owned
 from fastapi_app.queue.dispatch import enqueue_processing
 from fastapi_app.realtime.publisher import announce, record_event
 from fastapi_app.schemas.document import DOCUMENT_OUT_FIELDS
-from fastapi_app.services import access_service
+from fastapi_app.services import access_service, quota_service
 from fastapi_app.services.document_filters import DocumentFilter, filter_clauses, filter_params, set_filters
 from fastapi_app.services.report_service import delete_cached
 from fastapi_app.services.webhook_service import validate_target_url
@@ -83,6 +83,8 @@ async def upload(receive: ReceiveUpload, owner_id: uuid.UUID, settings: Settings
             received.fields.get("callback_url"), settings, field_name="callback_url"
         )
         filename = sanitize_filename(received.filename)
+        # Before the bytes are moved into storage; the upload's transaction checks again under a lock.
+        await quota_service.check_before_storing(owner_id, received.size, settings)
 
         def detect_and_store() -> DetectedType:
             # One trip to a worker thread for both: sniff the bytes, then move them into place.
@@ -117,7 +119,7 @@ async def upload(receive: ReceiveUpload, owner_id: uuid.UUID, settings: Settings
                 document["id"], document["owner_id"], document["current_run"], "Uploaded; waiting for a worker"
             ),
         )
-        await direct.transaction(lambda statements: _insert_upload(statements, document, event))
+        await direct.transaction(lambda statements: _insert_upload(statements, document, event, settings))
         committed = True
         record_upload(document["file_type"])
         return document
@@ -129,10 +131,14 @@ async def upload(receive: ReceiveUpload, owner_id: uuid.UUID, settings: Settings
                 await anyio.to_thread.run_sync(storage.delete_quietly, stored_name)
 
 
-async def _insert_upload(statements: direct.Statements, document: dict[str, Any], event: dict[str, Any]) -> None:
-    """The upload's writes: the duplicate check, the document and its first event (its id set in `event`),
-    then the enqueue and the broadcast once committed. Safe to run again (the transaction is retried once
-    on a stale connection, with statements of its own)."""
+async def _insert_upload(
+    statements: direct.Statements, document: dict[str, Any], event: dict[str, Any], settings: Settings
+) -> None:
+    """The upload's writes: the quota count (or its 429/413, rolling everything back), the duplicate
+    check, the document and its first event (its id set in `event`), then the enqueue and the broadcast
+    once committed. Safe to run again (the transaction is retried once on a stale connection, with
+    statements of its own)."""
+    await quota_service.count_upload(statements, document["owner_id"], document["size_bytes"], settings)
     duplicates = await statements.fetch(
         "upload-duplicate-of",
         _first_with_checksum,

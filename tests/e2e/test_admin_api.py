@@ -123,6 +123,12 @@ def test_deactivating_a_user_ends_their_sessions(live_stack: Stack, admin: ApiCl
         "created_at": account["user"]["created_at"],
         "document_count": 0,
         "storage_bytes": 0,
+        "documents_today": 0,
+        # The live stack sets no quota default: no override, and unlimited.
+        "quota_documents_per_day": None,
+        "quota_storage_bytes": None,
+        "documents_per_day_limit": None,
+        "storage_bytes_limit": None,
     }
     assert user.upload_bytes(small_text_pdf(), "a.pdf").status_code == 202
 

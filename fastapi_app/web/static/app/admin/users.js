@@ -1,8 +1,9 @@
 // /admin/users: every account; search and filter; activate or deactivate (with a confirmation: it ends
 // the user's sessions at once); grant or remove superuser. A superuser's own row cannot be changed
-// here (the API refuses it too: CANNOT_CHANGE_OWN_ACCOUNT).
+// here (the API refuses it too: CANNOT_CHANGE_OWN_ACCOUNT). Per-account upload quotas: an empty field
+// = the service's default (null), 0 = no limit; storage is entered in MB.
 
-import { html } from "../preact.js";
+import { html, useState } from "../preact.js";
 import { t, fmtBytes, fmtDateTime, fmtNumber } from "../i18n.js";
 import { api } from "../api.js";
 import { PageTitle, EmptyState, confirmDialog } from "../components.js";
@@ -37,6 +38,43 @@ function Filters({ values, onApply }) {
   return html`<${FilterForm} values=${values} onApply=${onApply} fields=${fields} />`;
 }
 
+const MB = 1024 * 1024;
+
+function limitText(limit, format) {
+  return limit === null ? t("admin.quota_unlimited") : format(limit);
+}
+
+function QuotaForm({ account, busy, onChange }) {
+  const initial = (value, scale = 1) => (value === null ? "" : String(Math.round((value / scale) * 100) / 100));
+  const [documents, setDocuments] = useState(initial(account.quota_documents_per_day));
+  const [storage, setStorage] = useState(initial(account.quota_storage_bytes, MB));
+  const id = `quota-${account.id}`;
+  const submit = (e) => {
+    e.preventDefault();
+    onChange(account, {
+      quota_documents_per_day: documents.trim() === "" ? null : Math.round(Number(documents)),
+      quota_storage_bytes: storage.trim() === "" ? null : Math.round(Number(storage) * MB),
+    });
+  };
+  return html`<details class="quota-edit">
+    <summary>${t("admin.quota_edit")}</summary>
+    <form onSubmit=${submit} aria-label=${t("admin.action_for", { action: t("admin.quota_edit"), name: account.username })}>
+      <div class="field">
+        <label for=${`${id}-documents`}>${t("admin.quota_documents_per_day")}</label>
+        <input id=${`${id}-documents`} type="number" min="0" step="1" inputmode="numeric" value=${documents}
+          placeholder=${t("admin.quota_default")} aria-describedby=${`${id}-hint`} onInput=${(e) => setDocuments(e.currentTarget.value)} />
+      </div>
+      <div class="field">
+        <label for=${`${id}-storage`}>${t("admin.quota_storage_mb")}</label>
+        <input id=${`${id}-storage`} type="number" min="0" step="any" inputmode="decimal" value=${storage}
+          placeholder=${t("admin.quota_default")} aria-describedby=${`${id}-hint`} onInput=${(e) => setStorage(e.currentTarget.value)} />
+      </div>
+      <p class="hint" id=${`${id}-hint`}>${t("admin.quota_hint")}</p>
+      <button type="submit" class="btn btn-small btn-primary" disabled=${busy}>${t("admin.quota_save")}</button>
+    </form>
+  </details>`;
+}
+
 function UserRow({ account, me, busy, onChange }) {
   const self = account.id === me.id;
   const name = account.username;
@@ -55,6 +93,10 @@ function UserRow({ account, me, busy, onChange }) {
     <td>${account.is_superuser ? t("admin.role_superuser") : t("admin.role_user")}</td>
     <td class="num col-optional">${fmtNumber(account.document_count)}</td>
     <td class="num col-optional">${fmtBytes(account.storage_bytes)}</td>
+    <td class="col-optional quota-cell">
+      <div>${fmtNumber(account.documents_today)} / ${limitText(account.documents_per_day_limit, fmtNumber)}</div>
+      <div class="muted">${fmtBytes(account.storage_bytes)} / ${limitText(account.storage_bytes_limit, fmtBytes)}</div>
+    </td>
     <td class="col-optional">${fmtDateTime(account.created_at)}</td>
     <td>
       <div class="row">
@@ -68,6 +110,7 @@ function UserRow({ account, me, busy, onChange }) {
           onClick=${() => onChange(account, { is_superuser: !account.is_superuser })}>
           ${account.is_superuser ? t("admin.revoke_superuser") : t("admin.grant_superuser")}
         </button>
+        <${QuotaForm} key=${`${account.quota_documents_per_day}-${account.quota_storage_bytes}`} account=${account} busy=${busy} onChange=${onChange} />
       </div>
     </td>
   </tr>`;
@@ -93,7 +136,9 @@ export default function Page({ query, path, user, navigate }) {
       () => api(`/api/v1/admin/users/${account.id}`, { method: "PATCH", json: patch }),
       (updated) => {
         const key =
-          patch.is_active === undefined
+          "quota_documents_per_day" in patch
+            ? "admin.quota_saved"
+            : patch.is_active === undefined
             ? updated.is_superuser ? "admin.granted" : "admin.revoked"
             : updated.is_active ? "admin.activated" : "admin.deactivated";
         return t(key, { name });
@@ -114,6 +159,7 @@ export default function Page({ query, path, user, navigate }) {
           <th scope="col">${t("admin.col_role")}</th>
           <th scope="col" class="num col-optional">${t("admin.col_documents")}</th>
           <th scope="col" class="num col-optional">${t("admin.col_storage")}</th>
+          <th scope="col" class="col-optional">${t("admin.col_quota")}</th>
           <th scope="col" class="col-optional">${t("admin.col_joined")}</th>
           <th scope="col">${t("admin.col_actions")}</th>`}
         row=${(account) =>

@@ -1,9 +1,36 @@
 // Profile: email and full name (PUT /api/v1/users/profile), and the password change (current + new),
-// after which the API has ended every session: we forget ours and send the user to log in.
+// after which the API has ended every session: we forget ours and send the user to log in. The upload
+// quotas' use beside their limits comes from GET /api/v1/users/me (a null limit = unlimited).
 import { html, useState } from "../preact.js";
-import { t, errorText, fmtDateTime } from "../i18n.js";
+import { t, errorText, fmtBytes, fmtDateTime, fmtNumber } from "../i18n.js";
 import { api, setUser, logout, expectSessionEnd } from "../api.js";
-import { PageTitle, toast } from "../components.js";
+import { PageTitle, toast, useAsync } from "../components.js";
+
+function QuotaLine({ id, label, usage, format }) {
+  const { used, limit } = usage;
+  const text = limit === null
+    ? t("profile.quota_unlimited", { used: format(used) })
+    : t("profile.quota_used_of", { used: format(used), limit: format(limit) });
+  return html`<dt id=${id}>${label}</dt>
+    <dd>
+      ${text}
+      ${limit === null ? null : html`<progress aria-labelledby=${id} max=${limit} value=${Math.min(used, limit)}></progress>`}
+    </dd>`;
+}
+
+function QuotaCard() {
+  const me = useAsync(() => api("/api/v1/users/me"), []);
+  const quota = me.data && me.data.quota;
+  if (!quota) return null;
+  return html`<section class="card" aria-labelledby="quota-title" data-testid="quota">
+    <h2 id="quota-title">${t("profile.quota_title")}</h2>
+    <dl class="facts">
+      <${QuotaLine} id="quota-documents" label=${t("profile.quota_documents_today")} usage=${quota.documents_today} format=${fmtNumber} />
+      <${QuotaLine} id="quota-storage" label=${t("profile.quota_storage")} usage=${quota.storage_bytes} format=${fmtBytes} />
+    </dl>
+    ${quota.documents_today.limit === null ? null : html`<p class="hint">${t("profile.quota_resets", { tz: quota.timezone })}</p>`}
+  </section>`;
+}
 
 function DetailsForm({ user }) {
   const [email, setEmail] = useState(user.email || "");
@@ -111,6 +138,7 @@ export default function Page({ user, navigate }) {
         <dt>${t("profile.member_since")}</dt><dd>${fmtDateTime(user.created_at)}</dd>
       </dl>
     </section>
+    <${QuotaCard} />
     <div class="grid-2">
       <${DetailsForm} user=${user} />
       <${PasswordForm} navigate=${navigate} username=${user.username} />
