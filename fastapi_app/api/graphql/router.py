@@ -97,5 +97,7 @@ def graphql_router(settings: Settings) -> AppGraphQLRouter:
         allow_queries_via_get=False,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         multipart_uploads_enabled=False,
-        tags=["graphql"],
+        # Not in /openapi.json: its answers are GraphQL's, not the REST envelope, and its schema is the
+        # GraphQL schema (introspection, GraphiQL).
+        include_in_schema=False,
     )
