@@ -69,6 +69,7 @@ class AppGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
 
     def _validate_batch_request(self, request_data: Any, protocol: Any) -> None:
         # A batch would run its operations concurrently on one request's session: one operation a request.
+        # strawberry's hook for a JSON array body (tests/e2e/test_graphql.py pins the code it gives).
         raise GraphQLBatchNotAllowed()
 
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:  # type: ignore[override]
@@ -77,14 +78,18 @@ class AppGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
         except AppError as refused:
             return _refusal(refused)
         except HTTPException as refused:
-            # strawberry's transport errors (bad JSON, no query, GraphiQL off, ...), in GraphQL's shape.
-            app_error: AppError = NotFound() if refused.status_code == 404 else BadRequest(refused.reason)
-            if refused.status_code not in (400, 404):
-                app_error = AppError(
-                    refused.reason, error_code=HTTP_STATUS_CODES.get(refused.status_code, "BAD_REQUEST")
-                )
-                app_error.status_code = refused.status_code
-            return _refusal(app_error)
+            return _refusal(_transport_error(refused))
+
+
+def _transport_error(refused: HTTPException) -> AppError:
+    """strawberry's transport errors (bad JSON, no query, GraphiQL off, ...) as AppErrors."""
+    if refused.status_code == 404:
+        return NotFound()
+    if refused.status_code == 400:
+        return BadRequest(refused.reason)
+    app_error = AppError(refused.reason, error_code=HTTP_STATUS_CODES.get(refused.status_code, "BAD_REQUEST"))
+    app_error.status_code = refused.status_code
+    return app_error
 
 
 def graphql_router(settings: Settings) -> AppGraphQLRouter:
