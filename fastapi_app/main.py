@@ -13,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 from fastapi_app import __version__
 from fastapi_app.api import admin, auth, documents, health, metrics, reports, users, web, webhooks, ws
 from fastapi_app.api.errors import install_error_handlers
+from fastapi_app.api.graphql import graphql_router
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.logging import configure_logging
 from fastapi_app.core.middleware import BrowserCORSMiddleware, RequestLifecycleMiddleware
@@ -106,6 +107,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(ws.router)
+    app.include_router(graphql_router(settings))
     app.include_router(ws.router, prefix=V1_PREFIX)
     for router in api_routers:
         app.include_router(router, prefix=LEGACY_PREFIX, include_in_schema=False, deprecated=True)

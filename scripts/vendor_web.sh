@@ -24,6 +24,15 @@ FILES=(
   "chart.umd.js|chart.js/dist/chart.umd.js|chart.js"
   "LICENSE-chart.js.txt|chart.js/LICENSE.md|chart.js"
   "LICENSE-kurkle-color.txt|@kurkle/color/LICENSE.md|@kurkle/color"
+  # GraphiQL at /api/v1/graphql (fastapi_app/api/graphql): its UMD build (graphql and graphql-ws inside)
+  # over React 18's UMD builds, the last React with UMD builds.
+  "graphiql.min.js|graphiql/graphiql.min.js|graphiql"
+  "graphiql.min.css|graphiql/graphiql.min.css|graphiql"
+  "LICENSE-graphiql.txt|graphiql/LICENSE|graphiql"
+  "react.production.min.js|react/umd/react.production.min.js|react"
+  "LICENSE-react.txt|react/LICENSE|react"
+  "react-dom.production.min.js|react-dom/umd/react-dom.production.min.js|react-dom"
+  "LICENSE-react-dom.txt|react-dom/LICENSE|react-dom"
 )
 for entry in "${FILES[@]}"; do
   IFS='|' read -r dest src _ <<<"$entry"

@@ -170,6 +170,14 @@ class Settings(BaseSettings):
     # Widest page preview rendered (GET /api/documents/{id}/pages/{n}/preview?width=), in pixels.
     PREVIEW_MAX_WIDTH: int = Field(default=2000, ge=200, le=4000)
 
+    # GraphQL at /api/v1/graphql (fastapi_app/api/graphql): limits checked before anything runs.
+    GRAPHQL_MAX_DEPTH: int = Field(default=8, ge=1)
+    GRAPHQL_MAX_ALIASES: int = Field(default=15, ge=0)
+    GRAPHQL_MAX_TOKENS: int = Field(default=2000, ge=10)
+    # Introspection (and so the GraphiQL page, useless without the schema): `auto` = on only when
+    # ENVIRONMENT is development.
+    GRAPHQL_INTROSPECTION: Literal["auto", "true", "false"] = "auto"
+
     # Shared directory for prometheus_client's multiprocess mode (API workers and Celery children
     # on one host). Empty = per-process metrics. Must be emptied before the processes start.
     PROMETHEUS_MULTIPROC_DIR: str = ""
@@ -271,6 +279,12 @@ class Settings(BaseSettings):
     @property
     def async_database_url(self) -> str:
         return _with_driver(self.DATABASE_URL, asynchronous=True)
+
+    @property
+    def graphql_introspection(self) -> bool:
+        if self.GRAPHQL_INTROSPECTION == "auto":
+            return self.ENVIRONMENT == "development"
+        return self.GRAPHQL_INTROSPECTION == "true"
 
     @property
     def is_sqlite(self) -> bool:

@@ -218,6 +218,38 @@ class InvalidCallbackUrl(BadRequest):
     message = "The webhook URL is not allowed."
 
 
+class GraphQLRefused(BadRequest):
+    """A GraphQL operation refused before it ran (fastapi_app/api/graphql): invalid, or over a limit."""
+
+    error_code = "GRAPHQL_VALIDATION_FAILED"
+    message = "The GraphQL operation is not valid against the schema."
+
+
+class GraphQLQueryTooDeep(GraphQLRefused):
+    error_code = "GRAPHQL_QUERY_TOO_DEEP"
+    message = "The GraphQL operation nests deeper than GRAPHQL_MAX_DEPTH."
+
+
+class GraphQLTooManyAliases(GraphQLRefused):
+    error_code = "GRAPHQL_TOO_MANY_ALIASES"
+    message = "The GraphQL operation has more aliases than GRAPHQL_MAX_ALIASES."
+
+
+class GraphQLTooManyTokens(GraphQLRefused):
+    error_code = "GRAPHQL_TOO_MANY_TOKENS"
+    message = "The GraphQL document has more tokens than GRAPHQL_MAX_TOKENS."
+
+
+class GraphQLIntrospectionDisabled(GraphQLRefused):
+    error_code = "GRAPHQL_INTROSPECTION_DISABLED"
+    message = "GraphQL introspection is disabled on this server (GRAPHQL_INTROSPECTION)."
+
+
+class GraphQLBatchNotAllowed(GraphQLRefused):
+    error_code = "GRAPHQL_BATCH_NOT_ALLOWED"
+    message = "Batched GraphQL requests (a JSON array of operations) are not accepted; send one operation per request."
+
+
 class RateLimited(AppError):
     status_code = 429
     error_code = "RATE_LIMITED"

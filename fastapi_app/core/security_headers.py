@@ -38,6 +38,14 @@ WEB_SHELL_PATHS = frozenset(
     }
 )
 WEB_STATIC_PREFIXES = ("/static/app/", "/static/vendor/")
+# GraphQL's path serves JSON and, to a browser, GraphiQL (fastapi_app/api/graphql): its scripts and
+# styles are our own files (the bootstrap too: no inline code), its fonts and icons data: URLs, and it
+# talks to the same origin only (POST, and ws: for subscriptions).
+GRAPHQL_PATH = "/api/v1/graphql"
+GRAPHIQL_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+)
 HSTS = "max-age=31536000; includeSubDomains"
 
 _COMMON: tuple[tuple[bytes, bytes], ...] = (
@@ -49,6 +57,7 @@ _COMMON: tuple[tuple[bytes, bytes], ...] = (
 _API = (*_COMMON, (b"content-security-policy", API_CSP.encode()))
 _DOCS = (*_COMMON, (b"content-security-policy", DOCS_CSP.encode()))
 _WEB = (*_COMMON, (b"content-security-policy", WEB_CSP.encode()))
+_GRAPHIQL = (*_COMMON, (b"content-security-policy", GRAPHIQL_CSP.encode()))
 _HSTS = ((b"strict-transport-security", HSTS.encode()),)
 
 
@@ -64,6 +73,11 @@ def is_web_path(path: str) -> bool:
 def security_headers_for(scope: Scope) -> tuple[tuple[bytes, bytes], ...]:
     """The headers an HTTP response to this request gets (added by RequestLifecycleMiddleware)."""
     path = scope.get("path") or ""
-    extra = _DOCS if path in DOCS_PATHS else _WEB if is_web_path(path) else _API
+    if path in DOCS_PATHS:
+        extra = _DOCS
+    elif path == GRAPHQL_PATH:
+        extra = _GRAPHIQL
+    else:
+        extra = _WEB if is_web_path(path) else _API
     # The scheme is the proxy's word only when the proxy is trusted: RequestLifecycleMiddleware decided.
     return (*extra, *_HSTS) if scope.get("scheme") == "https" else extra

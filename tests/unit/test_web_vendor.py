@@ -39,7 +39,13 @@ def test_versions_and_licences_match_the_lock_file() -> None:
 
 
 def test_the_direct_dependencies_are_pinned_exactly() -> None:
-    assert PACKAGE["dependencies"] == {"chart.js": "4.4.7", "htm": "3.1.1"}
+    assert PACKAGE["dependencies"] == {
+        "chart.js": "4.4.7",
+        "graphiql": "4.1.2",
+        "htm": "3.1.1",
+        "react": "18.3.1",
+        "react-dom": "18.3.1",
+    }
     for package, version in PACKAGE["dependencies"].items():
         assert LOCK["packages"][f"node_modules/{package}"]["version"] == version
         assert LOCK["packages"][f"node_modules/{package}"]["integrity"].startswith("sha512-")
