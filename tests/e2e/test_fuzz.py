@@ -24,7 +24,7 @@ from tests.support.stack import Stack
 pytestmark = pytest.mark.e2e
 
 MAX_EXAMPLES = 25
-BUDGET_SECONDS = 75.0
+BUDGET_SECONDS = 120.0
 
 
 @pytest.fixture(scope="module")

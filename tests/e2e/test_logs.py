@@ -53,7 +53,7 @@ def test_request_id_joins_api_and_worker_logs(live_stack: Stack) -> None:
     line = next(line for line in access.splitlines() if request_id in line)
     match = ACCESS_LINE.match(line)
     assert match, line
-    assert (match["method"], match["path"], match["status"]) == ("POST", "/api/documents/upload", "202")
+    assert (match["method"], match["path"], match["status"]) == ("POST", "/api/v1/documents/upload", "202")
     assert float(line.split()[-1]) == float(match["ms"])  # the seed's awk '{print $NF}' works
 
     celery_log = _wait_for_text(logs / "celery.log", request_id)

@@ -64,7 +64,7 @@ def test_every_object_route_is_404_for_another_user(
     schema = httpx.get(f"{live_stack.base_url}/openapi.json").json()
     checked: list[str] = []
     for template, operations in schema["paths"].items():
-        if template.startswith("/api/admin/"):
+        if template.startswith("/api/v1/admin/"):
             continue  # superusers only (403 for everyone else): tests/e2e/test_admin_api.py
         params = [p for p in re.findall(r"\{(\w+)\}", template) if p not in NUMBER_PARAMS]
         if not params or not set(params) <= set(ID_PARAMS):
@@ -77,7 +77,7 @@ def test_every_object_route_is_404_for_another_user(
             assert r.json()["error_code"] in {"DOCUMENT_NOT_FOUND", "REPORT_NOT_FOUND", "USER_NOT_FOUND"}
             checked.append(f"{method.upper()} {template}")
     # Sanity: the schema walk found the routes we know of (and any new ones since).
-    assert "DELETE /api/documents/{document_id}" in checked and "GET /api/users/{user_id}" in checked
+    assert "DELETE /api/v1/documents/{document_id}" in checked and "GET /api/v1/users/{user_id}" in checked
     assert len(checked) >= 10, checked
     # The owner still has everything: the refused DELETE and reprocess did nothing.
     owner = alice["api"]
