@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from fastapi_app import __version__
-from fastapi_app.api import admin, auth, documents, health, metrics, reports, users, web, webhooks, ws
+from fastapi_app.api import admin, auth, batches, documents, health, metrics, reports, users, web, webhooks, ws
 from fastapi_app.api.errors import install_error_handlers
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.logging import configure_logging
@@ -86,6 +86,7 @@ def create_app() -> FastAPI:
     )
     # Routes are matched in order and the prefixes never overlap: the most requested router goes first.
     app.include_router(documents.router)
+    app.include_router(batches.router)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(users.router)
