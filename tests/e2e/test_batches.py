@@ -21,6 +21,7 @@ import websockets
 from tests.support import bombs
 from tests.support.client import ApiClient
 from tests.support.documents import corrupt_pdf, png_bytes, small_text_pdf
+from tests.support.services import free_port
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -311,3 +312,41 @@ def test_an_idempotent_batch_retry_makes_no_second_batch(client: ApiClient) -> N
     assert client.get("/api/documents/").json()["total"] == 2
     fewer = _post_batch(client, files[:1], headers={"Idempotency-Key": key})
     assert fewer.status_code == 409 and fewer.json()["error_code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_idempotency_fails_closed_when_redis_is_down(live_stack: Stack, tmp_path: Path) -> None:
+    """An API instance whose Redis is unreachable: a keyed upload is 503 and writes nothing; an upload
+    without a key does not need Redis."""
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    env = {**live_stack.env, "REDIS_URL": dead_redis, "LOG_DIR": str(tmp_path / "logs")}
+    stack = Stack(env=env, workdir=tmp_path)
+    stack.start_api("uvicorn-no-redis")
+    try:
+        stack.wait_ready()
+        api = ApiClient(stack.base_url)
+        api.register_and_login()
+        r = _upload_with_key(stack.base_url, api.token or "", f"down-{uuid.uuid4()}", small_text_pdf())
+        assert r.status_code == 503 and r.json()["error_code"] == "SERVICE_UNAVAILABLE", r.text
+        assert r.headers["Retry-After"] == "5"
+        assert api.get("/api/documents/").json()["total"] == 0
+        assert api.upload_bytes(small_text_pdf(), "no-key.pdf").status_code == 202
+    finally:
+        stack.stop()
+
+
+def test_batches_and_keys_on_the_embedded_defaults(embedded_stack: Stack) -> None:
+    """SQLite and the embedded broker, no Redis: the batch is written and processed, and the key is
+    remembered by the single API process."""
+    api = ApiClient(embedded_stack.base_url)
+    api.register_and_login()
+    key = f"embedded-{uuid.uuid4()}"
+    files = [("one.pdf", small_text_pdf()), ("two.csv", b"a,b\n1,2\n"), ("empty.csv", b"")]
+    first = _post_batch(api, files, headers={"Idempotency-Key": key})
+    assert first.status_code == 202, first.text
+    data = first.json()["data"]
+    assert (data["accepted"], data["rejected"]) == (2, 1)
+    again = _post_batch(api, files, headers={"Idempotency-Key": key})
+    assert again.content == first.content
+    batch = _wait_batch(api, data["batch_id"], timeout=120)
+    assert batch["counts"]["completed"] == 2
+    assert api.get("/api/documents/").json()["total"] == 2
