@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from fastapi_app import __version__
-from fastapi_app.api import admin, auth, documents, health, metrics, reports, users, web, webhooks, ws
+from fastapi_app.api import admin, auth, batches, documents, health, metrics, reports, users, web, webhooks, ws
 from fastapi_app.api.errors import install_error_handlers
 from fastapi_app.api.graphql import graphql_router
 from fastapi_app.core.config import get_settings
@@ -101,7 +101,15 @@ def create_app() -> FastAPI:
     # Routes are matched in order and the prefixes never overlap: the most requested router goes first.
     # Each API router is mounted twice: under /api/v1 (canonical, in the OpenAPI schema) and under the
     # deprecated /api (an alias left out of the schema; core.versioning adds its headers).
-    api_routers = (documents.router, auth.router, users.router, reports.router, webhooks.router, admin.router)
+    api_routers = (
+        documents.router,
+        batches.router,
+        auth.router,
+        users.router,
+        reports.router,
+        webhooks.router,
+        admin.router,
+    )
     for router in api_routers:
         app.include_router(router, prefix=V1_PREFIX)
     app.include_router(health.router)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -21,12 +21,13 @@ from fastapi_app.api.deps import (
     parse_document_id,
 )
 from fastapi_app.api.ratelimit import limit_upload
-from fastapi_app.api.uploads import receive_multipart_upload
+from fastapi_app.api.uploads import receive_multipart_batch, receive_multipart_upload
 from fastapi_app.core.vocabulary import DocumentStatusName, FileFamily, FileFamilyName
 from fastapi_app.realtime.events import event_message
 from fastapi_app.reports.renderers.registry import FORMATS
 from fastapi_app.schemas.common import ApiResponse, PagedResponse, error_responses, ok
 from fastapi_app.schemas.document import (
+    BatchCreatedOut,
     DocumentOut,
     EventOut,
     ExtractedDataOut,
@@ -39,7 +40,8 @@ from fastapi_app.schemas.document import (
     document_envelope_json,
     document_json_row,
 )
-from fastapi_app.services import document_service, preview_service, report_service
+from fastapi_app.services import batch_service, document_service, idempotency_service, preview_service, report_service
+from fastapi_app.services.idempotency_service import Checkpoint
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -76,21 +78,68 @@ _UPLOAD_BODY = {
 }
 
 
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "The files, one part each (or send `archive` instead)",
+                        },
+                        "archive": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "One ZIP whose files are the batch (not unpacked recursively)",
+                        },
+                        "callback_url": {
+                            "type": "string",
+                            "format": "uri",
+                            "description": "Optional webhook target for every document of the batch",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
     """RFC 6266 with an ASCII fallback and the exact UTF-8 name in RFC 5987 `filename*`."""
     fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename) or "download"
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=idempotency_service.HEADER,
+        description="Optional; a retry with the same key and request within 24 h gets the first answer again",
+    ),
+]
+
+
+def _answer_response(answer: idempotency_service.Answer) -> Response:
+    headers = {idempotency_service.REPLAYED_HEADER: "true"} if answer.replayed else None
+    return Response(answer.body, status_code=answer.status_code, media_type="application/json", headers=headers)
+
+
 @router.post(
     "/upload",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ApiResponse[DocumentOut],
-    responses=error_responses(400, 401, 413, 415, 422, 429),
+    responses=error_responses(400, 401, 409, 413, 415, 422, 429, 503),
     openapi_extra=_UPLOAD_BODY,
     dependencies=[Depends(limit_upload)],
 )
-async def upload(request: Request, account: ActiveAccount, settings: SettingsDep) -> Response:
+async def upload(
+    request: Request, account: ActiveAccount, settings: SettingsDep, idempotency_key: IdempotencyKey = None
+) -> Response:
     """Upload a file; it is processed in the background. Poll the document or watch `/ws`."""
     received = functools.partial(
         receive_multipart_upload,
@@ -100,11 +149,64 @@ async def upload(request: Request, account: ActiveAccount, settings: SettingsDep
         max_overhead=settings.MAX_UPLOAD_OVERHEAD,
         max_parts=settings.MAX_UPLOAD_PARTS,
     )
-    document = await document_service.upload(received, account.subject, settings)
-    body = document_envelope_json(
-        document_json_row(document_service.public_row(document)), message="File uploaded; processing has started"
+
+    async def handle(checkpoint: Checkpoint | None) -> idempotency_service.Answer:
+        document = await document_service.upload(received, account.subject, settings, checkpoint=checkpoint)
+        body = document_envelope_json(
+            document_json_row(document_service.public_row(document)), message="File uploaded; processing has started"
+        )
+        return idempotency_service.Answer(status.HTTP_202_ACCEPTED, body)
+
+    answer = await idempotency_service.run(idempotency_key, account.subject, "upload", settings, handle)
+    return _answer_response(answer)
+
+
+@router.post(
+    "/batch",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ApiResponse[BatchCreatedOut],
+    responses=error_responses(400, 401, 409, 413, 415, 422, 429, 503),
+    openapi_extra=_BATCH_BODY,
+    dependencies=[Depends(limit_upload)],
+)
+async def upload_batch(
+    request: Request, account: ActiveAccount, settings: SettingsDep, idempotency_key: IdempotencyKey = None
+) -> Response:
+    """Many files at once (repeated `files` parts, or one ZIP as `archive`): each file is checked like a
+    single upload; the accepted ones become documents of one batch, the others are listed with their
+    error code. 422 BATCH_REJECTED when none is accepted."""
+    received = functools.partial(
+        receive_multipart_batch,
+        request,
+        max_file_size=settings.MAX_UPLOAD_SIZE,
+        max_total_size=settings.BATCH_MAX_TOTAL_SIZE,
+        max_files=settings.BATCH_MAX_FILES,
+        flush_bytes=settings.UPLOAD_CHUNK_SIZE,
+        max_overhead=settings.MAX_UPLOAD_OVERHEAD,
     )
-    return Response(body, status_code=status.HTTP_202_ACCEPTED, media_type="application/json")
+
+    async def handle(checkpoint: Checkpoint | None) -> idempotency_service.Answer:
+        created = await batch_service.create(received, account.subject, settings, checkpoint=checkpoint)
+        items = []
+        for item in created.items:
+            if item.prepared is None:
+                items.append(batch_service.rejection(item))
+                continue
+            row = document_json_row(document_service.public_row(item.prepared.document))
+            items.append({"index": item.index, "filename": item.filename, "status": "accepted", "document": row})
+        data = {
+            "batch_id": created.batch_id,
+            "source": created.source,
+            "total": len(created.items),
+            "accepted": len(created.accepted),
+            "rejected": len(created.items) - len(created.accepted),
+            "items": items,
+        }
+        body = document_envelope_json(data, message="Batch uploaded; processing has started")
+        return idempotency_service.Answer(status.HTTP_202_ACCEPTED, body)
+
+    answer = await idempotency_service.run(idempotency_key, account.subject, "batch", settings, handle)
+    return _answer_response(answer)
 
 
 @router.get("/", response_model=PagedResponse[DocumentOut], responses=error_responses(401, 422))

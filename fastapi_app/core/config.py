@@ -113,6 +113,15 @@ class Settings(BaseSettings):
     ARCHIVE_MAX_MEMBER_SIZE: int = Field(default=512 * 1024 * 1024, ge=1)
     ARCHIVE_MAX_TOTAL_SIZE: int = Field(default=1024 * 1024 * 1024, ge=1)
     ARCHIVE_MAX_RATIO: int = Field(default=200, ge=1)
+    # POST /api/documents/batch: files per batch (also entries of a batch ZIP) and the request body's
+    # size (the files together, or the ZIP); each file is still held to MAX_UPLOAD_SIZE.
+    BATCH_MAX_FILES: int = Field(default=100, ge=1, le=1000)
+    BATCH_MAX_TOTAL_SIZE: int = Field(default=200 * 1024 * 1024, ge=1)
+    # Idempotency-Key answers are remembered this long (in Redis when configured; else in the process).
+    IDEMPOTENCY_TTL_SECONDS: int = Field(default=24 * 3600, ge=60)
+    # A retry that arrives while the first request with its key is still running waits this long for its
+    # answer, then gets 409 IDEMPOTENCY_REQUEST_IN_PROGRESS.
+    IDEMPOTENCY_WAIT_SECONDS: float = Field(default=10.0, ge=0)
     OCR_LANGUAGES: str = "kor+eng"
     OCR_ENABLED: bool = True
     OCR_DPI: int = 300

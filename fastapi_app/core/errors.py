@@ -203,6 +203,50 @@ class ArchiveBomb(AppError):
     message = "The archive inflates past the service's limits (a decompression bomb, or a member too large)."
 
 
+class NestedArchive(AppError):
+    status_code = 415
+    error_code = "NESTED_ARCHIVE"
+    message = "An archive inside the batch archive is not unpacked; upload its files directly."
+
+
+class UnsafeArchiveEntry(AppError):
+    status_code = 422
+    error_code = "UNSAFE_ARCHIVE_ENTRY"
+    message = "The archive entry is a link, encrypted or unreadable, so it was not unpacked."
+
+
+class BatchTooManyFiles(AppError):
+    status_code = 413
+    error_code = "BATCH_TOO_MANY_FILES"
+    message = "The batch has more files than allowed."
+
+
+class BatchRejected(AppError):
+    status_code = 422
+    error_code = "BATCH_REJECTED"
+    message = "No file of the batch was accepted; see details.items for each file's reason."
+
+
+class BatchNotFound(NotFound):
+    error_code = "BATCH_NOT_FOUND"
+    message = "Batch not found."
+
+
+class InvalidIdempotencyKey(BadRequest):
+    error_code = "INVALID_IDEMPOTENCY_KEY"
+    message = "The Idempotency-Key header must be 1 to 255 characters of A-Z, a-z, 0-9, '-', '_', '.', ':'."
+
+
+class IdempotencyKeyReused(Conflict):
+    error_code = "IDEMPOTENCY_KEY_REUSED"
+    message = "This Idempotency-Key was used with a different request; use a new key for a new request."
+
+
+class IdempotencyRequestInProgress(Conflict):
+    error_code = "IDEMPOTENCY_REQUEST_IN_PROGRESS"
+    message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
 class UnsupportedReportFormat(BadRequest):
     error_code = "UNSUPPORTED_REPORT_FORMAT"
     message = "Unknown report format."

@@ -18,6 +18,21 @@ class ReceivedUpload:
     sha256: str = ""
     fields: dict[str, str] = field(default_factory=dict)
     has_file: bool = False
+    # A file of a batch that passed MAX_UPLOAD_SIZE: its bytes were discarded, the batch goes on.
+    over_limit: bool = False
+
+
+@dataclass(slots=True)
+class ReceivedBatch:
+    """A batch request's files (each in its own temp file), or its one ZIP, and the form fields."""
+
+    files: list[ReceivedUpload] = field(default_factory=list)
+    archive: ReceivedUpload | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def temp_paths(self) -> list[Path]:
+        found = [upload.temp_path for upload in self.files]
+        return found + ([self.archive.temp_path] if self.archive is not None else [])
 
 
 class FileSink:

@@ -1,3 +1,4 @@
+from fastapi_app.models.batch import Batch
 from fastapi_app.models.document import (
     Document,
     DocumentStatus,
@@ -11,6 +12,7 @@ from fastapi_app.models.user import RefreshToken, User
 from fastapi_app.models.webhook import DeliveryState, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "Batch",
     "DeliveryState",
     "Document",
     "DocumentEvent",

@@ -49,6 +49,8 @@ class Document(TimestampMixin, Base):
     processing_ms: Mapped[int | None] = mapped_column(Integer)
     # Webhook target for this upload's final events; overrides the owner's webhook_url.
     callback_url: Mapped[str | None] = mapped_column(Text)
+    # The batch upload it came in with, if any; the batch row goes with its owner.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"), index=True)
 
 
 class ProcessingAttempt(Base):

@@ -166,3 +166,48 @@ class Timeseries(BaseModel):
 class PagesOut(BaseModel):
     page_count: int = Field(description="Pages (PDF), 1 (image), 0 when there is no preview")
     previewable: bool
+
+
+class BatchItemOut(BaseModel):
+    index: int = Field(description="Position of the file in the request (or the ZIP)")
+    filename: str
+    status: Literal["accepted", "rejected"]
+    document: DocumentOut | None = Field(default=None, description="The accepted file's document")
+    error_code: str | None = Field(default=None, description="Why the file was refused: the single upload's code")
+    message: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class BatchCreatedOut(BaseModel):
+    batch_id: uuid.UUID
+    source: Literal["files", "zip"]
+    total: int
+    accepted: int
+    rejected: int
+    items: list[BatchItemOut]
+
+
+class BatchRejectionOut(BaseModel):
+    index: int
+    filename: str
+    status: Literal["rejected"] = "rejected"
+    error_code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class BatchOut(BaseModel):
+    id: uuid.UUID
+    source: Literal["files", "zip"]
+    created_at: datetime
+    completed_at: datetime | None = Field(description="When the last document reached completed or failed")
+    total_files: int
+    accepted: int
+    rejected: int
+    counts: dict[str, int] = Field(description="The batch's documents by status")
+    rejected_items: list[BatchRejectionOut]
+    documents: list[DocumentOut]
+    page: int
+    page_size: int
+    total_documents: int
+    total_pages: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from fastapi_app.core.errors import (
     DocumentNotFound,
     DocumentNotReady,
     EmptyFile,
+    FileTooLarge,
     ValidationFailed,
 )
 from fastapi_app.core.logging import request_id_var
@@ -58,83 +59,134 @@ FILE_FAMILY_NAMES = tuple(family.value for family in FileFamily)
 
 # Streams the request body into the given temp file (the api layer's multipart parser, api/uploads.py).
 ReceiveUpload = Callable[[Path], Awaitable[ReceivedUpload]]
+# Called with what was received, before anything is stored or written (the Idempotency-Key check).
+Checkpoint = Callable[[Sequence[ReceivedUpload], Mapping[str, str]], Awaitable[None]]
 
 
-async def upload(receive: ReceiveUpload, owner_id: uuid.UUID, settings: Settings) -> dict[str, Any]:
+@dataclass(slots=True)
+class PreparedDocument:
+    """A checked and stored file, ready to insert: the document's column values and its first event's."""
+
+    document: dict[str, Any]
+    event: dict[str, Any]
+
+
+async def upload(
+    receive: ReceiveUpload, owner_id: uuid.UUID, settings: Settings, *, checkpoint: Checkpoint | None = None
+) -> dict[str, Any]:
     """Receive (through `receive`), check and store the file, then write the document and its first event
     in one transaction (Core statements on the raw pool, see fastapi_app/db/direct.py: the ORM's unit of
     work was a third of an upload's CPU time) and enqueue it once committed. Returns the document's column
     values."""
     storage = get_storage()
     temp_path = storage.new_temp_path()
-    stored_name: str | None = None
+    stored: list[str] = []
     committed = False
     try:
         received = await receive(temp_path)
-        claimed = (received.fields.get("file_type") or "").strip().lower() or None
-        if claimed is not None and claimed not in FILE_FAMILY_NAMES:
-            raise ValidationFailed(
-                f"file_type must be one of {', '.join(FILE_FAMILY_NAMES)}.",
-                details={"errors": [{"loc": ["body", "file_type"], "msg": "invalid value", "input": claimed}]},
-            )
-        if received.size == 0:
-            raise EmptyFile()
-        callback_url = await validate_target_url(
-            received.fields.get("callback_url"), settings, field_name="callback_url"
-        )
-        filename = sanitize_filename(received.filename)
-        # Before the bytes are moved into storage; the upload's transaction checks again under a lock.
-        await quota_service.check_before_storing(owner_id, received.size, settings)
-
-        def detect_and_store() -> DetectedType:
-            # One trip to a worker thread for both: sniff the bytes, then move them into place.
-            nonlocal stored_name
-            detected = detect_type(temp_path, filename, claimed, archive_limits(settings))
-            stored_name = storage.new_stored_name(detected.extension)
-            storage.save_from_temp(temp_path, stored_name)
-            return detected
-
-        detected = await anyio.to_thread.run_sync(detect_and_store)
-
-        password = received.fields.get("password") or None
-        document = direct.insert_values(
-            _DOCUMENTS,
-            {
-                "owner_id": owner_id,
-                "original_filename": filename,
-                "stored_name": stored_name,
-                "file_type": str(detected.family),
-                "mime_type": detected.mime_type,
-                "size_bytes": received.size,
-                "sha256": received.sha256,
-                "encrypted_password": encrypt_secret(password) if password else None,
-                "upload_warnings": detected.warnings,
-                "request_id": request_id_var.get(),
-                "callback_url": callback_url,
-            },
-        )
-        event = direct.insert_values(
-            _EVENTS,
-            _queued_event_values(
-                document["id"], document["owner_id"], document["current_run"], "Uploaded; waiting for a worker"
-            ),
-        )
-        await direct.transaction(lambda statements: _insert_upload(statements, document, event, settings))
+        if checkpoint is not None:
+            await checkpoint([received], received.fields)
+        prepared = await prepare_document(received, received.fields, owner_id, settings, stored)
+        await direct.transaction(lambda statements: insert_document(statements, prepared, settings))
         committed = True
-        record_upload(document["file_type"])
-        return document
+        record_upload(prepared.document["file_type"])
+        return prepared.document
     finally:
         temp_path.unlink(missing_ok=True)
-        if stored_name is not None and not committed:
-            # Also after a failed or partial save. Shielded: a client that hangs up must not orphan the object.
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(storage.delete_quietly, stored_name)
+        if not committed:
+            await delete_stored(stored)
+
+
+async def delete_stored(stored_names: Sequence[str]) -> None:
+    """Remove stored originals whose rows were never committed. Shielded: a client that hangs up must not
+    orphan the objects."""
+    if not stored_names:
+        return
+    storage = get_storage()
+    with anyio.CancelScope(shield=True):
+        for name in stored_names:
+            await anyio.to_thread.run_sync(storage.delete_quietly, name)
+
+
+async def prepare_document(
+    received: ReceivedUpload,
+    fields: Mapping[str, str],
+    owner_id: uuid.UUID,
+    settings: Settings,
+    stored: list[str],
+    *,
+    batch_id: uuid.UUID | None = None,
+) -> PreparedDocument:
+    """Every rule a single upload's file must pass, then the bytes moved into storage (their name added
+    to `stored`, which the caller deletes unless the rows commit). The AppError of the first rule broken
+    is what the client is told, for one upload or for one file of a batch."""
+    storage = get_storage()
+    temp_path = received.temp_path
+    if received.over_limit:
+        raise FileTooLarge(
+            f"The file is larger than the upload limit of {settings.MAX_UPLOAD_SIZE} bytes.",
+            details={"max_upload_size": settings.MAX_UPLOAD_SIZE},
+        )
+    claimed = (fields.get("file_type") or "").strip().lower() or None
+    if claimed is not None and claimed not in FILE_FAMILY_NAMES:
+        raise ValidationFailed(
+            f"file_type must be one of {', '.join(FILE_FAMILY_NAMES)}.",
+            details={"errors": [{"loc": ["body", "file_type"], "msg": "invalid value", "input": claimed}]},
+        )
+    if received.size == 0:
+        raise EmptyFile()
+    callback_url = await validate_target_url(fields.get("callback_url"), settings, field_name="callback_url")
+    filename = sanitize_filename(received.filename)
+    # Before the bytes are moved into storage; the transaction that inserts the row checks again under a
+    # lock (insert_document), where the files of one batch count together.
+    await quota_service.check_before_storing(owner_id, received.size, settings)
+
+    def detect_and_store() -> DetectedType:
+        # One trip to a worker thread for both: sniff the bytes, then move them into place.
+        detected = detect_type(temp_path, filename, claimed, archive_limits(settings))
+        stored_name = storage.new_stored_name(detected.extension)
+        stored.append(stored_name)  # before the save: a failed or partial save is cleaned up too
+        storage.save_from_temp(temp_path, stored_name)
+        return detected
+
+    detected = await anyio.to_thread.run_sync(detect_and_store)
+
+    password = fields.get("password") or None
+    document = direct.insert_values(
+        _DOCUMENTS,
+        {
+            "owner_id": owner_id,
+            "original_filename": filename,
+            "stored_name": stored[-1],
+            "file_type": str(detected.family),
+            "mime_type": detected.mime_type,
+            "size_bytes": received.size,
+            "sha256": received.sha256,
+            "encrypted_password": encrypt_secret(password) if password else None,
+            "upload_warnings": detected.warnings,
+            "request_id": request_id_var.get(),
+            "callback_url": callback_url,
+            "batch_id": batch_id,
+        },
+    )
+    event = direct.insert_values(
+        _EVENTS,
+        _queued_event_values(
+            document["id"], document["owner_id"], document["current_run"], "Uploaded; waiting for a worker"
+        ),
+    )
+    return PreparedDocument(document, event)
+
+
+async def insert_document(statements: direct.Statements, prepared: PreparedDocument, settings: Settings) -> None:
+    await _insert_upload(statements, prepared.document, prepared.event, settings)
 
 
 async def _insert_upload(
     statements: direct.Statements, document: dict[str, Any], event: dict[str, Any], settings: Settings
 ) -> None:
-    """The upload's writes: the quota count (or its 429/413, rolling everything back), the duplicate
+    """The upload's writes: the quota count (or its 429/413, rolling everything back: for a batch, the
+    whole batch, whose files count together), the duplicate
     check, the document and its first event (its id set in `event`), then the enqueue and the broadcast
     once committed. Safe to run again (the transaction is retried once on a stale connection, with
     statements of its own)."""

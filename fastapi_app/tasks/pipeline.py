@@ -39,6 +39,7 @@ from fastapi_app.models import (
 from fastapi_app.realtime.events import event_message
 from fastapi_app.realtime.publisher import record_event
 from fastapi_app.reports.builder import build_report
+from fastapi_app.services import batch_service
 from fastapi_app.services.webhook_service import on_final_event
 
 logger = logging.getLogger("fastapi_app.pipeline")
@@ -101,6 +102,9 @@ class DocumentPipeline:
         self._last_progress_write = 0.0
         # The final event (completed or failed) recorded in the current transaction, if any.
         self._final_event: DocumentEvent | None = None
+        # Set when the current transaction changes the document's status: its batch hears of it.
+        self._status_changed = False
+        self.batch_id: uuid.UUID | None = None
 
     # --- entry point ---------------------------------------------------------------------
     def execute(self) -> Outcome:
@@ -129,6 +133,7 @@ class DocumentPipeline:
             if document is None:
                 return Outcome("skipped", "document deleted")
             self.owner_id = document.owner_id
+            self.batch_id = document.batch_id
             if document.current_run != self.run:
                 return Outcome("skipped", f"stale run {self.run}; current is {document.current_run}")
             if document.status in (DocumentStatus.COMPLETED, DocumentStatus.FAILED):
@@ -187,6 +192,7 @@ class DocumentPipeline:
             session.flush()
             self.attempt_id = attempt.id
             document.status = DocumentStatus.PROCESSING
+            self._status_changed = True
             document.stage = ProcessingStage.READING
             document.progress = STAGE_PROGRESS[ProcessingStage.READING]
             document.processing_started_at = document.processing_started_at or now
@@ -298,6 +304,7 @@ class DocumentPipeline:
                 existing_report.title = report["title"][:300]
             now = datetime.now(UTC)
             document.status = DocumentStatus.COMPLETED
+            self._status_changed = True
             document.stage = ProcessingStage.DONE
             document.progress = 100
             document.error_code = None
@@ -322,11 +329,15 @@ class DocumentPipeline:
         """A transaction that may record the run's final event. Once it has committed, the webhook of
         that event is sent as a step of its own; a transaction that rolls back sends nothing."""
         self._final_event = None
+        self._status_changed = False
         with self.session_factory.begin() as session:
             yield session
         event, self._final_event = self._final_event, None
         if event is not None:
             self._send_webhook(event)
+        if self._status_changed and self.batch_id is not None and self.owner_id is not None:
+            batch_service.publish_progress(self.session_factory, self.batch_id, self.owner_id, self.document_id)
+        self._status_changed = False
 
     def _send_webhook(self, event: DocumentEvent) -> None:
         # Never raises: the outcome is committed whatever happens to its webhook.
@@ -339,6 +350,7 @@ class DocumentPipeline:
             if document is None or document.current_run != self.run:
                 return
             self.owner_id = document.owner_id
+            self.batch_id = document.batch_id
             self._mark_failed(session, document, error_code, message)
             self._close_attempt(session, "failed", error_code, message)
         logger.warning("document %s run %s failed: %s", self.document_id, self.run, error_code)
@@ -353,6 +365,7 @@ class DocumentPipeline:
     def _mark_failed(self, session: Session, document: Document, error_code: str, message: str) -> None:
         now = datetime.now(UTC)
         document.status = DocumentStatus.FAILED
+        self._status_changed = True
         document.error_code = error_code
         document.error_message = message[:2000]
         document.completed_at = now

@@ -29,7 +29,7 @@ from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
-ID_PARAMS = ("document_id", "report_id", "user_id")
+ID_PARAMS = ("document_id", "report_id", "user_id", "batch_id")
 # Path parameters that are not object ids (a page of a document): a value that exists for alice's object.
 NUMBER_PARAMS = {"page": 1}
 ALLOWED_ORIGIN = "https://app.example.com"  # CORS_ORIGINS in tests/support/stack.py
@@ -45,12 +45,15 @@ def alice(live_stack: Stack) -> Iterator[dict[str, Any]]:
     document_id = r.json()["data"]["id"]
     assert api.wait_for(document_id)["status"] == "completed"
     reports = api.get(f"/api/documents/{document_id}/reports").json()["data"]
+    batch = api.post("/api/documents/batch", files=[("files", ("alice-batch.csv", b"a,b\n1,2\n"))])
+    assert batch.status_code == 202, batch.text
     yield {
         "api": api,
         "account": account,
         "document_id": document_id,
         "report_id": reports[0]["id"],
         "user_id": account["user"]["id"],
+        "batch_id": batch.json()["data"]["batch_id"],
     }
     api.http.close()
 
@@ -74,10 +77,16 @@ def test_every_object_route_is_404_for_another_user(
         for method in operations:
             r = client.request(method.upper(), path)
             assert r.status_code == 404, f"{method.upper()} {template} as another user: {r.status_code} {r.text[:200]}"
-            assert r.json()["error_code"] in {"DOCUMENT_NOT_FOUND", "REPORT_NOT_FOUND", "USER_NOT_FOUND"}
+            assert r.json()["error_code"] in {
+                "DOCUMENT_NOT_FOUND",
+                "REPORT_NOT_FOUND",
+                "USER_NOT_FOUND",
+                "BATCH_NOT_FOUND",
+            }
             checked.append(f"{method.upper()} {template}")
     # Sanity: the schema walk found the routes we know of (and any new ones since).
     assert "DELETE /api/v1/documents/{document_id}" in checked and "GET /api/v1/users/{user_id}" in checked
+    assert "GET /api/v1/batches/{batch_id}/report" in checked
     assert len(checked) >= 10, checked
     # The owner still has everything: the refused DELETE and reprocess did nothing.
     owner = alice["api"]
