@@ -208,3 +208,26 @@ def test_parallel_uploads_at_the_edge_admit_exactly_the_quota(
     assert sorted(r.status_code for r in responses) == [202] * 2 + [413] * 8
     assert _quota(other)["storage_bytes"] == {"used": 250, "limit": 250}
     assert _listed(other)["total"] == 3
+
+
+def test_a_batch_counts_against_the_daily_quota_as_a_whole(quota_stack: Stack, user: ApiClient) -> None:
+    """The files of one batch count together: a batch that fits is accepted, one that would go over is
+    refused whole with the quota's code, and nothing of it is kept."""
+
+    def batch(*tags: str) -> httpx.Response:
+        files = [("files", (f"{tag}.csv", _csv(tag), "text/csv")) for tag in tags]
+        return user.post("/api/documents/batch", files=files, timeout=120)
+
+    fits = batch("batch-a", "batch-b")
+    assert fits.status_code == 202, fits.text
+    assert fits.json()["data"]["accepted"] == 2
+    assert _quota(user)["documents_today"] == {"used": 2, "limit": DAILY}
+    stored = _stored(quota_stack)
+
+    over = batch("batch-c", "batch-d")
+    assert over.status_code == 429, over.text
+    assert over.json()["error_code"] == "DAILY_DOCUMENT_QUOTA_EXCEEDED"
+    listed = {d["original_filename"] for d in _listed(user)["data"]}
+    assert listed == {"batch-a.csv", "batch-b.csv"}
+    assert _stored(quota_stack) == stored
+    assert _quota(user)["documents_today"] == {"used": 2, "limit": DAILY}
