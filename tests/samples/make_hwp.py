@@ -71,7 +71,9 @@ def file_header(version: int = 0x05000107, flags: int = 1) -> bytes:
     return (b"HWP Document File".ljust(32, b"\x00") + struct.pack("<II", version, flags)).ljust(256, b"\x00")
 
 
-def hwp_document(path: Path, blocks: Sequence[Block], *, flags: int = 1) -> Path:
+def hwp_document(path: Path, blocks: Sequence[Block], *, flags: int = 1, bin_data: Sequence[bytes] = ()) -> Path:
+    """``bin_data``: embedded files (pictures), stored as Hangul stores them: BinData/BIN0001... streams,
+    deflated like the other streams of a compressed document. Nothing in the body points at them."""
     compressed = bool(flags & 1)
     doc_info = record(0x10, 0, struct.pack("<H", 1) + bytes(24))  # DOCUMENT_PROPERTIES: 1 section
     body = section_records(blocks)
@@ -80,6 +82,8 @@ def hwp_document(path: Path, blocks: Sequence[Block], *, flags: int = 1) -> Path
         "DocInfo": _deflate(doc_info) if compressed else doc_info,
         "BodyText/Section0": _deflate(body) if compressed else body,
     }
+    for number, data in enumerate(bin_data, start=1):
+        streams[f"BinData/BIN{number:04X}.jpg"] = _deflate(data) if compressed else data
     path.write_bytes(compound_file(streams))
     return path
 
@@ -188,6 +192,21 @@ def compound_file(streams: dict[str, bytes]) -> bytes:
 def large_hwp(path: Path, target_bytes: int = 300 * 1024) -> Path:
     """Paragraphs and 5x4 tables until the compressed body is about ``target_bytes``: the benchmark's HWP.
     Seeded random syllables make it compress like real text."""
+    return hwp_document(path, _text_blocks(target_bytes))
+
+
+def pictured_hwp(path: Path, target_bytes: int = 300 * 1024, text_bytes: int = 25 * 1024) -> Path:
+    """A document made as a real ~300 KB one is: about ``text_bytes`` of compressed text and tables
+    (the blocks of `large_hwp`, whole steps of 200 paragraphs: ~28 KB, 31,000 characters and 40
+    tables for the default) and pictures making up the rest (four seeded random, so incompressible,
+    streams, as JPEG data is)."""
+    blocks = _text_blocks(text_bytes)
+    rng = random.Random(15)
+    picture = max(0, target_bytes - len(_deflate(section_records(blocks)))) // 4
+    return hwp_document(path, blocks, bin_data=[rng.randbytes(picture) for _ in range(4)])
+
+
+def _text_blocks(target_bytes: int) -> list[Block]:
     rng = random.Random(15)
     blocks: list[Block] = []
     n = 0
@@ -199,4 +218,4 @@ def large_hwp(path: Path, target_bytes: int = 300 * 1024) -> Path:
         blocks.append(f"{n}. 2026년 3월 {n % 28 + 1}일 거래 내역: 공급가액 {n * 1000:,}원. {words}")
         if n % 5 == 0:
             blocks.append([[f"항목 {n}-{r}-{c}\n{rng.randrange(10**6):,}" for c in range(4)] for r in range(5)])
-    return hwp_document(path, blocks)
+    return blocks

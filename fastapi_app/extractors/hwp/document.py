@@ -57,12 +57,20 @@ def table_grid(cells: list[Cell], declared_rows: int, declared_cols: int) -> lis
     positions it covers are empty."""
     if not cells:
         return []
-    rows = max(c.row + max(c.row_span, 1) for c in cells)
-    cols = max(c.col + max(c.col_span, 1) for c in cells)
+    # One pass over the cells (a span below 1 counts as 1); a large document has thousands of cells.
+    rows = cols = last_row = last_col = 0
+    for c in cells:
+        row, col = c.row, c.col
+        rows = max(rows, row + (c.row_span if c.row_span > 1 else 1))
+        cols = max(cols, col + (c.col_span if c.col_span > 1 else 1))
+        if row > last_row:
+            last_row = row
+        if col > last_col:
+            last_col = col
     if declared_rows > 0:
-        rows = min(rows, max(declared_rows, max(c.row for c in cells) + 1))
+        rows = min(rows, max(declared_rows, last_row + 1))
     if declared_cols > 0:
-        cols = min(cols, max(declared_cols, max(c.col for c in cells) + 1))
+        cols = min(cols, max(declared_cols, last_col + 1))
     if rows * cols > MAX_TABLE_CELLS:
         rows = max(1, MAX_TABLE_CELLS // max(cols, 1))
     grid = [[""] * cols for _ in range(rows)]
@@ -75,16 +83,17 @@ def table_grid(cells: list[Cell], declared_rows: int, declared_cols: int) -> lis
 def table_text(grid: list[list[str]]) -> str:
     """A table in the body text: one line per row, cells separated by tabs; nothing for a table
     with no text at all."""
-    if not any(cell.strip() for row in grid for cell in row):
-        return ""
-    return "\n".join("\t".join(cell.replace("\n", " ") for cell in row) for row in grid)
+    # A row joined by tabs has no line break but the cells' own: replacing them in the joined row is
+    # the same as in each cell. The table has no text exactly when all of it is whitespace.
+    text = "\n".join(["\t".join(row).replace("\n", " ") for row in grid])
+    return text if text and not text.isspace() else ""
 
 
 def join_blocks(blocks: list[str]) -> str:
     """Paragraphs of a cell, note, header or text box: the non-empty ones, one per line."""
     if len(blocks) == 1:  # most table cells: one paragraph
         return blocks[0].strip()
-    return "\n".join(block.strip() for block in blocks if block.strip())
+    return "\n".join(filter(None, map(str.strip, blocks)))
 
 
 @dataclass(slots=True)

@@ -157,9 +157,13 @@ class _SectionReader:
             # control character: that text is the block (what paragraph() returns for them, cheaper).
             if len(children) == 1 and children[0].tag == TAG_PARA_TEXT:
                 text = _utf16(children[0].payload, "replace", True)[0]
-                if text and text[-1] == "\r" and plain(text, 0, len(text) - 1) is None:
-                    append(text[:-1])
-                    continue
+                if text and text[-1] == "\r":
+                    body = text[:-1]
+                    # isprintable() is False for every control character, and a C loop: the search
+                    # decides only the few texts it doubts (tabs, line breaks, other unprintables).
+                    if body.isprintable() or plain(body) is None:
+                        append(body)
+                        continue
             blocks.extend(self.paragraph(node))
         return blocks
 

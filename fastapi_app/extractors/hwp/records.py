@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from fastapi_app.extractors.base import CorruptFileError
@@ -44,14 +45,25 @@ class Record(NamedTuple):
 
 
 _new_record = tuple.__new__
+_LEVEL, _CHILDREN = 1, 3  # Record's fields by index
 
 
-def iter_records(data: bytes) -> list[Record]:
-    """The flat list of records of a stream, in order."""
-    records: list[Record] = []
-    append = records.append
+_NOTHING_LEFT_OUT = 0x400  # above every level (10 bits)
+
+
+def record_spans(data: bytes, left_out: frozenset[int] = frozenset()) -> Iterator[tuple[int, int, int, int]]:
+    """Tag, level, payload start and payload end of each record of a stream, in order; a record whose
+    tag is in ``left_out`` is not given, nor any record nested in it.
+
+    The one reader of record headers (both the flat list and the tree come from here). Leaving records
+    out here rather than in the caller halves the records a section hands on: the layout records are
+    half of them.
+    """
     offset, end = 0, len(data)
     unpack = _U32.unpack_from
+    # Level of the left-out record still open: anything nested deeper belongs to it and is dropped
+    # with it. A record at this level or above closes it.
+    skip = _NOTHING_LEFT_OUT
     while offset + 4 <= end:
         (header,) = unpack(data, offset)
         offset += 4
@@ -63,12 +75,22 @@ def iter_records(data: bytes) -> list[Record]:
             offset += 4
         if offset + size > end:
             raise CorruptFileError(f"HWP record (tag {header & 0x3FF}) runs past the end of its stream")
-        append(Record(header & 0x3FF, (header >> 10) & 0x3FF, data[offset : offset + size], []))
+        start = offset
         offset += size
-    return records
+        level = (header >> 10) & 0x3FF
+        if level > skip:
+            continue
+        tag = header & 0x3FF
+        if tag in left_out:
+            skip = level
+            continue
+        skip = _NOTHING_LEFT_OUT
+        yield tag, level, start, offset
 
 
-_NOTHING_LEFT_OUT = 0x400  # above every level (10 bits)
+def iter_records(data: bytes) -> list[Record]:
+    """The flat list of records of a stream, in order."""
+    return [Record(tag, level, data[start:end], []) for tag, level, start, end in record_spans(data)]
 
 
 def read_tree(data: bytes) -> list[Record]:
@@ -76,44 +98,18 @@ def read_tree(data: bytes) -> list[Record]:
     uses (character shapes, line segments, range tags: leaves, half the records of a section)."""
     roots: list[Record] = []
     stack: list[Record] = []
-    # Level of the left-out record still open: anything nested deeper belongs to it and is dropped
-    # with it instead of being given to the wrong parent. A record at this level or above closes it,
-    # and pops the stack as the left-out record would have.
-    skip = _NOTHING_LEFT_OUT
-    left_out = _LEFT_OUT
-    offset, end = 0, len(data)
-    unpack = _U32.unpack_from
-    while offset + 4 <= end:
-        (header,) = unpack(data, offset)
-        offset += 4
-        size = header >> 20
-        if size == _EXTENDED_SIZE:
-            if offset + 4 > end:
-                raise CorruptFileError("HWP record stream ends inside a record header")
-            (size,) = unpack(data, offset)
-            offset += 4
-        if offset + size > end:
-            raise CorruptFileError(f"HWP record (tag {header & 0x3FF}) runs past the end of its stream")
-        level = (header >> 10) & 0x3FF
-        if level > skip:
-            offset += size
-            continue
-        tag = header & 0x3FF
-        if tag in left_out:
-            skip = level
-            offset += size
-            continue
-        skip = _NOTHING_LEFT_OUT
+    for tag, level, start, end in record_spans(data, _LEFT_OUT):
         # Levels on the stack rise strictly; in a well-formed stream they are one per level and the
-        # parent is stack[level - 1].
-        if level <= len(stack) and (level == 0 or stack[level - 1].level == level - 1):
+        # parent is stack[level - 1]. A left-out record needs no pop of its own: the next record's
+        # level pops the stack as far as it would have. Fields by index (_LEVEL, _CHILDREN): a
+        # NamedTuple's attribute is a descriptor call, its index a plain tuple lookup, once per record.
+        if level <= len(stack) and (level == 0 or stack[level - 1][_LEVEL] == level - 1):
             del stack[level:]
         else:
-            while stack and stack[-1].level >= level:
+            while stack and stack[-1][_LEVEL] >= level:
                 stack.pop()
-        record = _new_record(Record, (tag, level, data[offset : offset + size], []))
-        (stack[-1].children if stack else roots).append(record)
-        offset += size
+        record = _new_record(Record, (tag, level, data[start:end], []))
+        (stack[-1][_CHILDREN] if stack else roots).append(record)
         stack.append(record)
     return roots
 
