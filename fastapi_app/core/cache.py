@@ -115,9 +115,10 @@ class ResponseCache:
     def __init__(self, url: str, ttl_seconds: int) -> None:
         self.url = url
         self.ttl_seconds = ttl_seconds
-        self._clients: dict[int, tuple[Any, Any]] = {}
+        self._clients: dict[int, tuple[Any, Any, Any]] = {}
 
     def _client(self) -> tuple[Any, Any]:
+        """This loop's client and its lookup script."""
         import asyncio
 
         import redis.asyncio as aioredis
@@ -126,9 +127,9 @@ class ResponseCache:
         found = self._clients.get(id(loop))
         if found is None or found[0] is not loop:
             client = aioredis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)
-            found = (loop, client)
+            found = (loop, client, client.register_script(_LOOKUP))
             self._clients[id(loop)] = found
-        return found[1], found[1].register_script(_LOOKUP)
+        return found[1], found[2]
 
     async def lookup(self, owner_id: uuid.UUID | str, name: str) -> tuple[str | None, bytes | None]:
         """(generation, cached body): the body is None on a miss; both are None when Redis is unavailable
