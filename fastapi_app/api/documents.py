@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
+from fastapi_app.api.conditional import IMMUTABLE, conditional_json, matches, not_modified
 from fastapi_app.api.deps import (
     AccessClaims,
     ActiveAccount,
@@ -225,7 +226,7 @@ async def list_documents(
     date_to: Annotated[datetime | None, Query(description="Uploaded at or before (ISO 8601)")] = None,
     sort: SortField = "-created_at",
 ) -> Response:
-    rows, total, total_pages = await document_service.list_documents(
+    body = await document_service.list_documents_json(
         claims.subject,
         token_version=claims.version,
         page=page,
@@ -237,40 +238,35 @@ async def list_documents(
         date_to=date_to,
         sort=sort,
     )
-    body = document_envelope_json(
-        [document_json_row(row) for row in rows],
-        total=total,
-        page=page,
-        page_size=page_size,
-        total_pages=total_pages,
-    )
     return Response(body, media_type="application/json")
 
 
 @router.get("/stats/summary", response_model=ApiResponse[StatsSummary], responses=error_responses(401))
-async def stats_summary(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    summary = await document_service.stats_summary(session, user)
-    summary["recent"] = [DocumentOut.model_validate(d) for d in summary["recent"]]
-    return ok(summary)
+async def stats_summary(claims: AccessClaims, session: SessionDep) -> Response:
+    body = await document_service.stats_summary_json(session, claims.subject, claims.version)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/stats/timeseries", response_model=ApiResponse[Timeseries], responses=error_responses(401, 422))
 async def stats_timeseries(
-    user: CurrentUser,
+    claims: AccessClaims,
     session: SessionDep,
     days: Annotated[int, Query(ge=1, le=document_service.MAX_TIMESERIES_DAYS)] = 30,
     tz: Annotated[str, Query(min_length=1, max_length=64, description="IANA time zone of the days")] = "Asia/Seoul",
-) -> dict[str, Any]:
+) -> Response:
     """Your uploads per day (in `tz`) over the last `days` days, today included: every day, oldest first."""
-    return ok(await document_service.timeseries(session, user, days, tz))
+    body = await document_service.timeseries_json(session, claims.subject, claims.version, days, tz)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{document_id}", response_model=ApiResponse[DocumentOut], responses=error_responses(401, 404))
-async def get_document(document_id: str, claims: AccessClaims) -> Response:
+async def get_document(document_id: str, claims: AccessClaims, request: Request) -> Response:
     # The hottest read: no ORM session, and the account check rides on the document query (one round
     # trip, not two); see fastapi_app/db/direct.py.
+    # Not cached in Redis: a hit would still ask the account (one query), and this read is one query
+    # with the account joined in; measured slower cached (docs/BENCHMARKS.md, issue 16).
     row = await document_service.get_for_active_owner(claims.subject, claims.version, parse_document_id(document_id))
-    return Response(document_envelope_json(document_json_row(row)), media_type="application/json")
+    return conditional_json(request, document_envelope_json(document_json_row(row)))
 
 
 @router.delete("/{document_id}", response_model=ApiResponse[None], responses=error_responses(401, 404))
@@ -295,17 +291,16 @@ async def reprocess(document: OwnedDocument, session: SessionDep, settings: Sett
     response_model=ApiResponse[ExtractedDataOut],
     responses=error_responses(401, 404, 409),
 )
-async def extracted_data(document: OwnedDocument, session: SessionDep) -> dict[str, Any]:
+async def extracted_data(document: OwnedDocument, session: SessionDep, request: Request) -> Response:
     record = await document_service.get_extraction(session, document)
-    return ok(
-        ExtractedDataOut(
-            document_id=record.document_id,
-            run=record.run,
-            schema_version=record.schema_version,
-            created_at=record.created_at,
-            result=record.data,
-        )
+    extraction = ExtractedDataOut(
+        document_id=record.document_id,
+        run=record.run,
+        schema_version=record.schema_version,
+        created_at=record.created_at,
+        result=record.data,
     )
+    return conditional_json(request, ApiResponse[ExtractedDataOut](data=extraction).model_dump_json().encode())
 
 
 def _report_summary(report: Any) -> ReportSummaryOut:
@@ -330,21 +325,24 @@ async def list_events(document: OwnedDocument, session: SessionDep) -> dict[str,
 @router.get(
     "/{document_id}/reports", response_model=ApiResponse[list[ReportSummaryOut]], responses=error_responses(401, 404)
 )
-async def list_reports(document: OwnedDocument, session: SessionDep) -> dict[str, Any]:
+async def list_reports(document: OwnedDocument, session: SessionDep, request: Request) -> Response:
     """All report versions, newest first."""
     reports = await report_service.list_reports(session, document)
-    return ok([_report_summary(r) for r in reports])
+    body = ApiResponse[list[ReportSummaryOut]](data=[_report_summary(r) for r in reports]).model_dump_json()
+    return conditional_json(request, body.encode())
 
 
 @router.get(
     "/{document_id}/reports/{report_id}", response_model=ApiResponse[ReportOut], responses=error_responses(401, 404)
 )
 async def get_report(
-    document_id: DocumentId, report_id: uuid.UUID, user: CurrentUser, session: SessionDep
-) -> dict[str, Any]:
+    document_id: DocumentId, report_id: uuid.UUID, user: CurrentUser, session: SessionDep, request: Request
+) -> Response:
+    """One report version; versions never change, so clients may keep it (`Cache-Control: immutable`)."""
     # Not an OwnedDocument (nor below): a malformed report_id was a 422 before the document was looked up.
     report = await report_service.get_owned_report(session, user, document_id, report_id)
-    return ok(ReportOut(**_report_summary(report).model_dump(), content=report.content))
+    out = ReportOut(**_report_summary(report).model_dump(), content=report.content)
+    return conditional_json(request, ApiResponse[ReportOut](data=out).model_dump_json().encode(), IMMUTABLE)
 
 
 @router.get(
@@ -357,15 +355,24 @@ async def download_report(
     report_id: uuid.UUID,
     user: CurrentUser,
     session: SessionDep,
+    request: Request,
     format: Annotated[str, Query(description="json, md, html, xlsx or pdf")] = "json",
 ) -> Response:
     """One report version as a file; rendered on first download, then served from cache."""
     # The format is checked between the account and the document, as it always was.
     rendered = await report_service.report_file(session, user, document_id, report_id, format)
+    # The version and the format name the file: it is rendered once and never changes.
+    etag = f'"{report_id}.{format}"'
+    if matches(request, etag):
+        return not_modified(etag, IMMUTABLE)
     return FileResponse(
         rendered.path,
         media_type=rendered.media_type,
-        headers={"Content-Disposition": content_disposition(rendered.filename)},
+        headers={
+            "Content-Disposition": content_disposition(rendered.filename),
+            "ETag": etag,
+            "Cache-Control": IMMUTABLE,
+        },
     )
 
 

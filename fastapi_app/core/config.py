@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     CELERY_BROKER_URL: str = ""
     CELERY_RESULT_BACKEND: str = ""
     REDIS_URL: str = ""
+    # Per-user cache of the document reads and statistics in that Redis (fastapi_app/core/cache.py).
+    CACHE_ENABLED: bool = True
+    CACHE_TTL_SECONDS: int = Field(default=300, ge=1, le=86_400)
     CELERY_QUEUE: str = "documents"
     # Webhook deliveries have a queue of their own, so slow receivers never wait in line with documents
     # (and a worker started with -Q can serve one kind only). A worker without -Q consumes both.

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from fastapi_app.core.cache import invalidate
 from fastapi_app.db.hooks import on_commit
 from fastapi_app.models import DocumentEvent
 from fastapi_app.realtime.events import (
@@ -57,6 +58,8 @@ async def announce_sessions_ended(user_id: uuid.UUID, token_version: int, reason
 
     from fastapi_app.realtime.hub import local_hub
 
+    # The cached reads of the account were answered for tokens it may no longer accept.
+    await anyio.to_thread.run_sync(invalidate, user_id)
     hub = local_hub()
     if hub is not None:  # on the event loop: the hub's connections belong to it
         hub.end_sessions(user_id, token_version, reason)
@@ -65,7 +68,9 @@ async def announce_sessions_ended(user_id: uuid.UUID, token_version: int, reason
 
 def announce(event: DocumentEvent) -> None:
     """Broadcast a committed event. (Webhooks are not sent from here: the pipeline sends them as its own
-    step after the commit of a final event, see DocumentPipeline._transaction.)"""
+    step after the commit of a final event, see DocumentPipeline._transaction.) Every change of a
+    document is committed with its event, so this is also where the owner's cached reads end."""
+    invalidate(event.owner_id)
     broadcast(event_message(event), event.owner_id)
 
 

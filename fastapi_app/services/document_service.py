@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import statistics
 import uuid
@@ -13,9 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
+import orjson
 from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastapi_app.core.cache import invalidate, response_cache
 from fastapi_app.core.config import Settings
 from fastapi_app.core.errors import (
     BadRequest,
@@ -47,7 +50,15 @@ from fastapi_app.models import (
 from fastapi_app.models.access import accepts_token, documents_with_owner, owned_by, owned_by_account
 from fastapi_app.queue.dispatch import enqueue_processing
 from fastapi_app.realtime.publisher import announce, record_event
-from fastapi_app.schemas.document import DOCUMENT_OUT_FIELDS
+from fastapi_app.schemas.common import ApiResponse
+from fastapi_app.schemas.document import (
+    DOCUMENT_OUT_FIELDS,
+    DocumentOut,
+    StatsSummary,
+    Timeseries,
+    document_envelope_json,
+    document_json_row,
+)
 from fastapi_app.services import access_service, quota_service
 from fastapi_app.services.document_filters import DocumentFilter, filter_clauses, filter_params, set_filters
 from fastapi_app.services.report_service import delete_cached
@@ -286,6 +297,12 @@ async def get_for_active_owner(owner_id: uuid.UUID, token_version: int, document
     return row
 
 
+def _account_check(owner_id: uuid.UUID, token_version: int) -> Callable[[], Awaitable[bool]]:
+    """For a cache hit of a read whose query joined the account check in: the account is asked again,
+    in one indexed query, so an account disabled or deleted by any means (even SQL) is refused at once."""
+    return lambda: access_service.accepts(owner_id, token_version)
+
+
 _SORTS = {
     "created_at": _DOCUMENTS.c.created_at,
     "original_filename": _DOCUMENTS.c.original_filename,
@@ -379,13 +396,43 @@ async def list_documents(
     return list(rows), total, total_pages
 
 
+async def list_documents_json(
+    owner_id: uuid.UUID, *, token_version: int, page: int, page_size: int, **query: Any
+) -> bytes:
+    """The response body of the list (`list_documents`' page in the envelope), through the per-user cache."""
+
+    async def read() -> bytes:
+        rows, total, total_pages = await list_documents(
+            owner_id, token_version=token_version, page=page, page_size=page_size, **query
+        )
+        return document_envelope_json(
+            [document_json_row(row) for row in rows],
+            total=total,
+            page=page,
+            page_size=page_size,
+            total_pages=total_pages,
+        )
+
+    cache = response_cache()
+    if cache is None:
+        return await read()
+    # Hashed: a search text may be long and hold any character.
+    described = orjson.dumps(query, option=orjson.OPT_SORT_KEYS, default=str)
+    digest = hashlib.blake2b(described, digest_size=12).hexdigest()
+    return await cache.cached(
+        owner_id, f"list:{page}:{page_size}:{digest}:t{token_version}", read, _account_check(owner_id, token_version)
+    )
+
+
 async def delete(session: AsyncSession, document: Document) -> None:
-    document_id, stored_name = document.id, document.stored_name
+    document_id, owner_id, stored_name = document.id, document.owner_id, document.stored_name
     await session.delete(document)
     await session.commit()
     # The file goes only once the row is gone for good (a failed commit raised above and keeps both);
-    # in a thread, since with S3 it is a network call.
+    # in a thread, since with S3 it is a network call. Shielded: a client that hangs up after the commit
+    # must not leave the cached reads of the deleted document reachable.
     with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(invalidate, owner_id)
         await anyio.to_thread.run_sync(get_storage().delete_quietly, stored_name)
         await anyio.to_thread.run_sync(delete_cached, document_id)
 
@@ -526,6 +573,46 @@ async def stats_summary(session: AsyncSession, owner: User) -> dict[str, Any]:
         },
         "recent": recent,
     }
+
+
+async def stats_summary_json(session: AsyncSession, owner_id: uuid.UUID, token_version: int) -> bytes:
+    """The response body of the summary for the token's account, through the per-user cache (a hit only
+    asks the account whether it still accepts the token). Its `last_24h` counts are those of the moment
+    it was computed: at most CACHE_TTL_SECONDS old, while any change of the owner's documents invalidates
+    it at once."""
+
+    async def read() -> bytes:
+        owner = await access_service.load_account(session, owner_id, token_version)
+        summary = await stats_summary(session, owner)
+        summary["recent"] = [DocumentOut.model_validate(d) for d in summary["recent"]]
+        return ApiResponse[StatsSummary](data=StatsSummary(**summary)).model_dump_json().encode()
+
+    cache = response_cache()
+    if cache is None:
+        return await read()
+    return await cache.cached(owner_id, "stats:summary", read, _account_check(owner_id, token_version))
+
+
+async def timeseries_json(
+    session: AsyncSession, owner_id: uuid.UUID, token_version: int, days: int, tz_name: str
+) -> bytes:
+    """The response body of `timeseries` for the token's account, through the per-user cache; today's
+    date (in the zone) is part of the key, so the window moves at midnight."""
+
+    async def read() -> bytes:
+        owner = await access_service.load_account(session, owner_id, token_version)
+        series = await timeseries(session, owner, days, tz_name)
+        return ApiResponse[Timeseries](data=Timeseries(**series)).model_dump_json().encode()
+
+    cache = response_cache()
+    try:
+        today = datetime.now(zone(tz_name)).date().isoformat()
+    except ValidationFailed:
+        cache = None  # read() answers: the account's 401/403 first, then the zone's 422, as before
+    if cache is None:
+        return await read()
+    name = f"stats:timeseries:{days}:{tz_name}:{today}"
+    return await cache.cached(owner_id, name, read, _account_check(owner_id, token_version))
 
 
 MAX_TIMESERIES_DAYS = 366
