@@ -46,8 +46,11 @@ def schema_is_current() -> bool:
 
     from fastapi_app.core.config import get_settings
 
+    settings = get_settings()
     heads = set(ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_heads())
-    engine = create_engine(get_settings().sync_database_url)
+    # A server that drops packets must not hold a check past the next attempt.
+    connect_args = {} if settings.is_sqlite else {"connect_timeout": 5}
+    engine = create_engine(settings.sync_database_url, connect_args=connect_args)
     try:
         with engine.connect() as connection:
             return set(MigrationContext.configure(connection).get_current_heads()) == heads

@@ -318,6 +318,12 @@ def _queue_command(deployment: Resource) -> list[str]:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_autoscaler_alone_sets_the_worker_count(overlay: str, rendered: dict[str, list[Resource]]) -> None:
+    # A replica count in the manifest would reset the autoscaled count on every `kubectl apply`.
+    assert "replicas" not in _one(rendered[overlay], "Deployment", "worker")["spec"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_workers_consume_their_queues(overlay: str, rendered: dict[str, list[Resource]]) -> None:
     resources = rendered[overlay]
     config = _config(resources)
@@ -334,8 +340,9 @@ def test_dev_scales_workers_by_cpu_without_keda(rendered: dict[str, list[Resourc
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "worker"}
     _one(resources, "Deployment", "worker")
     assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
-    for name in ("api", "worker", "webhooks", "beat", "flower"):
+    for name in ("api", "webhooks", "beat", "flower"):
         assert _one(resources, "Deployment", name)["spec"]["replicas"] == 1, name
+    assert hpa["spec"]["minReplicas"] == 1
 
 
 def test_production_scales_workers_on_the_queue_with_keda(rendered: dict[str, list[Resource]]) -> None:
@@ -413,6 +420,14 @@ def test_storage_local_in_dev_s3_in_production(rendered: dict[str, list[Resource
     assert base["spec"]["accessModes"] == ["ReadWriteMany"]
 
 
+def test_wait_for_schema_gives_up_on_a_database_that_does_not_answer() -> None:
+    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "ENVIRONMENT": "test"}
+    wait = [sys.executable, "init_db.py", "--wait-for-schema", "1"]
+    result = subprocess.run(wait, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "the database does not answer (OperationalError)" in result.stderr
+
+
 def test_wait_for_schema_waits_for_the_migration() -> None:
     """The init container's command: fails on a database the Job has not migrated yet, passes after."""
     url = create_postgres_database()
@@ -431,3 +446,23 @@ def test_wait_for_schema_waits_for_the_migration() -> None:
         assert "Database schema is current." in after.stdout
     finally:
         drop_postgres_database(url)
+
+
+def test_the_resource_table_in_the_docs_matches_the_manifests(rendered: dict[str, list[Resource]]) -> None:
+    text = (ROOT / "docs" / "KUBERNETES.md").read_text()
+    rows = re.findall(r"^\| ([\w-]+)(?: \([^)]*\))? \| (\S+) / (\S+) \| (\S+) / (\S+) \|", text, re.M)
+    documented = {name: (cpu, memory, cpu_limit, memory_limit) for name, cpu, memory, cpu_limit, memory_limit in rows}
+    assert documented, "docs/KUBERNETES.md has no resource table"
+    seen = set()
+    for _, pod in _pod_templates(rendered["production"]):
+        for container in _containers(pod):
+            resources = container["resources"]
+            actual = (
+                str(resources["requests"]["cpu"]),
+                str(resources["requests"]["memory"]),
+                str(resources["limits"]["cpu"]),
+                str(resources["limits"]["memory"]),
+            )
+            assert documented[container["name"]] == actual, container["name"]
+            seen.add(container["name"])
+    assert seen == set(documented)
