@@ -213,6 +213,25 @@ def test_no_secret_values_in_any_object(overlay: str, rendered: dict[str, list[R
         assert re.fullmatch(rf"{SECRET_NAME}-[a-z0-9]{{10}}", secret["metadata"]["name"])
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_config_and_secret_reference_resolves(overlay: str, rendered: dict[str, list[Resource]]) -> None:
+    resources = rendered[overlay]
+    config_maps = {r["metadata"]["name"] for r in _find(resources, "ConfigMap")}
+    # production's Secret is made outside the overlay, under the name the base refers to
+    secrets = {r["metadata"]["name"] for r in _find(resources, "Secret")} or {SECRET_NAME}
+    for owner, pod in _pod_templates(resources):
+        for container in _containers(pod):
+            where = (owner["metadata"]["name"], container["name"])
+            for ref in container.get("envFrom", []):
+                if "configMapRef" in ref:
+                    assert ref["configMapRef"]["name"] in config_maps, where
+                if "secretRef" in ref:
+                    assert ref["secretRef"]["name"] in secrets, where
+            for env in container.get("env", []):
+                if "secretKeyRef" in env.get("valueFrom", {}):
+                    assert env["valueFrom"]["secretKeyRef"]["name"] in secrets, where
+
+
 def test_real_secret_files_are_git_ignored() -> None:
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
