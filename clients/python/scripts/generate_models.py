@@ -26,8 +26,6 @@ HEADER = '''"""Typed models of the Document Processing API, generated from its O
 Do not edit: run `.venv/bin/python clients/python/scripts/generate_models.py` from the repository root.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [{names}]
@@ -82,10 +80,39 @@ def render_model(name: str, schema: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def references(schema: Any) -> set[str]:
+    if isinstance(schema, dict):
+        found = {schema["$ref"].rsplit("/", 1)[-1]} if "$ref" in schema else set()
+        return found.union(*(references(value) for value in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(references(value) for value in schema))
+    return set()
+
+
+def dependency_order(schemas: dict[str, Any]) -> list[str]:
+    """Alphabetical, except that a model comes after the models it refers to: the module then needs no
+    `from __future__ import annotations`, under which Python 3.11's TypedDict cannot see NotRequired."""
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in ordered or name in visiting or name not in schemas:
+            return
+        visiting.add(name)
+        for dependency in sorted(references(schemas[name])):
+            visit(dependency)
+        visiting.discard(name)
+        ordered.append(name)
+
+    for name in sorted(schemas):
+        visit(name)
+    return ordered
+
+
 def generate(openapi: dict[str, Any]) -> str:
     schemas: dict[str, Any] = openapi.get("components", {}).get("schemas", {})
-    names = sorted(schemas)
-    parts = [HEADER.format(names=", ".join(repr(n) for n in names))]
+    names = dependency_order(schemas)
+    parts = [HEADER.format(names=", ".join(repr(n) for n in sorted(names)))]
     parts += ["\n" + render_model(name, schemas[name]) for name in names]
     return ruff_format("\n".join(parts))
 

@@ -3,8 +3,6 @@
 Do not edit: run `.venv/bin/python clients/python/scripts/generate_models.py` from the repository root.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
@@ -73,6 +71,13 @@ __all__ = [
     "WebhookSecretOut",
     "WorkerOut",
 ]
+
+
+class UploadWarning(TypedDict):
+    """UploadWarning."""
+
+    code: str
+    message: str
 
 
 class AdminDocumentOut(TypedDict):
@@ -147,214 +152,6 @@ class ApiResponse_AdminUserOut_(TypedDict):
     data: AdminUserOut
 
 
-class ApiResponse_BatchCreatedOut_(TypedDict):
-    """ApiResponse[BatchCreatedOut]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: BatchCreatedOut
-
-
-class ApiResponse_BatchOut_(TypedDict):
-    """ApiResponse[BatchOut]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: BatchOut
-
-
-class ApiResponse_DocumentOut_(TypedDict):
-    """ApiResponse[DocumentOut]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: DocumentOut
-
-
-class ApiResponse_ExtractedDataOut_(TypedDict):
-    """ApiResponse[ExtractedDataOut]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: ExtractedDataOut
-
-
-class ApiResponse_NoneType_(TypedDict):
-    """ApiResponse[NoneType]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: None
-
-
-class ApiResponse_OperationsOut_(TypedDict):
-    """ApiResponse[OperationsOut]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: OperationsOut
-
-
-class ApiResponse_PagesOut_(TypedDict):
-    """ApiResponse[PagesOut]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: PagesOut
-
-
-class ApiResponse_ReportOut_(TypedDict):
-    """ApiResponse[ReportOut]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: ReportOut
-
-
-class ApiResponse_SessionOut_(TypedDict):
-    """ApiResponse[SessionOut]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: SessionOut
-
-
-class ApiResponse_StatsSummary_(TypedDict):
-    """ApiResponse[StatsSummary]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: StatsSummary
-
-
-class ApiResponse_Timeseries_(TypedDict):
-    """ApiResponse[Timeseries]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: Timeseries
-
-
-class ApiResponse_UserOut_(TypedDict):
-    """ApiResponse[UserOut]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: UserOut
-
-
-class ApiResponse_WebhookSecretOut_(TypedDict):
-    """ApiResponse[WebhookSecretOut]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: WebhookSecretOut
-
-
-class ApiResponse_dict_str__Any__(TypedDict):
-    """ApiResponse[dict[str, Any]]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: dict[str, Any]
-
-
-class ApiResponse_list_EventOut__(TypedDict):
-    """ApiResponse[list[EventOut]]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: list[EventOut]
-
-
-class ApiResponse_list_ReportSummaryOut__(TypedDict):
-    """ApiResponse[list[ReportSummaryOut]]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: list[ReportSummaryOut]
-
-
-class ApiResponse_list_WebhookDeliveryOut__(TypedDict):
-    """ApiResponse[list[WebhookDeliveryOut]]."""
-
-    success: NotRequired[bool]
-    message: NotRequired[str]
-    data: list[WebhookDeliveryOut]
-
-
-class BatchCreatedOut(TypedDict):
-    """BatchCreatedOut."""
-
-    batch_id: str
-    source: Literal["files", "zip"]
-    total: int
-    accepted: int
-    rejected: int
-    items: list[BatchItemOut]
-
-
-class BatchItemOut(TypedDict):
-    """BatchItemOut."""
-
-    index: int
-    filename: str
-    status: Literal["accepted", "rejected"]
-    document: NotRequired[DocumentOut | None]
-    error_code: NotRequired[str | None]
-    message: NotRequired[str | None]
-    details: NotRequired[dict[str, Any] | None]
-
-
-class BatchOut(TypedDict):
-    """BatchOut."""
-
-    id: str
-    source: Literal["files", "zip"]
-    created_at: str
-    completed_at: str | None
-    total_files: int
-    accepted: int
-    rejected: int
-    counts: dict[str, int]
-    rejected_items: list[BatchRejectionOut]
-    documents: list[DocumentOut]
-    page: int
-    page_size: int
-    total_documents: int
-    total_pages: int
-
-
-class BatchRejectionOut(TypedDict):
-    """BatchRejectionOut."""
-
-    index: int
-    filename: str
-    status: NotRequired[Literal["rejected"]]
-    error_code: str
-    message: str
-    details: NotRequired[dict[str, Any] | None]
-
-
-class Body_login_api_v1_auth_login_post(TypedDict):
-    """Body_login_api_v1_auth_login_post."""
-
-    grant_type: NotRequired[str | None]
-    username: str
-    password: str
-    scope: NotRequired[str]
-    client_id: NotRequired[str | None]
-    client_secret: NotRequired[str | None]
-
-
-class BrokerOut(TypedDict):
-    """BrokerOut."""
-
-    kind: str
-    url_redacted: str
-    reachable: bool
-
-
 class DocumentOut(TypedDict):
     """DocumentOut."""
 
@@ -381,13 +178,354 @@ class DocumentOut(TypedDict):
     updated_at: str
 
 
-class ErrorResponse(TypedDict):
-    """ErrorResponse."""
+class BatchItemOut(TypedDict):
+    """BatchItemOut."""
+
+    index: int
+    filename: str
+    status: Literal["accepted", "rejected"]
+    document: NotRequired[DocumentOut | None]
+    error_code: NotRequired[str | None]
+    message: NotRequired[str | None]
+    details: NotRequired[dict[str, Any] | None]
+
+
+class BatchCreatedOut(TypedDict):
+    """BatchCreatedOut."""
+
+    batch_id: str
+    source: Literal["files", "zip"]
+    total: int
+    accepted: int
+    rejected: int
+    items: list[BatchItemOut]
+
+
+class ApiResponse_BatchCreatedOut_(TypedDict):
+    """ApiResponse[BatchCreatedOut]."""
 
     success: NotRequired[bool]
-    message: str
+    message: NotRequired[str]
+    data: BatchCreatedOut
+
+
+class BatchRejectionOut(TypedDict):
+    """BatchRejectionOut."""
+
+    index: int
+    filename: str
+    status: NotRequired[Literal["rejected"]]
     error_code: str
+    message: str
     details: NotRequired[dict[str, Any] | None]
+
+
+class BatchOut(TypedDict):
+    """BatchOut."""
+
+    id: str
+    source: Literal["files", "zip"]
+    created_at: str
+    completed_at: str | None
+    total_files: int
+    accepted: int
+    rejected: int
+    counts: dict[str, int]
+    rejected_items: list[BatchRejectionOut]
+    documents: list[DocumentOut]
+    page: int
+    page_size: int
+    total_documents: int
+    total_pages: int
+
+
+class ApiResponse_BatchOut_(TypedDict):
+    """ApiResponse[BatchOut]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: BatchOut
+
+
+class ApiResponse_DocumentOut_(TypedDict):
+    """ApiResponse[DocumentOut]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: DocumentOut
+
+
+class ExtractedDataOut(TypedDict):
+    """ExtractedDataOut."""
+
+    document_id: str
+    run: int
+    schema_version: str
+    created_at: str
+    result: dict[str, Any]
+
+
+class ApiResponse_ExtractedDataOut_(TypedDict):
+    """ApiResponse[ExtractedDataOut]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: ExtractedDataOut
+
+
+class ApiResponse_NoneType_(TypedDict):
+    """ApiResponse[NoneType]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: None
+
+
+class BrokerOut(TypedDict):
+    """BrokerOut."""
+
+    kind: str
+    url_redacted: str
+    reachable: bool
+
+
+class LinksOut(TypedDict):
+    """LinksOut."""
+
+    flower: str | None
+    metrics: NotRequired[str]
+
+
+class QueueDepth(TypedDict):
+    """QueueDepth."""
+
+    name: str
+    depth: int | None
+
+
+class StorageOut(TypedDict):
+    """StorageOut."""
+
+    backend: str
+    documents_bytes: int
+    files: int
+    report_bytes: NotRequired[int | None]
+    disk_free_bytes: int | None
+    disk_total_bytes: int | None
+
+
+class ThroughputHour(TypedDict):
+    """ThroughputHour."""
+
+    hour: str
+    completed: int
+    failed: int
+
+
+class TotalsOut(TypedDict):
+    """TotalsOut."""
+
+    users: int
+    documents: int
+    by_status: dict[str, int]
+
+
+class WorkerOut(TypedDict):
+    """WorkerOut."""
+
+    name: str
+    alive: NotRequired[bool]
+    active: NotRequired[int | None]
+    processed: NotRequired[int | None]
+    concurrency: NotRequired[int | None]
+
+
+class OperationsOut(TypedDict):
+    """OperationsOut."""
+
+    generated_at: str
+    queues: list[QueueDepth]
+    workers: list[WorkerOut]
+    broker: BrokerOut
+    throughput: list[ThroughputHour]
+    failure_rate: float | None
+    storage: StorageOut
+    totals: TotalsOut
+    links: LinksOut
+
+
+class ApiResponse_OperationsOut_(TypedDict):
+    """ApiResponse[OperationsOut]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: OperationsOut
+
+
+class PagesOut(TypedDict):
+    """PagesOut."""
+
+    page_count: int
+    previewable: bool
+
+
+class ApiResponse_PagesOut_(TypedDict):
+    """ApiResponse[PagesOut]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: PagesOut
+
+
+class ReportOut(TypedDict):
+    """ReportOut."""
+
+    id: str
+    document_id: str
+    version: int
+    schema_version: str
+    title: str
+    formats: list[str]
+    created_at: str
+    content: dict[str, Any]
+
+
+class ApiResponse_ReportOut_(TypedDict):
+    """ApiResponse[ReportOut]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: ReportOut
+
+
+class QuotaUsage(TypedDict):
+    """QuotaUsage."""
+
+    used: int
+    limit: int | None
+
+
+class QuotaOut(TypedDict):
+    """QuotaOut."""
+
+    documents_today: QuotaUsage
+    storage_bytes: QuotaUsage
+    day_resets_in_seconds: int
+    timezone: str
+
+
+class UserOut(TypedDict):
+    """UserOut."""
+
+    id: str
+    username: str
+    email: str
+    full_name: str | None
+    is_active: bool
+    is_superuser: bool
+    webhook_url: NotRequired[str | None]
+    created_at: str
+    updated_at: str
+    quota: NotRequired[QuotaOut | None]
+
+
+class SessionOut(TypedDict):
+    """The web app's session: the access token (kept in memory by the page) and the user; the refresh token
+    travels only in the httpOnly `docproc_refresh` cookie.
+    """
+
+    access_token: str
+    token_type: NotRequired[str]
+    expires_in: int
+    user: UserOut
+
+
+class ApiResponse_SessionOut_(TypedDict):
+    """ApiResponse[SessionOut]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: SessionOut
+
+
+class StatsSummary(TypedDict):
+    """StatsSummary."""
+
+    total_documents: int
+    by_status: dict[str, int]
+    by_type: dict[str, int]
+    total_size_bytes: int
+    average_size_bytes: float | None
+    processing_ms: dict[str, float | None]
+    success_rate: float | None
+    last_24h: dict[str, int]
+    recent: list[DocumentOut]
+
+
+class ApiResponse_StatsSummary_(TypedDict):
+    """ApiResponse[StatsSummary]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: StatsSummary
+
+
+class TimeseriesDay(TypedDict):
+    """TimeseriesDay."""
+
+    date: str
+    total: int
+    by_status: dict[str, int]
+    by_type: dict[str, int]
+    processing_ms_avg: float | None
+    processing_ms_p50: float | None
+
+
+class Timeseries(TypedDict):
+    """Timeseries."""
+
+    tz: str
+    days: list[TimeseriesDay]
+
+
+class ApiResponse_Timeseries_(TypedDict):
+    """ApiResponse[Timeseries]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: Timeseries
+
+
+class ApiResponse_UserOut_(TypedDict):
+    """ApiResponse[UserOut]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: UserOut
+
+
+class WebhookSecretOut(TypedDict):
+    """WebhookSecretOut."""
+
+    secret: str
+    signature_header: NotRequired[str]
+    algorithm: NotRequired[str]
+
+
+class ApiResponse_WebhookSecretOut_(TypedDict):
+    """ApiResponse[WebhookSecretOut]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: WebhookSecretOut
+
+
+class ApiResponse_dict_str__Any__(TypedDict):
+    """ApiResponse[dict[str, Any]]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: dict[str, Any]
 
 
 class EventOut(TypedDict):
@@ -410,41 +548,105 @@ class EventOut(TypedDict):
     processing_ms: NotRequired[int | None]
 
 
-class ExtractedDataOut(TypedDict):
-    """ExtractedDataOut."""
+class ApiResponse_list_EventOut__(TypedDict):
+    """ApiResponse[list[EventOut]]."""
 
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: list[EventOut]
+
+
+class ReportSummaryOut(TypedDict):
+    """ReportSummaryOut."""
+
+    id: str
+    document_id: str
+    version: int
+    schema_version: str
+    title: str
+    formats: list[str]
+    created_at: str
+
+
+class ApiResponse_list_ReportSummaryOut__(TypedDict):
+    """ApiResponse[list[ReportSummaryOut]]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: list[ReportSummaryOut]
+
+
+class WebhookAttemptOut(TypedDict):
+    """WebhookAttemptOut."""
+
+    attempt_number: int
+    started_at: str
+    duration_ms: int | None
+    status_code: int | None
+    error: str | None
+    response_excerpt: str | None
+
+
+class WebhookDeliveryOut(TypedDict):
+    """WebhookDeliveryOut."""
+
+    id: str
     document_id: str
     run: int
-    schema_version: str
+    event_type: str
+    url: str
+    state: str
+    attempt_count: int
+    last_status_code: int | None
+    last_error: str | None
+    payload: dict[str, Any]
     created_at: str
-    result: dict[str, Any]
+    completed_at: str | None
+    attempts: list[WebhookAttemptOut]
+
+
+class ApiResponse_list_WebhookDeliveryOut__(TypedDict):
+    """ApiResponse[list[WebhookDeliveryOut]]."""
+
+    success: NotRequired[bool]
+    message: NotRequired[str]
+    data: list[WebhookDeliveryOut]
+
+
+class Body_login_api_v1_auth_login_post(TypedDict):
+    """Body_login_api_v1_auth_login_post."""
+
+    grant_type: NotRequired[str | None]
+    username: str
+    password: str
+    scope: NotRequired[str]
+    client_id: NotRequired[str | None]
+    client_secret: NotRequired[str | None]
+
+
+class ErrorResponse(TypedDict):
+    """ErrorResponse."""
+
+    success: NotRequired[bool]
+    message: str
+    error_code: str
+    details: NotRequired[dict[str, Any] | None]
+
+
+class ValidationError(TypedDict):
+    """ValidationError."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: NotRequired[Any]
+    ctx: NotRequired[dict[str, Any]]
 
 
 class HTTPValidationError(TypedDict):
     """HTTPValidationError."""
 
     detail: NotRequired[list[ValidationError]]
-
-
-class LinksOut(TypedDict):
-    """LinksOut."""
-
-    flower: str | None
-    metrics: NotRequired[str]
-
-
-class OperationsOut(TypedDict):
-    """OperationsOut."""
-
-    generated_at: str
-    queues: list[QueueDepth]
-    workers: list[WorkerOut]
-    broker: BrokerOut
-    throughput: list[ThroughputHour]
-    failure_rate: float | None
-    storage: StorageOut
-    totals: TotalsOut
-    links: LinksOut
 
 
 class PagedResponse_AdminDocumentOut_(TypedDict):
@@ -483,101 +685,10 @@ class PagedResponse_DocumentOut_(TypedDict):
     total_pages: int
 
 
-class PagesOut(TypedDict):
-    """PagesOut."""
-
-    page_count: int
-    previewable: bool
-
-
-class QueueDepth(TypedDict):
-    """QueueDepth."""
-
-    name: str
-    depth: int | None
-
-
-class QuotaOut(TypedDict):
-    """QuotaOut."""
-
-    documents_today: QuotaUsage
-    storage_bytes: QuotaUsage
-    day_resets_in_seconds: int
-    timezone: str
-
-
-class QuotaUsage(TypedDict):
-    """QuotaUsage."""
-
-    used: int
-    limit: int | None
-
-
 class RefreshRequest(TypedDict):
     """RefreshRequest."""
 
     refresh_token: str
-
-
-class ReportOut(TypedDict):
-    """ReportOut."""
-
-    id: str
-    document_id: str
-    version: int
-    schema_version: str
-    title: str
-    formats: list[str]
-    created_at: str
-    content: dict[str, Any]
-
-
-class ReportSummaryOut(TypedDict):
-    """ReportSummaryOut."""
-
-    id: str
-    document_id: str
-    version: int
-    schema_version: str
-    title: str
-    formats: list[str]
-    created_at: str
-
-
-class SessionOut(TypedDict):
-    """The web app's session: the access token (kept in memory by the page) and the user; the refresh token
-    travels only in the httpOnly `docproc_refresh` cookie.
-    """
-
-    access_token: str
-    token_type: NotRequired[str]
-    expires_in: int
-    user: UserOut
-
-
-class StatsSummary(TypedDict):
-    """StatsSummary."""
-
-    total_documents: int
-    by_status: dict[str, int]
-    by_type: dict[str, int]
-    total_size_bytes: int
-    average_size_bytes: float | None
-    processing_ms: dict[str, float | None]
-    success_rate: float | None
-    last_24h: dict[str, int]
-    recent: list[DocumentOut]
-
-
-class StorageOut(TypedDict):
-    """StorageOut."""
-
-    backend: str
-    documents_bytes: int
-    files: int
-    report_bytes: NotRequired[int | None]
-    disk_free_bytes: int | None
-    disk_total_bytes: int | None
 
 
 class SummaryFilter(TypedDict):
@@ -597,32 +708,6 @@ class SummaryRequest(TypedDict):
     title: NotRequired[str | None]
 
 
-class ThroughputHour(TypedDict):
-    """ThroughputHour."""
-
-    hour: str
-    completed: int
-    failed: int
-
-
-class Timeseries(TypedDict):
-    """Timeseries."""
-
-    tz: str
-    days: list[TimeseriesDay]
-
-
-class TimeseriesDay(TypedDict):
-    """TimeseriesDay."""
-
-    date: str
-    total: int
-    by_status: dict[str, int]
-    by_type: dict[str, int]
-    processing_ms_avg: float | None
-    processing_ms_p50: float | None
-
-
 class TokenResponse(TypedDict):
     """TokenResponse."""
 
@@ -630,21 +715,6 @@ class TokenResponse(TypedDict):
     refresh_token: str
     token_type: NotRequired[str]
     expires_in: int
-
-
-class TotalsOut(TypedDict):
-    """TotalsOut."""
-
-    users: int
-    documents: int
-    by_status: dict[str, int]
-
-
-class UploadWarning(TypedDict):
-    """UploadWarning."""
-
-    code: str
-    message: str
 
 
 class UserCreate(TypedDict):
@@ -656,21 +726,6 @@ class UserCreate(TypedDict):
     full_name: NotRequired[str | None]
 
 
-class UserOut(TypedDict):
-    """UserOut."""
-
-    id: str
-    username: str
-    email: str
-    full_name: str | None
-    is_active: bool
-    is_superuser: bool
-    webhook_url: NotRequired[str | None]
-    created_at: str
-    updated_at: str
-    quota: NotRequired[QuotaOut | None]
-
-
 class UserUpdate(TypedDict):
     """UserUpdate."""
 
@@ -679,60 +734,3 @@ class UserUpdate(TypedDict):
     current_password: NotRequired[str | None]
     new_password: NotRequired[str | None]
     webhook_url: NotRequired[str | None]
-
-
-class ValidationError(TypedDict):
-    """ValidationError."""
-
-    loc: list[str | int]
-    msg: str
-    type: str
-    input: NotRequired[Any]
-    ctx: NotRequired[dict[str, Any]]
-
-
-class WebhookAttemptOut(TypedDict):
-    """WebhookAttemptOut."""
-
-    attempt_number: int
-    started_at: str
-    duration_ms: int | None
-    status_code: int | None
-    error: str | None
-    response_excerpt: str | None
-
-
-class WebhookDeliveryOut(TypedDict):
-    """WebhookDeliveryOut."""
-
-    id: str
-    document_id: str
-    run: int
-    event_type: str
-    url: str
-    state: str
-    attempt_count: int
-    last_status_code: int | None
-    last_error: str | None
-    payload: dict[str, Any]
-    created_at: str
-    completed_at: str | None
-    attempts: list[WebhookAttemptOut]
-
-
-class WebhookSecretOut(TypedDict):
-    """WebhookSecretOut."""
-
-    secret: str
-    signature_header: NotRequired[str]
-    algorithm: NotRequired[str]
-
-
-class WorkerOut(TypedDict):
-    """WorkerOut."""
-
-    name: str
-    alive: NotRequired[bool]
-    active: NotRequired[int | None]
-    processed: NotRequired[int | None]
-    concurrency: NotRequired[int | None]
