@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -27,11 +28,15 @@ SERVER_PACKAGES = {"fastapi", "starlette", "sqlalchemy", "celery", "kombu", "pyd
 @pytest.fixture(scope="module")
 def client_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`pip install ./clients/python` into a fresh venv (from PyPI, as a user would); its bin directory."""
-    venv = tmp_path_factory.mktemp("client-venv") / "venv"
+    work = tmp_path_factory.mktemp("client-venv")
+    venv = work / "venv"
+    # pip builds a local project in place (build/, *.egg-info): build a copy, never the checkout.
+    package = shutil.copytree(
+        ROOT / "clients" / "python", work / "package", ignore=shutil.ignore_patterns("build", "*.egg-info")
+    )
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     installed = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         str(ROOT / "clients" / "python")],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(package)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stdout + installed.stderr

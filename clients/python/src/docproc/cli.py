@@ -258,13 +258,20 @@ def cmd_upload(args: argparse.Namespace) -> int:
                 row.report = target.name
 
     table = Table(title="docproc upload", show_lines=False)
-    for column in ("File", "Status", "Document", "Details", "Report"):
-        table.add_column(column, overflow="fold")
+    table.add_column("File", overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Document", no_wrap=True)
+    table.add_column("Error", overflow="fold")
+    table.add_column("Report", overflow="fold")
     for row in rows:
         colour = "red" if row.failed else "green"
         document_id = str(row.document["id"]) if row.document else ""
-        table.add_row(str(row.path), f"[{colour}]{row.outcome}[/]", document_id, row.detail, row.report)
+        code = row.detail.partition(":")[0]
+        table.add_row(str(row.path), f"[{colour}]{row.outcome}[/]", document_id, code, row.report)
     out.print(table)
+    for row in rows:
+        if row.detail:
+            out.print(f"[red]{row.path.name}[/]: {row.detail}", soft_wrap=True)
     failed = sum(row.failed for row in rows) + len(missing)
     if args.report:
         out.print(f"Reports in {out_dir}", soft_wrap=True)
