@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import stat
 import sys
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -108,6 +110,26 @@ def test_an_expired_token_is_refreshed_once_and_the_request_retried() -> None:
     assert client.get(DOCUMENT["id"])["id"] == DOCUMENT["id"]
     assert seen == ["Bearer a1", "Bearer a2"] and saved == [("a2", "r2")]
     assert (client.access_token, client.refresh_token) == ("a2", "r2")
+
+
+def test_parallel_requests_with_an_expired_token_share_one_refresh() -> None:
+    """A refresh token works once (reusing it revokes the session): threads must not each refresh."""
+    refreshes: list[str] = []
+    both_refused = threading.Barrier(2)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/auth/refresh":
+            refreshes.append(json.loads(request.content)["refresh_token"])
+            return httpx.Response(200, json={"access_token": "a2", "refresh_token": "r2", "expires_in": 900})
+        if request.headers.get("Authorization") == "Bearer a1":
+            both_refused.wait(timeout=5)
+            return error(401, "TOKEN_EXPIRED")
+        return httpx.Response(200, json={"data": DOCUMENT})
+
+    client, _ = client_with(handler, access_token="a1", refresh_token="r1")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: client.get(DOCUMENT["id"])["id"], range(2)))
+    assert results == [DOCUMENT["id"]] * 2 and refreshes == ["r1"]
 
 
 def test_refresh_is_tried_once_and_a_revoked_session_is_not_refreshed() -> None:
