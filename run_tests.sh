@@ -104,7 +104,7 @@ fi
 
 # 3. Lint and the import layers, then pytest with answering PostgreSQL and Redis (private ones when needed)
 info "ruff check"
-"$VPY" -m ruff check fastapi_app tests bench init_db.py alembic
+"$VPY" -m ruff check fastapi_app tests bench init_db.py alembic clients/python
 info "import contracts (pyproject.toml [tool.importlinter], docs/ARCHITECTURE.md)"
 "$VENV_DIR/bin/lint-imports" --no-cache --no-logo
 info "pytest"
