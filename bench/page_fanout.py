@@ -68,15 +68,33 @@ def stack_for(workers: int, threshold: int) -> Iterator[Stack]:
         drop_postgres_database(postgres_url)
 
 
-def time_to_completed(api: ApiClient, pdf: bytes, name: str) -> float:
+def workers_cpu_seconds(stack: Stack) -> float:
+    """User + system CPU of the stack's worker processes (each its own session: main and pool processes),
+    with the tesseract children they have reaped; the busy machine's other load is not in it."""
+    groups = {proc.pid for name, proc in stack.processes.items() if name.startswith("worker")}
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) in groups:  # field 5, pgrp
+                ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def time_to_completed(stack: Stack, api: ApiClient, pdf: bytes, name: str) -> tuple[float, float]:
+    """Wall seconds from upload to completed, and the worker CPU seconds it cost."""
+    cpu_before = workers_cpu_seconds(stack)
     started = time.perf_counter()
     document_id = api.upload_bytes(pdf, name).json()["data"]["id"]
     done = api.wait_for(document_id, timeout=900)
     elapsed = time.perf_counter() - started
+    cpu = workers_cpu_seconds(stack) - cpu_before
     assert done["status"] == "completed", done
     pages = api.extracted(document_id)["pdf"]["pages"]
     assert [page["text"] for page in pages] == page_words(), "pages out of order or misread"
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> None:
@@ -85,22 +103,29 @@ def main() -> None:
     args = parser.parse_args()
     pdf = scanned_pages_pdf(page_words())
     times: dict[str, list[float]] = {name: [] for name in CONFIGS}
+    cpu: dict[str, list[float]] = {name: [] for name in CONFIGS}
     with contextlib.ExitStack() as stacks:
-        clients: dict[str, ApiClient] = {}
+        clients: dict[str, tuple[Stack, ApiClient]] = {}
         for name, (workers, threshold) in CONFIGS.items():
             stack = stacks.enter_context(stack_for(workers, threshold))
             api = ApiClient(stack.base_url)
             api.register_and_login()
             api.wait_for(api.upload_bytes(scanned_pages_pdf(["WARM UP"]), "warmup.pdf").json()["data"]["id"])
-            clients[name] = api
+            clients[name] = (stack, api)
         for round_number in range(1, args.rounds + 1):
             order = list(CONFIGS) if round_number % 2 else list(reversed(CONFIGS))
             for name in order:
                 load = os.getloadavg()[0]
-                seconds = time_to_completed(clients[name], pdf, f"scan-{round_number}.pdf")
+                seconds, cpu_seconds = time_to_completed(*clients[name], pdf, f"scan-{round_number}.pdf")
                 times[name].append(seconds)
-                print(f"round {round_number} {name:8} {seconds:7.2f} s   (load average before: {load:.2f})", flush=True)
+                cpu[name].append(cpu_seconds)
+                print(
+                    f"round {round_number} {name:8} {seconds:7.2f} s  worker CPU {cpu_seconds:6.2f} s"
+                    f"  (load average before: {load:.2f})",
+                    flush=True,
+                )
     median = {name: statistics.median(values) for name, values in times.items()}
+    cpu_median = {name: statistics.median(values) for name, values in cpu.items()}
     all_pages = 2 * (median["parts-1"] - median["parts-2"])
     overhead = median["parts-1"] - all_pages
     print()
@@ -109,6 +134,13 @@ def main() -> None:
     print(f"parts-2 / single = {median['parts-2'] / median['single']:.2f} (target <= 0.60)")
     projected = overhead + all_pages / 8
     print(f"per page {all_pages / PAGES:.2f} s, fixed {overhead:.2f} s -> 8 processes ~ {projected:.2f} s")
+    cpu_page = cpu_median["single"] / PAGES
+    cpu_overhead = cpu_median["parts-2"] - cpu_median["single"]
+    print(
+        f"worker CPU median: single {cpu_median['single']:.2f} s, parts-1 {cpu_median['parts-1']:.2f} s,"
+        f" parts-2 {cpu_median['parts-2']:.2f} s; fan-out costs {cpu_overhead:.2f} s CPU per document;"
+        f" with 8 free cores ~ {cpu_page * PAGES / 8 + cpu_overhead:.2f} s of CPU on the longest path"
+    )
     print(f"load average now: {' '.join(f'{v:.2f}' for v in os.getloadavg())}, cpus: {os.cpu_count()}")
 
 
