@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # A pool child is replaced after this many tasks: parsers and OCR fragment the heap.
     CELERY_MAX_TASKS_PER_CHILD: int = 200
     MAX_PROCESSING_ATTEMPTS: int = 3
+    # PDFs with more pages than this are split into parts of PAGE_FANOUT_CHUNK pages that workers
+    # extract in parallel, then merged into one extraction; 0 = never split.
+    PAGE_FANOUT_THRESHOLD: int = Field(default=8, ge=0)
+    PAGE_FANOUT_CHUNK: int = Field(default=4, ge=1)
     # A float so drills and tests can use seconds-scale thresholds (0.1 = 6 s).
     STALE_PROCESSING_MINUTES: float = 15
     # Celery beat runs the recovery sweep (documents.recover_stale) this often; one beat per deployment.

@@ -1,6 +1,7 @@
 from fastapi_app.models.batch import Batch
 from fastapi_app.models.document import (
     Document,
+    DocumentPart,
     DocumentStatus,
     ExtractionRecord,
     ProcessingAttempt,
@@ -16,6 +17,7 @@ __all__ = [
     "DeliveryState",
     "Document",
     "DocumentEvent",
+    "DocumentPart",
     "DocumentStatus",
     "ExtractionRecord",
     "ProcessingAttempt",

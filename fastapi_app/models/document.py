@@ -94,3 +94,26 @@ class Report(Base):
     title: Mapped[str] = mapped_column(String(300))
     content: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DocumentPart(Base):
+    """One page range of a fanned-out PDF run (PAGE_FANOUT_THRESHOLD): its extraction, stored once it is
+    done so that a worker lost mid-document re-runs only the parts that were not finished."""
+
+    __tablename__ = "document_parts"
+    __table_args__ = (UniqueConstraint("document_id", "run", "first_page", name="uq_document_part_range"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    run: Mapped[int] = mapped_column(Integer)
+    first_page: Mapped[int] = mapped_column(Integer)  # 1-based, inclusive
+    last_page: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, running, done
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Pages of this part finished by its furthest attempt: the document's progress sums them.
+    pages_done: Mapped[int] = mapped_column(Integer, default=0)
+    lost: Mapped[int] = mapped_column(Integer, default=0)  # deliveries whose worker died during the part
+    worker: Mapped[str | None] = mapped_column(String(255))  # Celery hostname and pid of the attempt that ran it
+    span: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)  # extractors.pdf.PageSpan as JSON
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

@@ -19,8 +19,9 @@ from fastapi_app.core.metrics import record_processed
 from fastapi_app.db.session import sync_session_factory
 from fastapi_app.files.storage import StorageError, StoredFileMissing, sweep_abandoned_uploads
 from fastapi_app.models import Document, DocumentStatus
-from fastapi_app.queue.dispatch import PROCESS_TASK, enqueue_processing
+from fastapi_app.queue.dispatch import PART_TASK, PROCESS_TASK, enqueue_processing
 from fastapi_app.tasks.celery_app import celery_app
+from fastapi_app.tasks.page_parts import PagePartPipeline
 from fastapi_app.tasks.pipeline import DocumentPipeline
 
 logger = logging.getLogger("fastapi_app.tasks")
@@ -54,6 +55,17 @@ def process_document(self: Any, document_id: str, run: int, request_id: str | No
         outcome = _process(self, pipeline, document_id, run)
         _record_metrics(document_id, outcome["status"], time.perf_counter() - started, pipeline.file_type)
         return outcome
+    finally:
+        request_id_var.reset(token)
+
+
+@celery_app.task(bind=True, name=PART_TASK, max_retries=MAX_TRANSIENT_RETRIES)
+def process_document_part(self: Any, document_id: str, run: int, first_page: int) -> dict[str, str]:
+    """Pages of a fanned-out PDF from `first_page` to the end of its part (tasks/page_parts.py)."""
+    token = request_id_var.set(f"task-{self.request.id}")
+    try:
+        pipeline = PagePartPipeline(document_id, run, first_page, task_id=self.request.id, worker=self.request.hostname)
+        return _process(self, pipeline, document_id, run)
     finally:
         request_id_var.reset(token)
 

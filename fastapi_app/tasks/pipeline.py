@@ -23,6 +23,7 @@ from fastapi_app.core.config import Settings, get_settings
 from fastapi_app.core.security import decrypt_secret
 from fastapi_app.core.vocabulary import FINAL_EVENT_TYPES, EventType
 from fastapi_app.db.session import sync_session_factory
+from fastapi_app.extractors import pdf as pdf_extractor
 from fastapi_app.extractors.base import ExtractionContext, ExtractionError, ExtractionResult
 from fastapi_app.extractors.engine import analyze_content, extract_content
 from fastapi_app.files.filetypes import archive_limits
@@ -30,12 +31,14 @@ from fastapi_app.files.storage import StoredFileMissing, get_storage
 from fastapi_app.models import (
     Document,
     DocumentEvent,
+    DocumentPart,
     DocumentStatus,
     ExtractionRecord,
     ProcessingAttempt,
     ProcessingStage,
     Report,
 )
+from fastapi_app.queue.dispatch import enqueue_part
 from fastapi_app.realtime.events import event_message
 from fastapi_app.realtime.publisher import record_event
 from fastapi_app.reports.builder import build_report
@@ -114,9 +117,12 @@ class DocumentPipeline:
         started = time.perf_counter()
         try:
             result = self._read_and_extract()
+            if result is None:
+                return Outcome("fanned_out")
             self._analyze(result)
             report = self._report(result)
-            self._finish(result, report, started)
+            if not self._finish(result, report, started):
+                return Outcome("skipped", f"run {self.run} already completed")
             return Outcome("completed")
         except StepFailed as failure:
             self._fail(failure.error_code, failure.message)
@@ -191,20 +197,94 @@ class DocumentPipeline:
             session.add(attempt)
             session.flush()
             self.attempt_id = attempt.id
+            document.processing_started_at = document.processing_started_at or now
+            document.task_id = self.task_id
+            if document.status == DocumentStatus.PROCESSING and self._has_parts(session):
+                # The merge of a fanned-out run: its progress carries on from the parts' pages.
+                return None
             document.status = DocumentStatus.PROCESSING
             self._status_changed = True
             document.stage = ProcessingStage.READING
             document.progress = STAGE_PROGRESS[ProcessingStage.READING]
-            document.processing_started_at = document.processing_started_at or now
-            document.task_id = self.task_id
             self._event(session, EventType.PROCESSING, ProcessingStage.READING, document.progress, "Processing started")
         logger.info("document %s run %s attempt claimed", self.document_id, self.run)
         return None
 
-    def _read_and_extract(self) -> ExtractionResult:
+    def _read_and_extract(self) -> ExtractionResult | None:
+        """The extraction; None when the pages were handed to part tasks that will queue this run again."""
         # The local copy lives only as long as the extractors need it.
         with self._read() as ctx:
-            return self._extract(ctx)
+            pages = self._pages_to_fan_out(ctx)
+            if pages is None:
+                return self._extract(ctx)
+            spans = self._fan_out(pages)
+            if spans is None:
+                return None
+            self._set_stage(ProcessingStage.EXTRACTING, EXTRACT_SPAN[1], {"merging_parts": len(spans)})
+            return self._with_upload_warnings(pdf_extractor.merge_page_spans(ctx, spans))
+
+    def _pages_to_fan_out(self, ctx: ExtractionContext) -> int | None:
+        """The page count of a PDF long enough to be extracted in parallel parts, else None."""
+        threshold = self.settings.PAGE_FANOUT_THRESHOLD
+        if threshold <= 0 or ctx.file_type != "pdf":
+            return None
+        pages = pdf_extractor.pages_to_extract(ctx)
+        return pages if pages is not None and pages > threshold else None
+
+    def _fan_out(self, pages: int) -> list[pdf_extractor.PageSpan] | None:
+        """The parts' extractions when all are stored; otherwise queue the parts not done and return None.
+
+        The part rows are made once per run, so a redelivery of this task (or the recovery sweep) re-queues
+        only what is missing; the part that completes the set queues this run again to merge."""
+        chunk = max(self.settings.PAGE_FANOUT_CHUNK, 1)
+        with self._transaction() as session:
+            document = self._load(session, for_update=True)
+            if document.current_run != self.run:
+                raise StepFailed("STALE_RUN", "A newer run replaced this one.")
+            parts = self._parts(session)
+            if not parts:
+                for first in range(1, pages + 1, chunk):
+                    last = min(first + chunk - 1, pages)
+                    session.add(
+                        DocumentPart(document_id=self.document_id, run=self.run, first_page=first, last_page=last)
+                    )
+                session.flush()
+                parts = self._parts(session)
+            waiting = [part.first_page for part in parts if part.status != "done"]
+            if not waiting:
+                return [pdf_extractor.PageSpan.model_validate(part.span) for part in parts]
+            self._close_attempt(session, "fanned_out")
+            progress = STAGE_PROGRESS[ProcessingStage.EXTRACTING]
+            document.stage = ProcessingStage.EXTRACTING
+            document.progress = max(document.progress, progress)
+            self._event(
+                session, EventType.PROCESSING, ProcessingStage.EXTRACTING, document.progress,
+                f"Extracting {pages} pages in {len(parts)} parts",
+                details={"parts": len(parts), "total_pages": pages},
+            )  # fmt: skip
+        for first in waiting:
+            enqueue_part(str(self.document_id), self.run, first)
+        logger.info("document %s run %s: %d of %d parts queued", self.document_id, self.run, len(waiting), len(parts))
+        return None
+
+    def _has_parts(self, session: Session) -> bool:
+        return (
+            session.scalar(
+                select(DocumentPart.id)
+                .where(DocumentPart.document_id == self.document_id, DocumentPart.run == self.run)
+                .limit(1)
+            )
+            is not None
+        )
+
+    def _parts(self, session: Session) -> list[DocumentPart]:
+        return list(
+            session.scalars(
+                select(DocumentPart)
+                .where(DocumentPart.document_id == self.document_id, DocumentPart.run == self.run)
+                .order_by(DocumentPart.first_page)
+            )
+        )
 
     @contextmanager
     def _read(self) -> Iterator[ExtractionContext]:
@@ -244,7 +324,9 @@ class DocumentPipeline:
 
     def _extract(self, ctx: ExtractionContext) -> ExtractionResult:
         self._set_stage(ProcessingStage.EXTRACTING, STAGE_PROGRESS[ProcessingStage.EXTRACTING])
-        result = extract_content(ctx)
+        return self._with_upload_warnings(extract_content(ctx))
+
+    def _with_upload_warnings(self, result: ExtractionResult) -> ExtractionResult:
         for warning in self._upload_warnings:
             result.warn(warning["code"], warning["message"])
         return result
@@ -266,11 +348,16 @@ class DocumentPipeline:
             result, filename=document.original_filename, uploaded_at=document.created_at, version=self.run
         )
 
-    def _finish(self, result: ExtractionResult, report: dict[str, Any], started: float) -> None:
+    def _finish(self, result: ExtractionResult, report: dict[str, Any], started: float) -> bool:
+        """Store the run's one extraction and report; False when a twin delivery already completed the run."""
         with self._transaction() as session:
             document = self._load(session, for_update=True)
             if document.current_run != self.run:
                 raise StepFailed("STALE_RUN", "A newer run replaced this one.")
+            if document.status == DocumentStatus.COMPLETED:
+                # Two deliveries of the merge (a part redelivered after queueing it): the first one wins.
+                self._close_attempt(session, "duplicate")
+                return False
             data = result.model_dump(mode="json")
             record = session.scalar(
                 select(ExtractionRecord).where(
@@ -323,6 +410,7 @@ class DocumentPipeline:
             self.run,
             (time.perf_counter() - started) * 1000,
         )
+        return True
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
@@ -349,6 +437,8 @@ class DocumentPipeline:
             document = session.scalar(select(Document).where(Document.id == self.document_id).with_for_update())
             if document is None or document.current_run != self.run:
                 return
+            if document.status in (DocumentStatus.COMPLETED, DocumentStatus.FAILED):
+                return  # e.g. a second part of a fanned-out run failing on the same file
             self.owner_id = document.owner_id
             self.batch_id = document.batch_id
             self._mark_failed(session, document, error_code, message)
@@ -421,7 +511,12 @@ class DocumentPipeline:
         with self.session_factory.begin() as session:
             updated = session.execute(
                 update(Document)
-                .where(Document.id == self.document_id, Document.current_run == self.run)
+                .where(
+                    Document.id == self.document_id,
+                    Document.current_run == self.run,
+                    # a twin delivery that already ended the run keeps its final stage and progress
+                    Document.status == DocumentStatus.PROCESSING,
+                )
                 .values(stage=stage, progress=progress, updated_at=datetime.now(UTC))
             )
             if updated.rowcount:  # type: ignore[attr-defined]

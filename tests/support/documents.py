@@ -116,3 +116,22 @@ def korean_invoice_pdf(
         Paragraph(f"합계 금액 {supply + vat:,}원", style),
     ])  # fmt: skip
     return buffer.getvalue()
+
+
+DEJAVU_SANS = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def scanned_pages_pdf(page_words: list[str], *, dpi: int = 150) -> bytes:
+    """A PDF of text-less pages, each an image of its words in large type (as a scanner delivers them),
+    so every page needs OCR and its text is known."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(DEJAVU_SANS), 48)
+    images = []
+    for words in page_words:
+        image = Image.new("L", (1240, 500), 255)
+        ImageDraw.Draw(image).text((80, 200), words, font=font, fill=0)
+        images.append(image)
+    buffer = io.BytesIO()
+    images[0].save(buffer, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
+    return buffer.getvalue()

@@ -12,10 +12,17 @@ table-like geometry at all. Pages without a text layer are rendered and sent to 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 from fastapi_app.extractors.base import (
     CorruptFileError,
     ExtractionContext,
     ExtractionResult,
+    ExtractorInfo,
     FamilyExtractor,
     PdfContent,
     not_about_the_file,
@@ -28,45 +35,123 @@ from fastapi_app.extractors.pdf.metadata import (
     pdf_date_to_iso,
     read_info_with_pypdf,
 )
-from fastapi_app.extractors.pdf.pages import extract_pages
+from fastapi_app.extractors.pdf.pages import PageSpan, finish_pages, page_limit, scan_pages
 
-__all__ = ["EXTRACTOR", "extract", "pdf_date_to_iso"]
+if TYPE_CHECKING:
+    import pypdfium2
+
+__all__ = [
+    "EXTRACTOR",
+    "PageSpan",
+    "extract",
+    "extract_page_span",
+    "merge_page_spans",
+    "pages_to_extract",
+    "pdf_date_to_iso",
+]
 
 
-def _extract(ctx: ExtractionContext) -> ExtractionResult:
-    result = ExtractionResult.for_context(ctx)
+@dataclass(slots=True)
+class _Opened:
+    doc: pypdfium2.PdfDocument
+    info: dict[str, Any]
+    encrypted: bool
+    copy_protected: bool
+    page_count: int
+
+
+@contextmanager
+def _opened(ctx: ExtractionContext, result: ExtractionResult) -> Iterator[_Opened]:
+    """The open document and its file-wide facts; any failure that is about the file is CORRUPT_FILE."""
     info, encrypted = read_info_with_pypdf(ctx)
     doc = open_with_pdfium(ctx, result)
     try:
-        import pypdfium2.raw as pdfium_c
+        try:
+            import pypdfium2.raw as pdfium_c
 
-        if encrypted is None:
-            encrypted = pdfium_c.FPDF_GetSecurityHandlerRevision(doc) != -1
-        copy_protected = bool(encrypted) and copy_forbidden(doc)
-        if info is None:
-            info = info_from_pdfium(doc)
-        page_count = len(doc)
-        pages, tables = extract_pages(ctx, doc, page_count, result)
-    except CorruptFileError:
-        raise
-    except Exception as exc:
-        if not_about_the_file(exc):
+            if encrypted is None:
+                encrypted = pdfium_c.FPDF_GetSecurityHandlerRevision(doc) != -1
+            copy_protected = bool(encrypted) and copy_forbidden(doc)
+            if info is None:
+                info = info_from_pdfium(doc)
+            opened = _Opened(doc, info, bool(encrypted), copy_protected, len(doc))
+        except Exception as exc:
+            raise _as_corrupt(exc) from None
+        try:
+            yield opened
+        except CorruptFileError:
             raise
-        raise CorruptFileError(f"PDF could not be read: {short_reason(exc)}") from None
+        except Exception as exc:
+            raise _as_corrupt(exc) from None
     finally:
         doc.close()
 
+
+def _as_corrupt(exc: Exception) -> Exception:
+    if isinstance(exc, CorruptFileError) or not_about_the_file(exc):
+        return exc
+    return CorruptFileError(f"PDF could not be read: {short_reason(exc)}")
+
+
+def _finish(ctx: ExtractionContext, result: ExtractionResult, opened: _Opened, spans: list[PageSpan]) -> None:
+    limit = page_limit(ctx, opened.page_count)
+    if limit < opened.page_count:
+        result.warn("PAGE_LIMIT", f"Only the first {limit} of {opened.page_count} pages were extracted")
+    pages, tables = finish_pages(ctx, spans, result)
     result.pdf = PdfContent(
-        metadata=normalise_metadata(info),
-        page_count=page_count,
-        encrypted=bool(encrypted),
-        copy_protected=copy_protected,
+        metadata=normalise_metadata(opened.info),
+        page_count=opened.page_count,
+        encrypted=opened.encrypted,
+        copy_protected=opened.copy_protected,
         pages=pages,
         tables=tables,
     )
     result.text = "\n\n".join(page.text for page in pages)
+
+
+def _extract(ctx: ExtractionContext) -> ExtractionResult:
+    result = ExtractionResult.for_context(ctx)
+    with _opened(ctx, result) as opened:
+        limit = page_limit(ctx, opened.page_count)
+        span = scan_pages(ctx, opened.doc, 1, limit, limit)
+    _finish(ctx, result, opened, [span])
     return result
 
 
 EXTRACTOR = FamilyExtractor(name="pdf", version="1.1", run=_extract)
 extract = EXTRACTOR.extract
+
+
+# --- page fan-out: parts of one document extracted apart (in parallel tasks), then merged -----------
+
+
+def pages_to_extract(ctx: ExtractionContext) -> int | None:
+    """How many pages an extraction would read (MAX_PDF_PAGES applied); None when the file does not open,
+    which the whole-document extraction then reports with its own error."""
+    try:
+        with _opened(ctx, ExtractionResult.for_context(ctx)) as opened:
+            return page_limit(ctx, opened.page_count)
+    except Exception as exc:
+        if not_about_the_file(exc):
+            raise
+        return None
+
+
+def extract_page_span(ctx: ExtractionContext, first: int, last: int) -> PageSpan:
+    """Pages ``first``..``last`` (1-based, inclusive) of the document, for ``merge_page_spans``."""
+    with _opened(ctx, ExtractionResult.for_context(ctx)) as opened:
+        return scan_pages(ctx, opened.doc, first, last, page_limit(ctx, opened.page_count))
+
+
+def merge_page_spans(ctx: ExtractionContext, spans: list[PageSpan]) -> ExtractionResult:
+    """The result one ``extract`` of the whole file gives, from spans covering its pages."""
+    started = time.perf_counter()
+    result = ExtractionResult.for_context(ctx)
+    with _opened(ctx, result) as opened:
+        pass
+    _finish(ctx, result, opened, spans)
+    result.extractor = ExtractorInfo(name=EXTRACTOR.name, version=EXTRACTOR.version)
+    result.timings_ms["extract"] = round(
+        sum(span.duration_ms for span in spans) + (time.perf_counter() - started) * 1000, 2
+    )
+    return result

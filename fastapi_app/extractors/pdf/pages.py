@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field
 
 from fastapi_app.extractors.base import (
     ExtractionContext,
     ExtractionResult,
+    ExtractionWarning,
     OcrPageResult,
     PdfPage,
     Table,
@@ -21,24 +25,49 @@ if TYPE_CHECKING:
     import pypdfium2
 
 
-def extract_pages(
-    ctx: ExtractionContext, doc: pypdfium2.PdfDocument, page_count: int, result: ExtractionResult
-) -> tuple[list[PdfPage], list[Table]]:
-    limit = min(page_count, max(ctx.max_pages, 0))
-    if limit < page_count:
-        result.warn("PAGE_LIMIT", f"Only the first {limit} of {page_count} pages were extracted")
+class PageSpan(BaseModel):
+    """What scanning pages ``first``..``last`` (1-based, inclusive) found, before the document-wide warnings
+    are written: a part of a fanned-out document stores it (JSON), and spans concatenated in page order
+    finish into the same result as one pass over all pages (``finish_pages``)."""
 
-    ocr = PageOcr(ctx, result)
-    pages: list[PdfPage] = []
-    tables: list[Table] = []
-    without_text: list[int] = []
-    unreadable: list[int] = []
-    tables_failed: list[int] = []
-    unusable: list[tuple[int, GarbledReason, bool]] = []  # page, why, whether OCR text replaced it
+    first: int
+    last: int
+    pages: list[PdfPage] = Field(default_factory=list)
+    tables: list[Table] = Field(default_factory=list)
+    ocr_pages: list[OcrPageResult] = Field(default_factory=list)
+    # Warnings raised while scanning (OCR_PAGE_FAILED, OCR_DISABLED, ...), in page order
+    warnings: list[ExtractionWarning] = Field(default_factory=list)
+    without_text: list[int] = Field(default_factory=list)
+    unreadable: list[int] = Field(default_factory=list)
+    tables_failed: list[int] = Field(default_factory=list)
+    unusable: list[tuple[int, str, bool]] = Field(default_factory=list)  # page, why, whether OCR text replaced it
+    duration_ms: float = 0.0
+
+
+# OCR gives up for the whole document on these; each part of a fanned-out document says so once.
+_DOCUMENT_WIDE_OCR_WARNINGS = frozenset({"OCR_DISABLED", "OCR_UNAVAILABLE"})
+
+
+def page_limit(ctx: ExtractionContext, page_count: int) -> int:
+    return min(page_count, max(ctx.max_pages, 0))
+
+
+def scan_pages(ctx: ExtractionContext, doc: pypdfium2.PdfDocument, first: int, last: int, limit: int) -> PageSpan:
+    """Text layer, tables and OCR of pages ``first``..``last``; ``limit`` is the document's page total."""
+    started = time.perf_counter()
+    span = PageSpan(first=first, last=last)
+    scratch = ExtractionResult.for_context(ctx)  # collects the warnings PageOcr raises
+    ocr = PageOcr(ctx, scratch)
+    pages = span.pages
+    tables = span.tables
+    without_text = span.without_text
+    unreadable = span.unreadable
+    tables_failed = span.tables_failed
+    unusable: list[tuple[int, GarbledReason, bool]] = []
     expect_korean = "kor" in ctx.ocr_languages.split("+")
     # ctx.extra["pdf_tables"] = False skips the table pass (benchmarks, callers that only want text)
     want_tables = bool(ctx.extra.get("pdf_tables", True))
-    for index in range(limit):
+    for index in range(first - 1, last):
         number = index + 1
         width = height = None
         text = ""
@@ -90,10 +119,38 @@ def extract_pages(
         )
         ctx.progress(number, limit, "page")
 
-    if ocr.pages:
+    span.ocr_pages = ocr.pages
+    span.warnings = scratch.warnings
+    span.unusable = [(number, str(reason), replaced) for number, reason, replaced in unusable]
+    span.duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    return span
+
+
+def finish_pages(
+    ctx: ExtractionContext, spans: list[PageSpan], result: ExtractionResult
+) -> tuple[list[PdfPage], list[Table]]:
+    """The pages and tables of the spans (in page order), with the warnings one pass would have written."""
+    spans = sorted(spans, key=lambda span: span.first)
+    pages = [page for span in spans for page in span.pages]
+    tables = [table for span in spans for table in span.tables]
+    ocr_pages = [page for span in spans for page in span.ocr_pages]
+    without_text = [number for span in spans for number in span.without_text]
+    unreadable = [number for span in spans for number in span.unreadable]
+    tables_failed = [number for span in spans for number in span.tables_failed]
+    unusable = [entry for span in spans for entry in span.unusable]
+    gave_up = False
+    for span in spans:
+        for warning in span.warnings:
+            if warning.code in _DOCUMENT_WIDE_OCR_WARNINGS:
+                if gave_up:
+                    continue
+                gave_up = True
+            result.warnings.append(warning)
+
+    if ocr_pages:
         from fastapi_app.extractors import ocr as ocr_module
 
-        result.ocr = ocr_module.summarize(ocr.pages, ctx)
+        result.ocr = ocr_module.summarize(ocr_pages, ctx)
     for number, reason, replaced in unusable:
         details = {"page": number, "reason": reason}
         if replaced:
@@ -103,7 +160,7 @@ def extract_pages(
             message = f"Page {number}: the text layer is unusable ({reason}) and OCR gave no text"
             result.warn("TEXT_LAYER_UNUSABLE", message, details=details)
     if without_text:
-        hint = "OCR found no text" if ocr.pages else "OCR needed"
+        hint = "OCR found no text" if ocr_pages else "OCR needed"
         result.warn("NO_TEXT_LAYER", f"No text layer on pages {page_ranges(without_text)}; {hint}")
     if unreadable:
         result.warn("PAGE_UNREADABLE", f"Pages {page_ranges(unreadable)} could not be read")

@@ -1,0 +1,128 @@
+"""Page fan-out (issue 18) in-process on real PostgreSQL: parts stored once, one merge wins, lost parts bounded."""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.integration.test_pipeline_postgres import _counts, _document, make_document  # noqa: F401
+from tests.support.documents import korean_invoice_pdf, small_text_pdf
+
+pytestmark = pytest.mark.integration
+
+
+def _two_page_pdf() -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for data in (korean_invoice_pdf(), small_text_pdf()):
+        writer.add_page(PdfReader(io.BytesIO(data)).pages[0])
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from fastapi_app.core.config import get_settings
+
+    return get_settings().model_copy(update={"PAGE_FANOUT_THRESHOLD": 1, "PAGE_FANOUT_CHUNK": 1})
+
+
+def _parts(document_id: uuid.UUID) -> list[tuple[int, str, int, int]]:
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.models import DocumentPart
+
+    with sync_session_factory()() as session:
+        rows = session.execute(
+            select(DocumentPart.first_page, DocumentPart.status, DocumentPart.attempts, DocumentPart.lost)
+            .where(DocumentPart.document_id == document_id)
+            .order_by(DocumentPart.first_page)
+        ).all()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def _completed_events(document_id: uuid.UUID) -> int:
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.models import DocumentEvent
+
+    with sync_session_factory()() as session:
+        count = session.scalar(
+            select(func.count())
+            .select_from(DocumentEvent)
+            .where(DocumentEvent.document_id == document_id, DocumentEvent.type == "document_completed")
+        )
+    return int(count or 0)
+
+
+def test_parts_merge_into_one_extraction_even_when_two_merges_race(make_document) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from fastapi_app.tasks.page_parts import PagePartPipeline
+    from fastapi_app.tasks.pipeline import DocumentPipeline
+
+    settings = _settings()
+    document_id = make_document(_two_page_pdf())
+    assert DocumentPipeline(str(document_id), 1, settings=settings).execute().status == "fanned_out"
+    assert _parts(document_id) == [(1, "pending", 0, 0), (2, "pending", 0, 0)]
+    assert _counts(document_id) == (0, 0)
+
+    assert PagePartPipeline(str(document_id), 1, 2, settings=settings).execute().status == "completed"
+    assert PagePartPipeline(str(document_id), 1, 1, settings=settings).execute().status == "completed"
+    # A redelivered part changes nothing.
+    assert PagePartPipeline(str(document_id), 1, 1, settings=settings).execute().status == "skipped"
+    assert _parts(document_id) == [(1, "done", 1, 0), (2, "done", 1, 0)]
+
+    # The last part queues the merge; a redelivery of a part may queue it again: both run at once.
+    outcomes: list[str] = []
+
+    def merge() -> None:
+        outcomes.append(DocumentPipeline(str(document_id), 1, settings=settings).execute().status)
+
+    threads = [threading.Thread(target=merge) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["completed", "skipped"], outcomes
+    assert _counts(document_id) == (1, 1)
+    assert _completed_events(document_id) == 1
+
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.models import ExtractionRecord
+
+    with sync_session_factory()() as session:
+        data = session.scalar(select(ExtractionRecord.data).where(ExtractionRecord.document_id == document_id))
+    assert [page["number"] for page in data["pdf"]["pages"]] == [1, 2]
+    assert data["text"].index("INV-2026-0315") < data["text"].index("42183017")
+    assert data["pdf"]["tables"] and data["key_values"]
+    document = _document(document_id)
+    assert (document.status, document.progress) == ("completed", 100)
+
+
+def test_a_part_that_keeps_killing_workers_fails_the_document(make_document) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.models import DocumentPart
+    from fastapi_app.tasks.page_parts import PagePartPipeline
+    from fastapi_app.tasks.pipeline import DocumentPipeline
+
+    settings = _settings()
+    document_id = make_document(_two_page_pdf())
+    assert DocumentPipeline(str(document_id), 1, settings=settings).execute().status == "fanned_out"
+    # Three deliveries of part 2 died mid-way (the last left it running).
+    with sync_session_factory().begin() as session:
+        part = session.scalar(
+            select(DocumentPart).where(DocumentPart.document_id == document_id, DocumentPart.first_page == 2)
+        )
+        part.status, part.attempts, part.lost = "running", 3, 2
+
+    outcome = PagePartPipeline(str(document_id), 1, 2, settings=settings).execute()
+    assert (outcome.status, outcome.detail) == ("failed", "WORKER_LOST")
+    document = _document(document_id)
+    assert (document.status, document.error_code) == ("failed", "WORKER_LOST")
+    assert "pages 2-2" in document.error_message
+    # The other part, and any merge, find the run over.
+    assert PagePartPipeline(str(document_id), 1, 1, settings=settings).execute().status == "skipped"
+    assert DocumentPipeline(str(document_id), 1, settings=settings).execute().status == "skipped"
+    assert _counts(document_id) == (0, 0)
