@@ -437,8 +437,26 @@ def _scrape_source() -> _Combined:
     return _Combined(process_registry(), BrokerCollector(), StorageCollector())
 
 
-def render_latest() -> bytes:
-    return generate_latest(_scrape_source())  # type: ignore[arg-type]
+class _Fixed:
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self.families = list(families)
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
+
+
+def oldest_pending_family(seconds: float) -> Metric:
+    """The age of the oldest queued document, measured by the caller (it lives in the database)."""
+    return GaugeMetricFamily(
+        "documents_oldest_pending_age_seconds",
+        "Seconds the oldest document waiting for a worker has been queued (0: none; -1: database unreadable).",
+        value=seconds,
+    )
+
+
+def render_latest(extra: Iterable[Metric] = ()) -> bytes:
+    """This host's processes, the broker and storage gauges, and `extra` families measured by the caller."""
+    return generate_latest(_Combined(_scrape_source(), _Fixed(extra)))  # type: ignore[arg-type]
 
 
 def mark_process_dead(pid: int) -> None:

@@ -58,6 +58,7 @@ def test_every_metric_of_the_dashboards_and_rules_is_on_the_live_metrics(live_st
     for stage in ("extract", "analyze", "report", "save"):
         assert _total(series, "document_stage_seconds_count", stage=stage, file_type="pdf") >= 2, stage
     assert _total(series, "celery_worker_resident_memory_bytes") > 10 * 2**20  # a live worker's RSS
+    assert _total(series, "documents_oldest_pending_age_seconds") >= 0  # the database answered
     assert _total(series, "storage_free_bytes", directory="uploads") > 0
     assert _total(series, "storage_size_bytes", directory="uploads") >= _total(
         series, "storage_free_bytes", directory="uploads"

@@ -149,6 +149,8 @@ def test_metrics_endpoint_on_the_app() -> None:
     families = {family.name: family for family in text_string_to_metric_families(response.text)}
     for name in ("http_request_duration_seconds", "http_requests", "celery_queue_depth", "celery_workers"):
         assert name in families, name
+    # Measured in the database at scrape time: -1 here, where the app's database has no tables.
+    assert [s.value for s in families["documents_oldest_pending_age_seconds"].samples] in ([-1.0], [0.0])
     routes = {s.labels.get("route") for s in families["http_requests"].samples}
     # The full template of each mount: the canonical path and its deprecated alias are told apart.
     assert {"/api/documents/{document_id}", "/api/v1/documents/{document_id}"} <= routes

@@ -31,12 +31,20 @@ EXPECTED_PANELS = {
     "Processing time p50 / p95 / p99",
     "Processing time p95 per stage",
     "Queue depth",
+    "Oldest queued document age",
     "Live workers",
     "Worker memory (RSS)",
     "Webhook attempts per minute by outcome",
     "Storage free",
 }
-EXPECTED_ALERTS = {"HighErrorRate", "QueueNotDraining", "NoWorkers", "StorageAlmostFull", "StorageFillingUp"}
+EXPECTED_ALERTS = {
+    "HighErrorRate",
+    "QueueNotDraining",
+    "QueueBacklogOld",
+    "NoWorkers",
+    "StorageAlmostFull",
+    "StorageFillingUp",
+}
 
 
 def _promtool() -> str:
