@@ -95,6 +95,21 @@ if [[ " ${missing[*]-} " == *" prometheus "* ]] && can_apt; then
   done
 fi
 
+# kubectl (its built-in kustomize v5) renders deploy/k8s for tests/cluster/test_kubernetes.py, offline.
+# This project's machines have the `kubectl` apt package; Debian's own archive has only
+# kubernetes-client 1.20 (kustomize v2, too old for the overlays), so it is installed only where an
+# apt source offers `kubectl`; elsewhere the test fails under CI=true, naming what is missing.
+if ! command -v kubectl >/dev/null 2>&1; then
+  candidate=$(apt-cache policy kubectl 2>/dev/null | awk '/Candidate:/ {print $2}')
+  if can_apt && [[ -n $candidate && $candidate != "(none)" ]]; then
+    info "Installing kubectl (log: logs/apt.log) ..."
+    apt_install kubectl || warn "apt-get install kubectl failed (see logs/apt.log)"
+  else
+    warn "kubectl not found and no apt source offers it: tests/cluster/test_kubernetes.py fails under CI=true"
+    warn "  (install kubectl 1.27 or newer from the Kubernetes project's apt repository)"
+  fi
+fi
+
 # 3. Lint and the import layers, then pytest with answering PostgreSQL and Redis (private ones when needed)
 info "ruff check"
 "$VPY" -m ruff check fastapi_app tests bench init_db.py alembic

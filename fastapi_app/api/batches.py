@@ -3,11 +3,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
 
 from fastapi_app.api.deps import CurrentUser, SessionDep
-from fastapi_app.api.documents import content_disposition
-from fastapi_app.reports.renderers.registry import FORMATS
+from fastapi_app.api.reports import SummaryFormat, summary_answer, summary_responses
 from fastapi_app.schemas.common import ApiResponse, error_responses, ok
 from fastapi_app.schemas.document import BatchOut, DocumentOut
 from fastapi_app.services import batch_service
@@ -50,26 +48,15 @@ async def get_batch(
 @router.get(
     "/{batch_id}/report",
     response_model=ApiResponse[dict[str, Any]],
-    responses={
-        200: {"content": {f.media_type: {} for f in FORMATS.values() if f.name != "json"}},
-        **error_responses(400, 401, 404),
-    },
+    responses=summary_responses(400, 401, 404),
 )
 async def batch_report(
     batch_id: str,
     user: CurrentUser,
     session: SessionDep,
-    format: Annotated[
-        str | None, Query(description="omit for JSON in the envelope; json, md, html, xlsx or pdf for a file")
-    ] = None,
+    format: SummaryFormat = None,
 ) -> Any:
     """The summary report of the batch's documents (as POST /api/reports/summary gives for chosen ids)."""
     batch = await batch_service.get_owned(session, user, batch_service.parse_batch_id(batch_id))
     summary = await batch_service.report(session, user, batch, format)
-    if summary.file is None:
-        return ok(summary.model.model_dump(mode="json"), f"Summary of {summary.document_count} documents")
-    return Response(
-        content=summary.file.data,
-        media_type=summary.file.media_type,
-        headers={"Content-Disposition": content_disposition(summary.file.filename.replace("summary", "batch"))},
-    )
+    return summary_answer(summary, summary.file.filename.replace("summary", "batch") if summary.file else None)

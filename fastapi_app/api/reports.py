@@ -25,6 +25,30 @@ class SummaryFilter(BaseModel):
     date_to: datetime | None = Field(default=None, description="uploaded at or before")
 
 
+SummaryFormat = Annotated[
+    str | None, Query(description="omit for JSON in the envelope; json, md, html, xlsx or pdf for a file")
+]
+
+
+def summary_responses(*error_codes: int) -> dict[int | str, dict[str, Any]]:
+    """A summary report's answers: JSON in the envelope, or a file in one of the report formats."""
+    return {
+        200: {"content": {f.media_type: {} for f in FORMATS.values() if f.name != "json"}},
+        **error_responses(*error_codes),
+    }
+
+
+def summary_answer(summary: report_service.Summary, name: str | None = None) -> Any:
+    """The envelope with the report model, or the rendered file (named `name` when given)."""
+    if summary.file is None:
+        return ok(summary.model.model_dump(mode="json"), f"Summary of {summary.document_count} documents")
+    return Response(
+        content=summary.file.data,
+        media_type=summary.file.media_type,
+        headers={"Content-Disposition": content_disposition(name or summary.file.filename)},
+    )
+
+
 class SummaryRequest(BaseModel):
     document_ids: list[uuid.UUID] | None = Field(default=None, max_length=1000)
     filter: SummaryFilter = Field(default_factory=SummaryFilter)
@@ -34,18 +58,13 @@ class SummaryRequest(BaseModel):
 @router.post(
     "/summary",
     response_model=ApiResponse[dict[str, Any]],
-    responses={
-        200: {"content": {f.media_type: {} for f in FORMATS.values() if f.name != "json"}},
-        **error_responses(400, 401, 404, 422),
-    },
+    responses=summary_responses(400, 401, 404, 422),
 )
 async def summary(
     body: SummaryRequest,
     user: CurrentUser,
     session: SessionDep,
-    format: Annotated[
-        str | None, Query(description="omit for JSON in the envelope; json, md, html, xlsx or pdf for a file")
-    ] = None,
+    format: SummaryFormat = None,
 ) -> Any:
     """One report across documents (by ids, or by a filter): a row per document (name, type,
     date, main amount, counterparty, status) and totals by currency and by counterparty."""
@@ -60,10 +79,4 @@ async def summary(
         title=body.title,
         format_name=format,
     )
-    if summary.file is None:
-        return ok(summary.model.model_dump(mode="json"), f"Summary of {summary.document_count} documents")
-    return Response(
-        content=summary.file.data,
-        media_type=summary.file.media_type,
-        headers={"Content-Disposition": content_disposition(summary.file.filename)},
-    )
+    return summary_answer(summary)

@@ -21,8 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from fastapi_app.core.errors import AppError
-from fastapi_app.core.security import TokenClaims, decode_token
+from fastapi_app.core.security import TokenClaims
 from fastapi_app.realtime.hub import Connection, get_hub
 from fastapi_app.schemas.document import DocumentOut
 from fastapi_app.services import access_service, document_service
@@ -35,17 +34,6 @@ TRY_AGAIN_LATER = 1013
 # The application range's "401": the token expired or its session ended; reconnect with a fresh one.
 SESSION_ENDED = 4401
 SNAPSHOT_LIMIT = 200
-
-
-async def _authenticate(token: str | None) -> TokenClaims | None:
-    """The token's claims, if it is a valid access token whose account accepts it."""
-    if not token:
-        return None
-    try:
-        claims = decode_token(token, "access")
-    except AppError:
-        return None
-    return claims if await access_service.accepts(claims.subject, claims.version) else None
 
 
 async def _end_with_session(websocket: WebSocket, connection: Connection, expires_at: datetime) -> None:
@@ -116,7 +104,7 @@ async def _send(websocket: WebSocket, connection: Connection) -> None:
 
 @router.websocket("/ws")
 async def events_socket(websocket: WebSocket, token: str | None = None) -> None:
-    claims = await _authenticate(token or websocket.query_params.get("token"))
+    claims = await access_service.socket_claims(token or websocket.query_params.get("token"))
     await websocket.accept()
     if claims is None:
         # Accepted only to give the client a close code it can act on; nothing else is sent.

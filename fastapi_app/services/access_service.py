@@ -17,6 +17,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastapi_app.core.errors import AppError, DocumentNotFound, InactiveUser, InvalidToken, TokenRevoked
+from fastapi_app.core.security import TokenClaims, decode_token
 from fastapi_app.db import direct
 from fastapi_app.db.session import async_session_factory
 from fastapi_app.models import Document, User
@@ -75,6 +76,18 @@ async def accepts(user_id: uuid.UUID, token_version: int) -> bool:
     return bool(
         await direct.fetch("active-account", _accepting_account, {"user_id": user_id, "token_version": token_version})
     )
+
+
+async def socket_claims(token: str | None) -> TokenClaims | None:
+    """The claims of a valid access token whose account accepts it, else None: the rule of every
+    WebSocket (/ws and GraphQL subscriptions), which closes the socket rather than answer an error."""
+    if not token:
+        return None
+    try:
+        claims = decode_token(token, "access")
+    except AppError:
+        return None
+    return claims if await accepts(claims.subject, claims.version) else None
 
 
 async def get_owned(session: AsyncSession, owner_id: uuid.UUID, token_version: int, document_id: uuid.UUID) -> Document:

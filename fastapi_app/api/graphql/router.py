@@ -27,7 +27,6 @@ from fastapi_app.core.errors import (
     GraphQLBatchNotAllowed,
     NotFound,
 )
-from fastapi_app.core.security import TokenClaims, decode_token
 from fastapi_app.services import access_service
 
 GRAPHQL_PATH = "/api/v1/graphql"
@@ -40,24 +39,13 @@ async def _context(connection: HTTPConnection, session: SessionDep, settings: Se
     return GraphQLContext(session, settings, token)
 
 
-async def _socket_claims(token: str | None) -> TokenClaims | None:
-    """The claims of a valid access token whose account accepts it: the rule of /ws."""
-    if not token:
-        return None
-    try:
-        claims = decode_token(token, "access")
-    except AppError:
-        return None
-    return claims if await access_service.accepts(claims.subject, claims.version) else None
-
-
 def _refusal(app_error: AppError) -> JSONResponse:
     return JSONResponse(error_body(app_error), status_code=app_error.status_code, headers=app_error.headers)
 
 
 class AppGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
     async def on_ws_connect(self, context: GraphQLContext) -> dict[str, object] | None:  # type: ignore[override]
-        claims = await _socket_claims(connection_token(context.connection_params))
+        claims = await access_service.socket_claims(connection_token(context.connection_params))
         if claims is None:
             # Closed with 4403 by strawberry: a bad, expired or revoked token, or none.
             raise ConnectionRejectionError({"error_code": "INVALID_TOKEN", "message": "invalid or expired token"})

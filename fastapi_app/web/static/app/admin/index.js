@@ -12,10 +12,10 @@ export const titleKey = "nav.admin";
 async function load() {
   const one = { page: 1, page_size: 1 };
   const [users, inactive, documents, failed] = await Promise.all([
-    api("/api/v1/v1/admin/users", { envelope: true, query: one }),
-    api("/api/v1/v1/admin/users", { envelope: true, query: { ...one, is_active: false } }),
-    api("/api/v1/v1/admin/documents", { envelope: true, query: one }),
-    api("/api/v1/v1/admin/documents", { envelope: true, query: { ...one, status: "failed" } }),
+    api("/api/v1/admin/users", { envelope: true, query: one }),
+    api("/api/v1/admin/users", { envelope: true, query: { ...one, is_active: false } }),
+    api("/api/v1/admin/documents", { envelope: true, query: one }),
+    api("/api/v1/admin/documents", { envelope: true, query: { ...one, status: "failed" } }),
   ]);
   return { users: users.total, inactive: inactive.total, documents: documents.total, failed: failed.total };
 }

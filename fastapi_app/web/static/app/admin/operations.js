@@ -114,7 +114,7 @@ function Overview({ ops }) {
 
 export default function Page({ path }) {
   const [hours, setHours] = useState(24);
-  const ops = useAsync(() => api("/api/v1/v1/admin/operations", { query: { hours } }), [hours]);
+  const ops = useAsync(() => api("/api/v1/admin/operations", { query: { hours } }), [hours]);
   // Figures that stay on screen go stale: fetch again every 30 s while the page is open.
   useEffect(() => {
     const timer = setInterval(() => {
