@@ -31,6 +31,7 @@ declare -A NEEDED_FOR=(
   [curl]="the README curl walk-through (tests/e2e/test_readme_examples.py)"
   [poppler-utils]="pdftoppm/pdftotext, to look at report PDFs as a person would"
   [git]="the fresh-clone test (tests/e2e/test_fresh_clone.py)"
+  [prometheus]="promtool: the Prometheus config, alert rules and their promtool unit tests (tests/unit/test_monitoring.py)"
   [chromium]="the real-browser tests (tests/browser: Playwright drives Debian's chromium; it never downloads a browser)"
   [postgresql]="the integration, e2e and cluster tests (no PostgreSQL answers and none can be started)"
   [redis-server]="the integration, e2e and cluster tests (no Redis answers and none can be started)"
@@ -47,6 +48,7 @@ system_packages_missing() {
   command -v pdftotext >/dev/null 2>&1 || echo poppler-utils
   command -v curl >/dev/null 2>&1 || echo curl
   command -v git >/dev/null 2>&1 || echo git
+  command -v promtool >/dev/null 2>&1 || echo prometheus
   command -v chromium >/dev/null 2>&1 || [[ -x /usr/bin/chromium ]] || echo chromium
 }
 
@@ -86,6 +88,12 @@ fi
 mapfile -t missing < <(system_packages_missing)
 read -ra server_pkgs <<<"$("$VPY" -m tests.support.servers missing-packages)"
 install_or_explain ${missing[@]+"${missing[@]}"} ${server_pkgs[@]+"${server_pkgs[@]}"}
+# Only promtool is wanted: where systemd runs, the package starts its daemons on install. Stop them.
+if [[ " ${missing[*]-} " == *" prometheus "* ]] && can_apt; then
+  for unit in prometheus prometheus-node-exporter; do
+    as_root systemctl disable --now "$unit" >/dev/null 2>&1 || as_root service "$unit" stop >/dev/null 2>&1 || true
+  done
+fi
 
 # kubectl (its built-in kustomize v5) renders deploy/k8s for tests/cluster/test_kubernetes.py, offline.
 # This project's machines have the `kubectl` apt package; Debian's own archive has only

@@ -6,10 +6,12 @@ import hmac
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from fastapi_app.core.config import get_settings
 from fastapi_app.core.errors import NotAuthenticated
-from fastapi_app.core.metrics import CONTENT_TYPE, render_latest
+from fastapi_app.core.metrics import CONTENT_TYPE, oldest_pending_family, render_latest
+from fastapi_app.services.monitoring_service import oldest_pending_age_seconds
 
 router = APIRouter(tags=["metrics"])
 
@@ -24,9 +26,10 @@ def _check_token(request: Request) -> None:
         raise NotAuthenticated("Metrics need 'Authorization: Bearer <METRICS_TOKEN>'.")
 
 
-# A plain `def`: the broker gauges do blocking reads (with short timeouts), so they run in the
-# thread pool rather than on the event loop.
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
+async def metrics(request: Request) -> Response:
     _check_token(request)
-    return Response(content=render_latest(), media_type=CONTENT_TYPE)
+    oldest_pending = oldest_pending_family(await oldest_pending_age_seconds())
+    # The broker gauges do blocking reads (with short timeouts): in the thread pool, off the event loop.
+    body = await run_in_threadpool(render_latest, [oldest_pending])
+    return Response(content=body, media_type=CONTENT_TYPE)

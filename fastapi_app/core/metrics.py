@@ -52,6 +52,7 @@ from prometheus_client import (  # noqa: E402  (the environment above must be se
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -96,6 +97,26 @@ DOCUMENT_PROCESSING_SECONDS = Histogram(
     "Wall time of the task delivery that finished a processing run, by file type.",
     ["file_type"],
     buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0),
+)
+PROCESSING_STAGES = ("extract", "analyze", "report", "save")
+DOCUMENT_STAGE_SECONDS = Histogram(
+    "document_stage_seconds",
+    "Time a processing run spent in one stage (extract includes OCR), by stage and file type.",
+    ["stage", "file_type"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0),
+)
+WEBHOOK_OUTCOMES = ("success", "retry", "give_up")
+WEBHOOK_ATTEMPTS = Counter(
+    "webhook_delivery_attempts",
+    "Webhook delivery attempts, by outcome: success, retry (will be tried again) or give_up.",
+    ["outcome"],
+)
+# livesum: the processes of this host's workers (main and pool children) each report their own RSS;
+# files of exited processes are dropped by mark_process_dead, so the sum covers live ones only.
+WORKER_RESIDENT_MEMORY = Gauge(
+    "celery_worker_resident_memory_bytes",
+    "Resident memory of the Celery worker processes (main and pool children), summed.",
+    multiprocess_mode="livesum",
 )
 
 
@@ -158,6 +179,62 @@ def record_processed(file_type: str | None, status: str, seconds: float) -> None
     label = file_type or "unknown"
     DOCUMENTS_PROCESSED.labels(label, status).inc()
     DOCUMENT_PROCESSING_SECONDS.labels(label).observe(seconds)
+
+
+def record_stage(stage: str, file_type: str | None, seconds: float) -> None:
+    DOCUMENT_STAGE_SECONDS.labels(stage, file_type or "unknown").observe(seconds)
+
+
+def record_webhook_attempt(outcome: str) -> None:
+    WEBHOOK_ATTEMPTS.labels(outcome if outcome in WEBHOOK_OUTCOMES else "give_up").inc()
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_memory_bytes() -> int | None:
+    """This process's current RSS from /proc (one small read; None where there is no /proc)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def record_worker_memory() -> None:
+    rss = resident_memory_bytes()
+    if rss is not None:
+        WORKER_RESIDENT_MEMORY.set(rss)
+
+
+# --- storage gauges (computed at scrape time) ------------------------------------------------
+
+
+class StorageCollector:
+    """storage_free_bytes and storage_size_bytes of the filesystems holding uploads and reports
+    (a statvfs each, no disk I/O). Uploads in S3 have no meaningful free space: only reports then."""
+
+    def collect(self) -> Iterator[Metric]:
+        settings = get_settings()
+        directories = {"reports": settings.REPORTS_DIR}
+        if settings.STORAGE_BACKEND == "local":
+            directories["uploads"] = settings.UPLOAD_DIR
+        free = GaugeMetricFamily(
+            "storage_free_bytes", "Bytes free to the service on a directory's filesystem.", labels=["directory"]
+        )
+        size = GaugeMetricFamily("storage_size_bytes", "Size of the filesystem of a directory.", labels=["directory"])
+        for name, path in sorted(directories.items()):
+            try:
+                stat = os.statvfs(path)
+            except OSError:  # not created yet: nothing stored there, nothing to report
+                continue
+            free.add_metric([name], stat.f_bavail * stat.f_frsize)
+            size.add_metric([name], stat.f_blocks * stat.f_frsize)
+        yield free
+        yield size
+
+    def describe(self) -> Iterable[Metric]:
+        return []
 
 
 # --- broker gauges (computed at scrape time) -------------------------------------------------
@@ -357,11 +434,29 @@ def process_registry() -> Any:
 
 @lru_cache
 def _scrape_source() -> _Combined:
-    return _Combined(process_registry(), BrokerCollector())
+    return _Combined(process_registry(), BrokerCollector(), StorageCollector())
 
 
-def render_latest() -> bytes:
-    return generate_latest(_scrape_source())  # type: ignore[arg-type]
+class _Fixed:
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self.families = list(families)
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
+
+
+def oldest_pending_family(seconds: float) -> Metric:
+    """The age of the oldest queued document, measured by the caller (it lives in the database)."""
+    return GaugeMetricFamily(
+        "documents_oldest_pending_age_seconds",
+        "Seconds the oldest document waiting for a worker has been queued (0: none; -1: database unreadable).",
+        value=seconds,
+    )
+
+
+def render_latest(extra: Iterable[Metric] = ()) -> bytes:
+    """This host's processes, the broker and storage gauges, and `extra` families measured by the caller."""
+    return generate_latest(_Combined(_scrape_source(), _Fixed(extra)))  # type: ignore[arg-type]
 
 
 def mark_process_dead(pid: int) -> None:
@@ -397,6 +492,7 @@ class WorkerHeartbeat:
             self.beat()
 
     def beat(self) -> None:
+        record_worker_memory()
         try:
             if self.broker_kind == "redis":
                 pipe = _redis_client(self.broker_url).pipeline(transaction=True)

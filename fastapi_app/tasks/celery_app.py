@@ -9,6 +9,7 @@ from typing import Any
 
 from celery.signals import (
     setup_logging,
+    task_postrun,
     worker_process_init,
     worker_process_shutdown,
     worker_ready,
@@ -80,8 +81,20 @@ def _start_worker_metrics(sender: Any = None, **_: Any) -> None:
 
 @worker_shutdown.connect
 def _stop_worker_metrics(**_: Any) -> None:
+    from fastapi_app.core.metrics import mark_process_dead
+
     if _heartbeat is not None:
         _heartbeat.stop()
+    mark_process_dead(os.getpid())  # the main process's memory gauge leaves the sum with it
+
+
+@worker_process_init.connect
+@task_postrun.connect
+def _record_worker_memory(**_: Any) -> None:
+    # A pool child's RSS changes with the tasks it runs: read it (one /proc read) after each one.
+    from fastapi_app.core.metrics import record_worker_memory
+
+    record_worker_memory()
 
 
 @worker_process_shutdown.connect

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from fastapi_app.core.config import Settings, get_settings
+from fastapi_app.core.metrics import record_stage
 from fastapi_app.core.security import decrypt_secret
 from fastapi_app.core.vocabulary import FINAL_EVENT_TYPES, EventType
 from fastapi_app.db.session import sync_session_factory
@@ -119,10 +120,14 @@ class DocumentPipeline:
             result = self._read_and_extract()
             if result is None:
                 return Outcome("fanned_out")
+            mark = self._timed("extract", started)
             self._analyze(result)
+            mark = self._timed("analyze", mark)
             report = self._report(result)
+            mark = self._timed("report", mark)
             if not self._finish(result, report, started):
                 return Outcome("skipped", f"run {self.run} already completed")
+            self._timed("save", mark)
             return Outcome("completed")
         except StepFailed as failure:
             self._fail(failure.error_code, failure.message)
@@ -130,6 +135,12 @@ class DocumentPipeline:
         except ExtractionError as failure:
             self._fail(failure.error_code, failure.message)
             return Outcome("failed", failure.error_code)
+
+    def _timed(self, stage: str, since: float) -> float:
+        # Only stages that ended well are timed: a failed one's time says more about the failure.
+        now = time.perf_counter()
+        record_stage(stage, self.file_type, now - since)
+        return now
 
     # --- steps ---------------------------------------------------------------------------
     def _claim(self) -> Outcome | None:

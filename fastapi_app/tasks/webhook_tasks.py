@@ -19,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from fastapi_app.core.config import Settings, get_settings
+from fastapi_app.core.metrics import record_webhook_attempt
 from fastapi_app.db.session import sync_session_factory
 from fastapi_app.models import DeliveryState, WebhookAttempt, WebhookDelivery
 from fastapi_app.services.webhook_service import (
@@ -117,6 +118,7 @@ def _deliver(task: Any, delivery_id: uuid.UUID, settings: Settings) -> dict[str,
     error_text = _describe(error) if error is not None else None
     if error is None and outcome != "success":
         error_text = f"HTTP {status_code}"
+    record_webhook_attempt(outcome)
 
     with sync_session_factory()() as session:
         session.execute(

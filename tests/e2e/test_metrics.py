@@ -50,9 +50,10 @@ def test_metrics_after_a_processed_upload(live_stack: Stack, client: ApiClient) 
         assert time.monotonic() < deadline, text
         time.sleep(0.2)
 
-    upload_route = {"method": "POST", "route": "/api/documents/upload", "status_class": "2xx"}
+    # ApiClient speaks the canonical /api/v1 (tests/support/client.py): the route label is its template.
+    upload_route = {"method": "POST", "route": "/api/v1/documents/upload", "status_class": "2xx"}
     assert _value(samples, "http_request_duration_seconds_count", **upload_route) >= 1
-    assert _value(samples, "http_requests_total", route="/api/documents/{document_id}", status="200") >= 1
+    assert _value(samples, "http_requests_total", route="/api/v1/documents/{document_id}", status="200") >= 1
     assert _value(samples, "documents_uploaded_total", file_type="pdf") >= 1
     assert _value(samples, "document_processing_seconds_count", file_type="pdf") >= 1
     assert _value(samples, "celery_queue_depth", queue="documents") >= 0

@@ -149,6 +149,8 @@ def test_metrics_endpoint_on_the_app() -> None:
     families = {family.name: family for family in text_string_to_metric_families(response.text)}
     for name in ("http_request_duration_seconds", "http_requests", "celery_queue_depth", "celery_workers"):
         assert name in families, name
+    # Measured in the database at scrape time: -1 here, where the app's database has no tables.
+    assert [s.value for s in families["documents_oldest_pending_age_seconds"].samples] in ([-1.0], [0.0])
     routes = {s.labels.get("route") for s in families["http_requests"].samples}
     # The full template of each mount: the canonical path and its deprecated alias are told apart.
     assert {"/api/documents/{document_id}", "/api/v1/documents/{document_id}"} <= routes
@@ -170,6 +172,53 @@ def test_document_counters() -> None:
     assert value("documents_uploaded_total", {"file_type": "excel"}) == uploaded + 1
     assert value("documents_processed_total", {"file_type": "excel", "status": "completed"}) == done + 1
     assert value("document_processing_seconds_count", {"file_type": "excel"}) == timed + 1
+
+
+def test_stage_webhook_and_worker_memory_metrics_are_exported() -> None:
+    def value(name: str, labels: dict[str, str] | None = None) -> float:
+        return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+    extract = {"stage": "extract", "file_type": "pdf"}
+    timed = value("document_stage_seconds_count", extract)
+    retried = value("webhook_delivery_attempts_total", {"outcome": "retry"})
+    metrics.record_stage("extract", "pdf", 0.2)
+    metrics.record_webhook_attempt("retry")
+    metrics.record_webhook_attempt("something new")  # never a new label value
+    metrics.record_worker_memory()
+
+    assert value("document_stage_seconds_count", extract) == timed + 1
+    assert value("document_stage_seconds_bucket", {**extract, "le": "0.25"}) >= 1
+    assert value("webhook_delivery_attempts_total", {"outcome": "retry"}) == retried + 1
+    outcomes = {
+        sample.labels["outcome"]
+        for family in REGISTRY.collect()
+        if family.name == "webhook_delivery_attempts"
+        for sample in family.samples
+    }
+    assert outcomes <= set(metrics.WEBHOOK_OUTCOMES)
+    # A real RSS of this Python process: tens of megabytes, not zero and not a page count.
+    assert 10 * 2**20 < value("celery_worker_resident_memory_bytes") < 64 * 2**30
+
+
+def test_storage_free_and_size_of_the_upload_and_report_filesystems(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from fastapi_app.core.config import Settings
+
+    (tmp_path / "up").mkdir()
+    settings = Settings(UPLOAD_DIR=tmp_path / "up", REPORTS_DIR=tmp_path / "missing")
+    monkeypatch.setattr(metrics, "get_settings", lambda: settings)
+    samples = {
+        (sample.name, sample.labels["directory"]): sample.value
+        for family in metrics.StorageCollector().collect()
+        for sample in family.samples
+    }
+    stat = os.statvfs(tmp_path)
+    # A directory not created yet reports nothing rather than an error or a made-up zero.
+    assert set(samples) == {("storage_free_bytes", "uploads"), ("storage_size_bytes", "uploads")}
+    assert samples[("storage_size_bytes", "uploads")] == stat.f_blocks * stat.f_frsize
+    assert 0 < samples[("storage_free_bytes", "uploads")] <= samples[("storage_size_bytes", "uploads")]
+    assert b"storage_free_bytes" in metrics.render_latest()
 
 
 # --- broker gauges ----------------------------------------------------------------------------
