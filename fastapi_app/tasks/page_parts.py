@@ -73,15 +73,10 @@ class PagePartPipeline(DocumentPipeline):
 
     def _claim_part(self) -> Outcome | None:
         with self._transaction() as session:
-            document = session.scalar(select(Document).where(Document.id == self.document_id).with_for_update())
-            if document is None:
-                return Outcome("skipped", "document deleted")
-            self.owner_id = document.owner_id
-            self.batch_id = document.batch_id
-            if document.current_run != self.run:
-                return Outcome("skipped", f"stale run {self.run}; current is {document.current_run}")
-            if document.status in (DocumentStatus.COMPLETED, DocumentStatus.FAILED):
-                return Outcome("skipped", f"run {self.run} already {document.status}")
+            document, skipped = self._lock_run(session)
+            if skipped is not None:
+                return skipped
+            assert document is not None
             part = self._part(session)
             if part is None:
                 return Outcome("skipped", f"no part from page {self.first_page}")

@@ -143,18 +143,27 @@ class DocumentPipeline:
         return now
 
     # --- steps ---------------------------------------------------------------------------
+    def _lock_run(self, session: Session) -> tuple[Document | None, Outcome | None]:
+        """Lock the document row for this run (whole-document and page-part deliveries alike), or say
+        why this delivery has nothing to do: deleted, a stale run, or the run already ended."""
+        document = session.scalar(select(Document).where(Document.id == self.document_id).with_for_update())
+        if document is None:
+            return None, Outcome("skipped", "document deleted")
+        self.owner_id = document.owner_id
+        self.batch_id = document.batch_id
+        if document.current_run != self.run:
+            return None, Outcome("skipped", f"stale run {self.run}; current is {document.current_run}")
+        if document.status in (DocumentStatus.COMPLETED, DocumentStatus.FAILED):
+            return None, Outcome("skipped", f"run {self.run} already {document.status}")
+        return document, None
+
     def _claim(self) -> Outcome | None:
         """Take the document for this run, or explain why there is nothing to do."""
         with self._transaction() as session:
-            document = session.scalar(select(Document).where(Document.id == self.document_id).with_for_update())
-            if document is None:
-                return Outcome("skipped", "document deleted")
-            self.owner_id = document.owner_id
-            self.batch_id = document.batch_id
-            if document.current_run != self.run:
-                return Outcome("skipped", f"stale run {self.run}; current is {document.current_run}")
-            if document.status in (DocumentStatus.COMPLETED, DocumentStatus.FAILED):
-                return Outcome("skipped", f"run {self.run} already {document.status}")
+            document, skipped = self._lock_run(session)
+            if skipped is not None:
+                return skipped
+            assert document is not None
 
             # Attempts still marked running belong to deliveries whose worker died mid-way.
             lost = list(
