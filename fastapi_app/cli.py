@@ -1,7 +1,9 @@
 """Command line.
 
-`python -m fastapi_app extract FILE [--password P] [--pretty]` runs the same detection and extraction
-as the worker, with no server, database or broker.
+`python -m fastapi_app extract FILE [--password P] [--pretty] [--timings]` runs the same detection and
+extraction as the worker, with no server, database or broker. `--timings` adds one line to stderr:
+`timings: detect D ms, extract E ms` (wall time of each step, without the interpreter's start and
+imports), which is what bench/pipeline_overhead.py compares the pipeline with.
 
 `python -m fastapi_app user disable|enable LOGIN` (a username or an email) switches an account off or
 on in the configured database. Disabling ends every session of the account at once: refresh and
@@ -16,6 +18,7 @@ import asyncio
 import hashlib
 import json
 import sys
+import time
 from pathlib import Path
 
 from fastapi_app.core.config import get_settings
@@ -41,6 +44,10 @@ def _error(code: str, message: str, pretty: bool) -> str:
     return json.dumps(body, ensure_ascii=False, indent=2 if pretty else None)
 
 
+def _timings_line(started: float, detected_at: float, ended: float) -> str:
+    return f"timings: detect {(detected_at - started) * 1000:.1f} ms, extract {(ended - detected_at) * 1000:.1f} ms"
+
+
 def extract_command(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
@@ -51,11 +58,13 @@ def extract_command(args: argparse.Namespace) -> int:
         print(_error("EMPTY_FILE", "The file is empty.", args.pretty), file=sys.stderr)
         return EXIT_REJECTED
     settings = get_settings()
+    started = time.perf_counter()
     try:
         detected = detect_type(path, path.name, args.file_type, archive_limits(settings))
     except AppError as exc:
         print(_error(exc.error_code, exc.message, args.pretty), file=sys.stderr)
         return EXIT_REJECTED
+    detected_at = time.perf_counter()
     ctx = ExtractionContext(
         path=path,
         mime_type=detected.mime_type,
@@ -77,6 +86,9 @@ def extract_command(args: argparse.Namespace) -> int:
     except ExtractionError as exc:
         print(_error(exc.error_code, exc.message, args.pretty), file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if args.timings:
+            print(_timings_line(started, detected_at, time.perf_counter()), file=sys.stderr)
     for warning in detected.warnings:
         result.warn(warning["code"], warning["message"])
     print(result.model_dump_json(indent=2 if args.pretty else None))
@@ -122,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--ocr-languages", help="Tesseract languages, e.g. kor+eng")
     extract.add_argument("--no-ocr", action="store_true", help="skip OCR")
     extract.add_argument("--pretty", action="store_true", help="indent the JSON")
+    extract.add_argument("--timings", action="store_true", help="print the detection and extraction times to stderr")
     extract.set_defaults(handler=extract_command)
     user = commands.add_parser("user", help="disable or enable an account (in the configured database)")
     user.add_argument("action", choices=["disable", "enable"])

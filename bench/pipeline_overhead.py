@@ -1,0 +1,260 @@
+"""Issue 18, item 3: the whole pipeline on the repository's real documents, against the CLI's own
+extraction of the same files in the same run.
+
+    PYTHONPATH=. .venv/bin/python -m bench.pipeline_overhead --rounds 3 --repeat 2
+
+The set is every document the repository carries: tests/corpus (public PDFs, scans, photos, workbooks,
+CSV, HWP/HWPX, with their faults: an encrypted PDF, a truncated PNG, a corrupt .xls) and
+tests/samples (the Korean invoice, scans, photos, sheets, a 20-page PDF that fans out into parts),
+each `--repeat` times. Files the upload refuses (the service's own checks, e.g. a type it does not
+take) are left out of both sides and listed.
+
+Each round, in this order:
+- `cli`: `python -m fastapi_app extract FILE --timings` once per distinct file, as separate
+  processes, one after another. The baseline is the sum of the `extract` times it prints (detection
+  and extraction, interpreter start and imports left out) times `--repeat`; the sum of the whole
+  commands' wall times is printed beside it.
+- `pipeline-1`, `pipeline-2`: a fresh stack (uvicorn, PostgreSQL, Redis) with 1 or 2 Celery worker
+  processes of concurrency 1 each. After a warm-up document per worker, every document is uploaded
+  by 4 client threads; the run ends when all are completed or failed. Wall time = first upload
+  start -> last `completed_at`.
+
+Overhead = pipeline wall / (CLI extraction sum / workers): the pipeline's own cost on top of the
+extraction (upload, detection, queueing, the database, events, the report, page parts and their
+merge). Per document = (pipeline wall x workers - CLI extraction sum) / documents. The per-document
+`processing_ms` (worker claim -> stored) against the same file's CLI time splits that into what
+happens in the worker and what happens before it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from bench.pipeline_throughput import bench_stack
+from tests.support.client import ApiClient
+from tests.support.documents import small_text_pdf
+from tests.support.stack import ROOT, Stack, stack_env
+
+SOURCES = (
+    ROOT / "tests" / "corpus" / "files",
+    ROOT / "tests" / "corpus" / "hwp",
+    ROOT / "tests" / "samples" / "pdf",
+    ROOT / "tests" / "samples" / "images",
+    ROOT / "tests" / "samples" / "sheets",
+)
+SKIPPED_SUFFIXES = {".json", ".md", ".txt", ".py"}
+UPLOAD_THREADS = 4
+TIMINGS = re.compile(r"timings: detect (\d+\.\d) ms, extract (\d+\.\d) ms")
+
+
+def real_documents() -> list[Path]:
+    return sorted(
+        path
+        for folder in SOURCES
+        for path in folder.iterdir()
+        if path.is_file() and path.suffix.lower() not in SKIPPED_SUFFIXES and path.name != "SOURCES"
+    )
+
+
+@dataclass
+class CliRun:
+    extract_ms: dict[str, float] = field(default_factory=dict)  # relative path -> detection + extraction
+    wall_ms: dict[str, float] = field(default_factory=dict)  # the whole command
+    exit_codes: dict[str, int] = field(default_factory=dict)
+
+
+def label(path: Path) -> str:
+    return str(path.relative_to(ROOT / "tests"))
+
+
+def run_cli(files: list[Path], env: dict[str, str]) -> CliRun:
+    run = CliRun()
+    for path in files:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "fastapi_app", "extract", str(path), "--timings"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        run.wall_ms[label(path)] = (time.perf_counter() - started) * 1000
+        run.exit_codes[label(path)] = done.returncode
+        match = TIMINGS.search(done.stderr)
+        if match is not None:  # a refused file (exit 3) is refused before any timing
+            run.extract_ms[label(path)] = float(match.group(1)) + float(match.group(2))
+    return run
+
+
+@dataclass
+class PipelineRun:
+    workers: int
+    documents: int
+    failed: int
+    wall_s: float
+    processing_ms: dict[str, list[float]]  # relative path -> each copy's worker processing_ms
+    refused: dict[str, str]  # relative path -> error_code of the refused upload
+
+
+def upload_all(stack: Stack, token: str, queue: list[Path]) -> tuple[dict[str, tuple[str, float]], dict[str, str]]:
+    """document id -> (relative path, client time its upload started); refused uploads by path."""
+    client = ApiClient(stack.base_url, token)
+    accepted: dict[str, tuple[str, float]] = {}
+    refused: dict[str, str] = {}
+
+    def upload(path: Path) -> tuple[Path, float, dict[str, object], int]:
+        before = time.time()
+        response = client.upload_bytes(path.read_bytes(), path.name)
+        return path, before, response.json(), response.status_code
+
+    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+        for path, before, body, status in pool.map(upload, queue):
+            if status in (200, 201, 202):
+                accepted[str(body["data"]["id"])] = (label(path), before)  # type: ignore[index]
+            else:
+                refused[label(path)] = str(body.get("error_code"))
+    return accepted, refused
+
+
+def finished_documents(api: ApiClient, wanted: set[str], timeout_s: float) -> list[dict[str, object]]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        documents: list[dict[str, object]] = []
+        page = 1
+        while True:
+            body = api.get("/api/documents/", params={"page": page, "page_size": 100}).json()
+            documents.extend(d for d in body["data"] if str(d["id"]) in wanted)
+            if page >= body["total_pages"]:
+                break
+            page += 1
+        if sum(1 for d in documents if d["status"] in ("completed", "failed")) == len(wanted):
+            return documents
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(wanted)} documents did not all finish in {timeout_s} s")
+        time.sleep(0.25)
+
+
+def run_pipeline(workers: int, queue: list[Path], timeout_s: float = 1800) -> PipelineRun:
+    with bench_stack(workers) as stack:
+        warm = ApiClient(stack.base_url)
+        warm.register_and_login()
+        warm_ids = [
+            warm.upload_bytes(small_text_pdf(), f"warm-{i}.pdf").json()["data"]["id"] for i in range(2 * workers)
+        ]
+        for document_id in warm_ids:
+            warm.wait_for(document_id)
+        api = ApiClient(stack.base_url)
+        api.register_and_login()
+        assert api.token is not None
+        accepted, refused = upload_all(stack, api.token, queue)
+        documents = finished_documents(api, set(accepted), timeout_s)
+    first_upload = min(before for _, before in accepted.values())
+    last_done = max(datetime.fromisoformat(str(d["completed_at"])).timestamp() for d in documents)
+    processing: dict[str, list[float]] = {}
+    for document in documents:
+        path, _ = accepted[str(document["id"])]
+        processing.setdefault(path, []).append(float(document.get("processing_ms") or 0))  # type: ignore[arg-type]
+    return PipelineRun(
+        workers=workers,
+        documents=len(documents),
+        failed=sum(1 for d in documents if d["status"] == "failed"),
+        wall_s=last_done - first_upload,
+        processing_ms=processing,
+        refused=refused,
+    )
+
+
+@dataclass
+class Round:
+    cli: CliRun
+    pipelines: dict[int, PipelineRun]
+
+
+def overhead(round_: Round, workers: int, repeat: int) -> tuple[float, float, float]:
+    """(CLI extraction sum s for the accepted documents, ratio, ms per document)."""
+    run = round_.pipelines[workers]
+    accepted = [path for path in round_.cli.extract_ms if path not in run.refused]
+    cli_sum_s = sum(round_.cli.extract_ms[path] for path in accepted) * repeat / 1000
+    ratio = run.wall_s / (cli_sum_s / workers)
+    per_document_ms = (run.wall_s * workers - cli_sum_s) / run.documents * 1000
+    return cli_sum_s, ratio, per_document_ms
+
+
+def print_round(number: int, round_: Round, repeat: int) -> None:
+    cli = round_.cli
+    print(
+        f"round {number}: cli extraction sum {sum(cli.extract_ms.values()) * repeat / 1000:.2f} s "
+        f"(whole commands {sum(cli.wall_ms.values()) * repeat / 1000:.2f} s) load1={os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    for workers, run in sorted(round_.pipelines.items()):
+        cli_sum_s, ratio, per_document_ms = overhead(round_, workers, repeat)
+        print(
+            f"  pipeline-{workers}: {run.documents} documents ({run.failed} failed) in {run.wall_s:.2f} s = "
+            f"{run.documents / run.wall_s * 60:.0f} docs/min; CLI sum/{workers} = {cli_sum_s / workers:.2f} s; "
+            f"ratio {ratio:.3f}; {per_document_ms:+.0f} ms/document",
+            flush=True,
+        )
+
+
+def per_file_table(rounds: list[Round]) -> None:
+    """Median per file: CLI extraction vs the worker's processing_ms (1-worker runs)."""
+    print("\nper file (median over rounds): CLI extract ms | CLI whole command ms | worker processing_ms (1 worker)")
+    for path in sorted(rounds[0].cli.wall_ms):
+        extract = [r.cli.extract_ms[path] for r in rounds if path in r.cli.extract_ms]
+        wall = [r.cli.wall_ms[path] for r in rounds]
+        worker = [ms for r in rounds if 1 in r.pipelines for ms in r.pipelines[1].processing_ms.get(path, [])]
+        print(
+            f"  {path:60s} {statistics.median(extract) if extract else float('nan'):9.1f} "
+            f"{statistics.median(wall):9.1f} {statistics.median(worker) if worker else float('nan'):9.1f}"
+            f"  exit={rounds[0].cli.exit_codes[path]}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=2, help="copies of each file in a pipeline run")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    files = real_documents()
+    queue = [path for _ in range(args.repeat) for path in files]
+    cli_env = stack_env(Path(tempfile.mkdtemp(prefix="bench-overhead-cli-")))
+    print(f"{len(files)} files x {args.repeat} = {len(queue)} documents; workers {args.workers}", flush=True)
+    rounds: list[Round] = []
+    for number in range(1, args.rounds + 1):
+        cli = run_cli(files, cli_env)
+        pipelines = {workers: run_pipeline(workers, queue) for workers in args.workers}
+        rounds.append(Round(cli, pipelines))
+        print_round(number, rounds[-1], args.repeat)
+    refused = rounds[0].pipelines[args.workers[0]].refused
+    if refused:
+        print("refused at upload (left out of both sides):", refused)
+    per_file_table(rounds)
+    print("\nmedians over rounds:")
+    for workers in args.workers:
+        figures = [overhead(r, workers, args.repeat) for r in rounds]
+        runs = [r.pipelines[workers] for r in rounds]
+        print(
+            f"  pipeline-{workers}: {statistics.median(r.documents / r.wall_s * 60 for r in runs):.0f} docs/min, "
+            f"wall {statistics.median(r.wall_s for r in runs):.2f} s, "
+            f"CLI sum/{workers} {statistics.median(f[0] for f in figures) / workers:.2f} s, "
+            f"ratio {statistics.median(f[1] for f in figures):.3f}, "
+            f"{statistics.median(f[2] for f in figures):+.0f} ms/document"
+        )
+
+
+if __name__ == "__main__":
+    main()
