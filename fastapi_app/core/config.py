@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # extract in parallel, then merged into one extraction; 0 = never split.
     PAGE_FANOUT_THRESHOLD: int = Field(default=8, ge=0)
     PAGE_FANOUT_CHUNK: int = Field(default=4, ge=1)
+    # Only PDFs with pages to OCR are split (judged from a sample of 8 pages): a text page costs ~10 ms
+    # and a part ~100 ms, so splitting a text PDF made it slower (bench.page_fanout --pdf). True splits
+    # text PDFs too.
+    PAGE_FANOUT_TEXT_PDFS: bool = False
     # A float so drills and tests can use seconds-scale thresholds (0.1 = 6 s).
     STALE_PROCESSING_MINUTES: float = 15
     # Celery beat runs the recovery sweep (documents.recover_stale) this often; one beat per deployment.

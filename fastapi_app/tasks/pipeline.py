@@ -244,12 +244,16 @@ class DocumentPipeline:
             return self._with_upload_warnings(pdf_extractor.merge_page_spans(ctx, spans))
 
     def _pages_to_fan_out(self, ctx: ExtractionContext) -> int | None:
-        """The page count of a PDF long enough to be extracted in parallel parts, else None."""
+        """The page count of a PDF worth extracting in parallel parts (long, with pages to OCR), else None."""
         threshold = self.settings.PAGE_FANOUT_THRESHOLD
         if threshold <= 0 or ctx.file_type != "pdf":
             return None
-        pages = pdf_extractor.pages_to_extract(ctx)
-        return pages if pages is not None and pages > threshold else None
+        census = pdf_extractor.page_census(ctx)
+        if census is None or census.pages <= threshold:
+            return None
+        if census.sampled_without_text == 0 and not self.settings.PAGE_FANOUT_TEXT_PDFS:
+            return None
+        return census.pages
 
     def _fan_out(self, pages: int) -> list[pdf_extractor.PageSpan] | None:
         """The parts' extractions when all are stored; otherwise queue the parts not done and return None.

@@ -29,7 +29,10 @@ def _two_page_pdf() -> bytes:
 def _settings():  # type: ignore[no-untyped-def]
     from fastapi_app.core.config import get_settings
 
-    return get_settings().model_copy(update={"PAGE_FANOUT_THRESHOLD": 1, "PAGE_FANOUT_CHUNK": 1})
+    # Text pages: the OCR a scan needs would only slow these tests, and the part bookkeeping is the same.
+    return get_settings().model_copy(
+        update={"PAGE_FANOUT_THRESHOLD": 1, "PAGE_FANOUT_CHUNK": 1, "PAGE_FANOUT_TEXT_PDFS": True}
+    )
 
 
 def _parts(document_id: uuid.UUID) -> list[tuple[int, str, int, int]]:
@@ -99,6 +102,18 @@ def test_parts_merge_into_one_extraction_even_when_two_merges_race(make_document
     assert data["pdf"]["tables"] and data["key_values"]
     document = _document(document_id)
     assert (document.status, document.progress) == ("completed", 100)
+
+
+def test_a_long_text_pdf_stays_in_one_task(make_document) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """Its pages have a text layer: parts would cost more than they save (bench.page_fanout --pdf)."""
+    from fastapi_app.tasks.pipeline import DocumentPipeline
+
+    settings = _settings().model_copy(update={"PAGE_FANOUT_TEXT_PDFS": False})
+    document_id = make_document(_two_page_pdf())
+    assert DocumentPipeline(str(document_id), 1, settings=settings).execute().status == "completed"
+    assert _parts(document_id) == []
+    assert _counts(document_id) == (1, 1)
+    assert _completed_events(document_id) == 1
 
 
 def test_a_part_that_keeps_killing_workers_fails_the_document(make_document) -> None:  # type: ignore[no-untyped-def]  # noqa: F811

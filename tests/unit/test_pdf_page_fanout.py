@@ -56,8 +56,10 @@ def test_parts_merged_in_page_order_equal_one_pass(mixed_pdf: Path, chunk: int) 
     single = pdf.extract(ctx)
     analyze_content(single)
 
-    pages = pdf.pages_to_extract(ctx)
-    assert pages == 5
+    census = pdf.page_census(ctx)
+    assert census is not None and census.pages == 5
+    pages = census.pages
+    assert census.sampled_without_text == 3  # every page is sampled in a file this short
     spans = [pdf.extract_page_span(ctx, first, min(first + chunk - 1, pages)) for first in range(1, pages + 1, chunk)]
     # Parts finish in any order: the merge puts them back in page order.
     merged = pdf.merge_page_spans(ctx, list(reversed(spans)))
@@ -81,3 +83,27 @@ def test_ocr_disabled_is_said_once_across_parts(mixed_pdf: Path) -> None:
 
     assert [w.code for w in merged.warnings].count("OCR_DISABLED") == 1
     assert _comparable(merged) == _comparable(single)
+
+
+def test_the_census_tells_a_text_pdf_from_a_scan(tmp_path: Path) -> None:
+    """Fan-out is for pages to OCR: the census samples 8 pages spread over the file for a text layer."""
+    text = Path(__file__).resolve().parents[1] / "samples" / "pdf" / "twenty_pages.pdf"
+    census = pdf.page_census(extraction_context(text))
+    assert census == pdf.PageCensus(pages=20, sampled_without_text=0)
+
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(scanned_pages_pdf([f"PAGE {n}" for n in range(1, 13)]))
+    census = pdf.page_census(extraction_context(scan))
+    assert census == pdf.PageCensus(pages=12, sampled_without_text=8)
+
+    # One scanned page among text pages is found when the sample reaches it (first and last are always in).
+    mixed = tmp_path / "mixed-cover.pdf"
+    mixed.write_bytes(_joined(scanned_pages_pdf(["COVER"]), *[small_text_pdf()] * 11))
+    census = pdf.page_census(extraction_context(mixed))
+    assert census == pdf.PageCensus(pages=12, sampled_without_text=1)
+
+
+def test_a_file_that_does_not_open_has_no_census(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(korean_invoice_pdf()[:300])
+    assert pdf.page_census(extraction_context(broken)) is None
