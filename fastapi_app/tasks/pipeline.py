@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fastapi_app.core.config import Settings, get_settings
@@ -165,38 +165,22 @@ class DocumentPipeline:
                 return skipped
             assert document is not None
 
-            # Attempts still marked running belong to deliveries whose worker died mid-way.
-            lost = list(
+            # One read of the run's attempts: those still marked running belong to deliveries whose
+            # worker died mid-way.
+            attempts = list(
                 session.scalars(
                     select(ProcessingAttempt).where(
-                        ProcessingAttempt.document_id == document.id,
-                        ProcessingAttempt.run == self.run,
-                        ProcessingAttempt.outcome == "running",
+                        ProcessingAttempt.document_id == document.id, ProcessingAttempt.run == self.run
                     )
                 )
             )
             now = datetime.now(UTC)
-            for attempt in lost:
-                attempt.outcome = "lost"
-                attempt.finished_at = now
-            previous = session.scalar(
-                select(ProcessingAttempt.attempt_number)
-                .where(ProcessingAttempt.document_id == document.id, ProcessingAttempt.run == self.run)
-                .order_by(ProcessingAttempt.attempt_number.desc())
-                .limit(1)
-            )
-            lost_total = int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(ProcessingAttempt)
-                    .where(
-                        ProcessingAttempt.document_id == document.id,
-                        ProcessingAttempt.run == self.run,
-                        ProcessingAttempt.outcome == "lost",
-                    )
-                )
-                or 0
-            )
+            for attempt in attempts:
+                if attempt.outcome == "running":
+                    attempt.outcome = "lost"
+                    attempt.finished_at = now
+            previous = max((attempt.attempt_number for attempt in attempts), default=None)
+            lost_total = sum(1 for attempt in attempts if attempt.outcome == "lost")
             document.attempts = (previous or 0) + 1
             if lost_total >= self.settings.MAX_PROCESSING_ATTEMPTS:
                 self._mark_failed(
@@ -248,7 +232,7 @@ class DocumentPipeline:
         threshold = self.settings.PAGE_FANOUT_THRESHOLD
         if threshold <= 0 or ctx.file_type != "pdf":
             return None
-        census = pdf_extractor.page_census(ctx)
+        census = pdf_extractor.page_census(ctx, sample_above=threshold)
         if census is None or census.pages <= threshold:
             return None
         if census.sampled_without_text == 0 and not self.settings.PAGE_FANOUT_TEXT_PDFS:
@@ -542,6 +526,8 @@ class DocumentPipeline:
                     Document.status == DocumentStatus.PROCESSING,
                 )
                 .values(stage=stage, progress=progress, updated_at=datetime.now(UTC))
+                # No ORM object of this session holds the row: nothing to synchronise (saves ~0.5 ms a stage).
+                .execution_options(synchronize_session=False)
             )
             if updated.rowcount:  # type: ignore[attr-defined]
                 self._event(

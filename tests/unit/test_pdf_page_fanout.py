@@ -107,3 +107,10 @@ def test_a_file_that_does_not_open_has_no_census(tmp_path: Path) -> None:
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(korean_invoice_pdf()[:300])
     assert pdf.page_census(extraction_context(broken)) is None
+
+
+def test_a_file_too_short_to_split_is_not_sampled(tmp_path: Path) -> None:
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(scanned_pages_pdf(["ONE", "TWO"]))
+    assert pdf.page_census(extraction_context(scan), sample_above=2) == pdf.PageCensus(pages=2, sampled_without_text=0)
+    assert pdf.page_census(extraction_context(scan), sample_above=1) == pdf.PageCensus(pages=2, sampled_without_text=2)

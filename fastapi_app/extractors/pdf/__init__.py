@@ -135,23 +135,33 @@ class PageCensus:
 FANOUT_SAMPLE_PAGES = 8
 
 
-def page_census(ctx: ExtractionContext) -> PageCensus | None:
+def page_census(ctx: ExtractionContext, sample_above: int = 0) -> PageCensus | None:
     """The page count, and whether pages need OCR, judged from a sample of pages spread over the file
     (a page with no text layer is one OCR reads); None when the file does not open, which the
-    whole-document extraction then reports with its own error.
+    whole-document extraction then reports with its own error. Files of at most `sample_above` pages
+    are not sampled (`sampled_without_text` 0): they are not split anyway.
 
     Page fan-out pays only for pages that need OCR: a text page costs ~10 ms, a part ~100 ms."""
     try:
-        with _opened(ctx, ExtractionResult.for_context(ctx)) as opened:
-            pages = page_limit(ctx, opened.page_count)
-            count = min(FANOUT_SAMPLE_PAGES, pages)
-            step = (pages - 1) / max(count - 1, 1)
-            sample = {round(i * step) for i in range(count)}
-            return PageCensus(pages, sum(1 for index in sample if not _has_text_layer(opened.doc, index)))
+        doc = open_with_pdfium(ctx, ExtractionResult.for_context(ctx))
     except Exception as exc:
         if not_about_the_file(exc):
             raise
         return None
+    try:
+        pages = page_limit(ctx, len(doc))
+        if pages <= sample_above:
+            return PageCensus(pages, 0)
+        count = min(FANOUT_SAMPLE_PAGES, pages)
+        step = (pages - 1) / max(count - 1, 1)
+        sample = {round(i * step) for i in range(count)}
+        return PageCensus(pages, sum(1 for index in sample if not _has_text_layer(doc, index)))
+    except Exception as exc:
+        if not_about_the_file(exc):
+            raise
+        return None
+    finally:
+        doc.close()
 
 
 def _has_text_layer(doc: pypdfium2.PdfDocument, index: int) -> bool:
