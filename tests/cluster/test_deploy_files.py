@@ -98,6 +98,18 @@ def test_upload_limit_agrees_between_compose_env_example_and_nginx(compose: dict
     assert limit <= body <= limit + MIB
 
 
+def test_batch_limit_agrees_between_settings_env_example_nginx_and_the_loopback_copy(tmp_path: Path) -> None:
+    from fastapi_app.core.config import Settings
+
+    limit = int(_dotenv(ROOT / ".env.example")["BATCH_MAX_TOTAL_SIZE"])
+    assert limit == Settings.model_fields["BATCH_MAX_TOTAL_SIZE"].default
+    batch_location = re.compile(r"location ~ \^/api\(/v1\)\?/documents/batch\$ \{\{?(.*?)\}", re.S)
+    for text in ((ROOT / "nginx.conf").read_text(), loopback_nginx_conf(tmp_path, listen=8080, upstreams=[8001])):
+        block = batch_location.search(text).group(1)  # type: ignore[union-attr]
+        body = _size(re.search(r"client_max_body_size\s+(\S+);", block).group(1))  # type: ignore[union-attr]
+        assert limit <= body <= limit + MIB
+
+
 def test_nginx_retries_only_connection_failures_and_upgrades_websockets() -> None:
     nginx = (ROOT / "nginx.conf").read_text()
     directives = re.findall(r"^\s*proxy_next_upstream\s+([^;]+);", nginx, re.M)

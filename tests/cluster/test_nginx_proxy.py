@@ -94,3 +94,46 @@ def test_internal_endpoints_are_refused_to_other_networks(proxied: Cluster, path
         assert "# TYPE http_requests_total counter" in allowed.text
     else:
         assert allowed.json()["data"]["status"] == "ok"
+
+
+def test_a_batch_larger_than_one_upload_passes_nginx_and_a_single_upload_that_large_does_not(
+    proxied: Cluster,
+) -> None:
+    """nginx lets a batch body reach BATCH_MAX_TOTAL_SIZE, while single uploads stay at MAX_UPLOAD_SIZE
+    + 1 MiB (nginx's own 413 speaks the API's envelope)."""
+    rows = "".join(
+        f"2026-11-{1 + n % 28:02d},주식회사 한빛상사,품목 {n},{n % 90 + 1},{(n % 90 + 1) * 1200}\n"
+        for n in range(200_000)
+    )
+    sheet = ("날짜,거래처,품목,수량,금액\n" + rows).encode()[: 7 * 1024 * 1024 - 64].rsplit(b"\n", 1)[0] + b"\n"
+    assert 6 * 1024 * 1024 < len(sheet) < 7 * 1024 * 1024
+    with bound_client(proxied.base_url, OUTSIDER) as client:
+        name = f"nb_{uuid.uuid4().hex[:10]}"
+        password = "password123"
+        registered = client.post(
+            "/api/v1/auth/register", json={"username": name, "email": f"{name}@example.com", "password": password}
+        )
+        assert registered.status_code == 201, registered.text
+        token = client.post("/api/v1/auth/login", data={"username": name, "password": password}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        batch = client.post(
+            "/api/v1/documents/batch",
+            files=[("files", ("1월.csv", sheet, "text/csv")), ("files", ("2월.csv", sheet + b"\n", "text/csv"))],
+            headers=headers,
+            timeout=60,
+        )
+        too_large = client.post(
+            "/api/v1/documents/upload",
+            files={"file": ("both.csv", sheet + sheet, "text/csv")},
+            headers=headers,
+            timeout=60,
+        )
+    assert batch.status_code == 202, batch.text
+    items = batch.json()["data"]["items"]
+    assert [(item["status"], item["document"]["original_filename"]) for item in items] == [
+        ("accepted", "1월.csv"),
+        ("accepted", "2월.csv"),
+    ]
+    assert [item["document"]["size_bytes"] for item in items] == [len(sheet), len(sheet) + 1]
+    assert too_large.status_code == 413, too_large.text
+    assert too_large.json()["error_code"] == "FILE_TOO_LARGE"

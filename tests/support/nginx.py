@@ -10,6 +10,10 @@ from pathlib import Path
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 # nginx.conf's `geo $internal_client` list: who may read /metrics and /health/ready through nginx.
 INTERNAL_NETWORKS = ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1", "fc00::/7")
+TOO_LARGE_BODY = (
+    '{"success": false, "message": "The request body is too large.", "error_code": "FILE_TOO_LARGE", '
+    '"details": null}'
+)
 FORBIDDEN_BODY = (
     '{"success": false, "message": "Not available from this network.", "error_code": "PERMISSION_DENIED", '
     '"details": null}'
@@ -73,6 +77,10 @@ http {{
             proxy_read_timeout 3600s;
         }}
         location / {{ proxy_pass http://web; }}
+        location ~ ^/api(/v1)?/documents/batch$ {{
+            client_max_body_size 201m;
+            proxy_pass http://web;
+        }}
         location = /metrics {{
             if ($internal_client = 0) {{ return 403; }}
             proxy_pass http://web;
@@ -82,9 +90,14 @@ http {{
             proxy_pass http://web;
         }}
         error_page 403 = @forbidden;
+        error_page 413 = @too_large;
         location @forbidden {{
             default_type application/json;
             return 403 '{FORBIDDEN_BODY}';
+        }}
+        location @too_large {{
+            default_type application/json;
+            return 413 '{TOO_LARGE_BODY}';
         }}
     }}
 }}
