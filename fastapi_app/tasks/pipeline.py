@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import null, select, update
 from sqlalchemy.orm import Session
 
 from fastapi_app.core.config import Settings, get_settings
@@ -101,6 +101,7 @@ class DocumentPipeline:
         # The row as `_read` loaded it: the report needs only columns fixed at upload (file name,
         # upload time), so reloading it in a session of its own would cost a round trip per document.
         self._loaded: Document | None = None
+        self._merged_parts = False
         # Warnings recorded at upload (e.g. EXTENSION_MISMATCH), added to the result after extraction.
         self._upload_warnings: list[dict[str, Any]] = []
         self._last_progress_write = 0.0
@@ -225,6 +226,7 @@ class DocumentPipeline:
             if spans is None:
                 return None
             self._set_stage(ProcessingStage.EXTRACTING, EXTRACT_SPAN[1], {"merging_parts": len(spans)})
+            self._merged_parts = True
             return self._with_upload_warnings(pdf_extractor.merge_page_spans(ctx, spans))
 
     def _pages_to_fan_out(self, ctx: ExtractionContext) -> int | None:
@@ -397,6 +399,8 @@ class DocumentPipeline:
             else:
                 existing_report.content = report
                 existing_report.title = report["title"][:300]
+            if self._merged_parts or self.run > 1:  # a reprocess may leave an earlier run's parts
+                self._drop_part_spans(session)
             now = datetime.now(UTC)
             document.status = DocumentStatus.COMPLETED
             self._status_changed = True
@@ -460,7 +464,22 @@ class DocumentPipeline:
         with self.session_factory.begin() as session:
             self._close_attempt(session, "retry", "TRANSIENT_ERROR", message)
 
+    def _drop_part_spans(self, session: Session) -> None:
+        """Once a run has ended, its parts' extractions are in the one stored result (or of no use): the
+        rows stay as the record of who ran which pages, the spans (a second copy of the text) go."""
+        session.execute(
+            update(DocumentPart)
+            .where(
+                DocumentPart.document_id == self.document_id,
+                DocumentPart.run <= self.run,
+                DocumentPart.span.is_not(None),
+            )
+            .values(span=null())
+            .execution_options(synchronize_session=False)
+        )
+
     def _mark_failed(self, session: Session, document: Document, error_code: str, message: str) -> None:
+        self._drop_part_spans(session)
         now = datetime.now(UTC)
         document.status = DocumentStatus.FAILED
         self._status_changed = True

@@ -90,6 +90,11 @@ def _assert_merged_once(api: ApiClient, stack: Stack, document_id: str, words: l
     assert result["ocr"]["pages"] == len(words)
     assert result["text"] == "\n\n".join(words)
     assert _stored_once(stack, document_id) == (1, 1)
+    with _db(stack) as conn:
+        kept = conn.execute(
+            "SELECT count(*) FROM document_parts WHERE document_id = %s AND span IS NOT NULL", (document_id,)
+        ).fetchone()
+    assert kept == (0,), "the parts' copies of the text outlived the merge"
     reports = api.get(f"/api/documents/{document_id}/reports").json()["data"]
     assert [report["version"] for report in reports] == [1]
 

@@ -48,6 +48,19 @@ def _parts(document_id: uuid.UUID) -> list[tuple[int, str, int, int]]:
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
+def _spans_kept(document_id: uuid.UUID) -> int:
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.models import DocumentPart
+
+    with sync_session_factory()() as session:
+        count = session.scalar(
+            select(func.count())
+            .select_from(DocumentPart)
+            .where(DocumentPart.document_id == document_id, DocumentPart.span.is_not(None))
+        )
+    return int(count or 0)
+
+
 def _completed_events(document_id: uuid.UUID) -> int:
     from fastapi_app.db.session import sync_session_factory
     from fastapi_app.models import DocumentEvent
@@ -76,6 +89,7 @@ def test_parts_merge_into_one_extraction_even_when_two_merges_race(make_document
     # A redelivered part changes nothing.
     assert PagePartPipeline(str(document_id), 1, 1, settings=settings).execute().status == "skipped"
     assert _parts(document_id) == [(1, "done", 1, 0), (2, "done", 1, 0)]
+    assert _spans_kept(document_id) == 2
 
     # The last part queues the merge; a redelivery of a part may queue it again: both run at once.
     outcomes: list[str] = []
@@ -90,6 +104,9 @@ def test_parts_merge_into_one_extraction_even_when_two_merges_race(make_document
         thread.join(timeout=120)
     assert sorted(outcomes) == ["completed", "skipped"], outcomes
     assert _counts(document_id) == (1, 1)
+    # Merged into the one stored result: the part rows stay as the record, their copies of the text go.
+    assert _parts(document_id) == [(1, "done", 1, 0), (2, "done", 1, 0)]
+    assert _spans_kept(document_id) == 0
     assert _completed_events(document_id) == 1
 
     from fastapi_app.db.session import sync_session_factory
@@ -137,6 +154,7 @@ def test_a_part_that_keeps_killing_workers_fails_the_document(make_document) -> 
     document = _document(document_id)
     assert (document.status, document.error_code) == ("failed", "WORKER_LOST")
     assert "pages 2-2" in document.error_message
+    assert _spans_kept(document_id) == 0
     # The other part, and any merge, find the run over.
     assert PagePartPipeline(str(document_id), 1, 1, settings=settings).execute().status == "skipped"
     assert DocumentPipeline(str(document_id), 1, settings=settings).execute().status == "skipped"

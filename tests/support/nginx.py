@@ -11,8 +11,7 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 # nginx.conf's `geo $internal_client` list: who may read /metrics and /health/ready through nginx.
 INTERNAL_NETWORKS = ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1", "fc00::/7")
 TOO_LARGE_BODY = (
-    '{"success": false, "message": "The request body is too large.", "error_code": "FILE_TOO_LARGE", '
-    '"details": null}'
+    '{"success": false, "message": "The request body is too large.", "error_code": "FILE_TOO_LARGE", "details": null}'
 )
 FORBIDDEN_BODY = (
     '{"success": false, "message": "Not available from this network.", "error_code": "PERMISSION_DENIED", '
