@@ -261,6 +261,7 @@ class WorkerPeak:
     own: int = 0  # its pool child (the process that runs the tasks), alone
     tree: int = 0  # main + pool child + tesseract and any other descendant, summed
     tree_pss: int = 0  # the same processes' PSS summed: shared pages counted once
+    tree_at: float = 0.0  # when the tree peak was sampled (time.monotonic())
     samples: int = 0
 
 
@@ -293,6 +294,8 @@ class RssSampler:
                 direct = [int(c) for task in _tasks(pid) for c in _children_of(task)]
                 own = max((_rss(child) for child in direct), default=0)
                 tree = main + sum(_rss(child) for child in children)
+                if tree > peak.tree:
+                    peak.tree_at = time.monotonic()
                 peak.main, peak.own, peak.tree = max(peak.main, main), max(peak.own, own), max(peak.tree, tree)
                 if self.pss:
                     pss = _pss(pid) + sum(_pss(child) for child in children)
@@ -382,6 +385,7 @@ class Measured:
     peaks: dict[str, WorkerPeak] = field(default_factory=dict)
     checks: list[str] = field(default_factory=list)
     timeline: list[str] = field(default_factory=list)
+    peak_stages: dict[str, str] = field(default_factory=dict)  # per worker: when its tree peaked, in which stage
     heartbeats: int = 0  # events marked "heartbeat": broadcast only, repeating the last stored one
     max_stored_gap: float = 0.0  # the largest gap counting only stored events (heartbeats left out)
     ok: bool = True
@@ -417,6 +421,10 @@ def process(stack: Stack, api: ApiClient, content: bytes, filename: str, measure
         f"before {message.get('type')} {message.get('stage')} {message.get('progress')}% {message.get('message')!r}"
     )
     measured.peaks = sampler.peaks
+    for name, peak in sampler.peaks.items():
+        before = [m for t, m in events if t <= peak.tree_at and not m.get("heartbeat")]
+        stage = f"{before[-1].get('stage')} {before[-1].get('progress')}%" if before else "before the first event"
+        measured.peak_stages[name] = f"{peak.tree_at - uploaded:+.1f} s ({stage})"
     measured.timeline = [
         f"{t - uploaded:+.2f} {m.get('stage')} {m.get('progress', '')}% {m.get('message', '')}"
         + ("  (heartbeat)" if m.get("heartbeat") else "")
@@ -536,6 +544,7 @@ def report(measured: list[Measured], workers: int, *, timeline: bool) -> None:
             f" RSS samples {samples}"
         )
         print(f"  largest gap {m.max_gap:.2f} s {m.gap_at}")
+        print("  tree peak at " + ", ".join(f"{name} {when}" for name, when in m.peak_stages.items()))
         print(
             f"  events {m.events}, of them heartbeats {m.heartbeats}; largest gap between stored events"
             f" (heartbeats left out) {m.max_stored_gap:.2f} s"

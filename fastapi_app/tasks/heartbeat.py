@@ -2,7 +2,7 @@
 
 Extraction reports pages, sheets and CSV bytes as it goes, but some steps have nothing to count: OCR of one
 dense page, the table and summary pass over a 500,000-row sheet, text analysis, building the report,
-storing an 80 MB extraction. While a task runs, a thread of its own re-sends the task's last event on the
+storing a 50 MB extraction. While a task runs, a thread of its own re-sends the task's last event on the
 user's WebSocket channel whenever nothing was sent for HEARTBEAT_S, marked ``"heartbeat": true``.
 
 A heartbeat states nothing new: the stage (and progress, see `fields`) of the last event that committed.
