@@ -7,6 +7,7 @@ from fastapi_app.models.document import (
     ProcessingAttempt,
     ProcessingStage,
     Report,
+    json_bytes,
 )
 from fastapi_app.models.event import DocumentEvent
 from fastapi_app.models.user import RefreshToken, User
@@ -27,4 +28,5 @@ __all__ = [
     "User",
     "WebhookAttempt",
     "WebhookDelivery",
+    "json_bytes",
 ]

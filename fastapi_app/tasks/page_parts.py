@@ -17,6 +17,7 @@ import logging
 import os
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -36,6 +37,9 @@ from fastapi_app.tasks.pipeline import (
 )
 
 logger = logging.getLogger("fastapi_app.pipeline")
+
+# Fields of a part's progress event that are summed over all parts under the document's lock.
+_SUMMED_FIELDS = frozenset({"progress", "current_page", "total_pages"})
 
 
 class PagePartPipeline(DocumentPipeline):
@@ -62,7 +66,7 @@ class PagePartPipeline(DocumentPipeline):
         if claimed is not None:
             return claimed
         try:
-            with self._read() as ctx:
+            with self.heartbeat, self._read() as ctx:
                 self.file_type = ctx.file_type
                 span = pdf_extractor.extract_page_span(ctx, self.first_page, self.last_page)
             return self._store(span)
@@ -86,6 +90,9 @@ class PagePartPipeline(DocumentPipeline):
             merge_due = already_done and self._all_done(session)
             if not already_done:
                 claimed = self._start_part(session, document, part)
+                if claimed is None:
+                    # Until its first page is done the part has sent nothing: its heartbeat says the stage goes on.
+                    self.heartbeat.saw(self._started_message(document), document.owner_id)
         if already_done:
             if merge_due:
                 enqueue_processing(str(self.document_id), self.run)
@@ -176,6 +183,22 @@ class PagePartPipeline(DocumentPipeline):
                 details={"current_page": int(done), "total_pages": int(pages)},
             )  # fmt: skip
         self._last_progress_write = now
+
+    def _started_message(self, document: Document) -> dict[str, Any]:
+        return {
+            "type": EventType.PROCESSING,
+            "document_id": str(self.document_id),
+            "run": self.run,
+            "status": DocumentStatus.PROCESSING,
+            "stage": document.stage,
+            "message": f"Pages {self.first_page}-{self.last_page}",
+            "error_code": None,
+        }
+
+    def _heartbeat_fields(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A part's heartbeat says only that its stage goes on: its last progress and page count may be
+        behind another part's newer event, and the run's progress never goes back."""
+        return {key: value for key, value in message.items() if key not in _SUMMED_FIELDS}
 
     def _part(self, session: Session) -> DocumentPart | None:
         return session.scalar(

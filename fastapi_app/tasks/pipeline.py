@@ -23,6 +23,7 @@ from fastapi_app.core.config import Settings, get_settings
 from fastapi_app.core.metrics import record_stage
 from fastapi_app.core.security import decrypt_secret
 from fastapi_app.core.vocabulary import FINAL_EVENT_TYPES, EventType
+from fastapi_app.db.hooks import on_commit
 from fastapi_app.db.session import sync_session_factory
 from fastapi_app.extractors import pdf as pdf_extractor
 from fastapi_app.extractors.base import ExtractionContext, ExtractionError, ExtractionResult
@@ -38,6 +39,7 @@ from fastapi_app.models import (
     ProcessingAttempt,
     ProcessingStage,
     Report,
+    json_bytes,
 )
 from fastapi_app.queue.dispatch import enqueue_part
 from fastapi_app.realtime.events import event_message
@@ -45,6 +47,7 @@ from fastapi_app.realtime.publisher import record_event
 from fastapi_app.reports.builder import build_report
 from fastapi_app.services import batch_service
 from fastapi_app.services.webhook_service import on_final_event
+from fastapi_app.tasks.heartbeat import Heartbeat
 
 logger = logging.getLogger("fastapi_app.pipeline")
 
@@ -70,6 +73,14 @@ PROGRESS_WRITE_INTERVAL_S = 0.5
 class Outcome:
     status: str
     detail: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class _Serialised:
+    """An extraction as stored: its schema version and its JSON (UTF-8)."""
+
+    schema_version: str
+    data: bytes
 
 
 class StepFailed(Exception):
@@ -110,12 +121,18 @@ class DocumentPipeline:
         # Set when the current transaction changes the document's status: its batch hears of it.
         self._status_changed = False
         self.batch_id: uuid.UUID | None = None
+        # Re-sends the last committed event while a long step has nothing new to say (tasks/heartbeat.py).
+        self.heartbeat = Heartbeat(fields=self._heartbeat_fields)
 
     # --- entry point ---------------------------------------------------------------------
     def execute(self) -> Outcome:
         claimed = self._claim()
         if claimed is not None:
             return claimed
+        with self.heartbeat:
+            return self._execute_claimed()
+
+    def _execute_claimed(self) -> Outcome:
         started = time.perf_counter()
         try:
             result = self._read_and_extract()
@@ -126,7 +143,11 @@ class DocumentPipeline:
             mark = self._timed("analyze", mark)
             report = self._report(result)
             mark = self._timed("report", mark)
-            if not self._finish(result, report, started):
+            # Serialised before the store, and the result dropped: a large one is not held twice (as
+            # objects and as JSON) while the database takes it.
+            extraction = _Serialised(result.schema_version, result.__pydantic_serializer__.to_json(result))
+            del result
+            if not self._finish(extraction, report, started):
                 return Outcome("skipped", f"run {self.run} already completed")
             self._timed("save", mark)
             return Outcome("completed")
@@ -358,7 +379,7 @@ class DocumentPipeline:
             result, filename=document.original_filename, uploaded_at=document.created_at, version=self.run
         )
 
-    def _finish(self, result: ExtractionResult, report: dict[str, Any], started: float) -> bool:
+    def _finish(self, result: _Serialised, report: dict[str, Any], started: float) -> bool:
         """Store the run's one extraction and report; False when a twin delivery already completed the run."""
         with self._transaction() as session:
             document = self._load(session, for_update=True)
@@ -368,7 +389,7 @@ class DocumentPipeline:
                 # Two deliveries of the merge (a part redelivered after queueing it): the first one wins.
                 self._close_attempt(session, "duplicate")
                 return False
-            data = result.model_dump(mode="json")
+            data = json_bytes(session, result.data)
             record = session.scalar(
                 select(ExtractionRecord).where(
                     ExtractionRecord.document_id == document.id, ExtractionRecord.run == self.run
@@ -513,6 +534,12 @@ class DocumentPipeline:
         )  # fmt: skip
         if event_type in FINAL_EVENT_TYPES:
             self._final_event = event
+        owner_id, final = self.owner_id, event_type in FINAL_EVENT_TYPES
+        on_commit(session, lambda: self.heartbeat.saw(event_message(event), owner_id, final=final))
+
+    def _heartbeat_fields(self, message: dict[str, Any]) -> dict[str, Any]:
+        """What a heartbeat repeats of the last event: all of it (one task writes this run's events)."""
+        return message
 
     def _close_attempt(
         self, session: Session, outcome: str, error_code: str | None = None, message: str | None = None
@@ -561,6 +588,6 @@ class DocumentPipeline:
         low, high = EXTRACT_SPAN
         progress = low + int((high - low) * (current / max(total, 1)))
         stage = ProcessingStage.OCR if unit == "ocr" else ProcessingStage.EXTRACTING
-        noun = "sheet" if unit == "sheet" else "page"
+        noun = {"sheet": "sheet", "byte": "byte"}.get(unit, "page")  # "ocr" and "page" count pages
         self._set_stage(stage, progress, {f"current_{noun}": current, f"total_{noun}s": total})
         logger.debug("document %s %s %s/%s", self.document_id, unit, current, total)

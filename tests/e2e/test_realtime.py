@@ -86,6 +86,11 @@ def test_events_cross_instances_in_order_and_only_to_their_owner(live_stack: Sta
 
     snapshot, events, bob_saw = asyncio.run(scenario())
     assert snapshot["type"] == "snapshot" and snapshot["documents"] == []
+    # A step that ran over a second (a busy host) may have sent heartbeats: repeats of the last event,
+    # without an id and not stored (tasks/heartbeat.py). The rest are the stored events.
+    beats = [e for e in events if e.get("heartbeat")]
+    assert all(e["event_id"] is None and e["type"] == "document_processing" for e in beats)
+    events = [e for e in events if not e.get("heartbeat")]
     assert [e["type"] for e in events][-1] == "document_completed"
     assert all(e["type"] == "document_processing" for e in events[:-1])
     stages = [e["stage"] for e in events]

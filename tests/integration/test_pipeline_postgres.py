@@ -25,9 +25,15 @@ def make_document(postgres_app_env: str) -> Iterator:  # type: ignore[type-arg]
 
     created: list[uuid.UUID] = []
 
-    def _make(content: bytes | None = None, source: str | None = None, mime: str = "application/pdf") -> uuid.UUID:
+    def _make(
+        content: bytes | None = None,
+        source: str | None = None,
+        mime: str = "application/pdf",
+        file_type: str = "pdf",
+        suffix: str = ".pdf",
+    ) -> uuid.UUID:
         storage = get_storage()
-        stored_name = storage.new_stored_name(".pdf")
+        stored_name = storage.new_stored_name(suffix)
         target = storage.path_for(stored_name)
         target.parent.mkdir(parents=True, exist_ok=True)
         if source:
@@ -45,9 +51,9 @@ def make_document(postgres_app_env: str) -> Iterator:  # type: ignore[type-arg]
             session.flush()
             document = Document(
                 owner_id=user.id,
-                original_filename="invoice.pdf",
+                original_filename=f"invoice{suffix}",
                 stored_name=stored_name,
-                file_type="pdf",
+                file_type=file_type,
                 mime_type=mime,
                 size_bytes=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),
@@ -205,3 +211,91 @@ def test_metadata_of_a_real_pdf_is_stored(make_document) -> None:  # type: ignor
     assert record.data["pdf"]["metadata"]["title"] == "Microsoft Word - トランスバース社買収電話会議英語Final.docx"
     assert record.data["schema_version"] == SCHEMA_VERSION
     assert record.data["extractor"] == {"name": "pdf", "version": "1.1"}
+
+
+# --- issue 18: big files ---------------------------------------------------------------------------
+
+
+def _sales_csv(rows: int) -> bytes:
+    lines = ["date,거래처,품목,수량,금액"]
+    lines += [f"2025-03-{1 + n % 28:02d},㈜한빛{n % 7},의자,{n % 9 + 1},{(n % 9 + 1) * 1500}" for n in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _events(document_id: uuid.UUID) -> list:  # type: ignore[type-arg]
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.models import DocumentEvent
+
+    with sync_session_factory()() as session:
+        return list(
+            session.scalars(
+                select(DocumentEvent).where(DocumentEvent.document_id == document_id).order_by(DocumentEvent.id)
+            )
+        )
+
+
+def test_a_long_csv_parse_sends_progress_and_stores_the_extraction_as_before(  # type: ignore[no-untyped-def]
+    make_document, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    import fastapi_app.tasks.pipeline as pipeline_module
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.extractors.base import ExtractionContext
+    from fastapi_app.extractors.engine import extract_document
+    from fastapi_app.models import ExtractionRecord
+    from fastapi_app.tasks.pipeline import DocumentPipeline
+
+    content = _sales_csv(30_000)
+    document_id = make_document(content, mime="text/csv", file_type="excel", suffix=".csv")
+    monkeypatch.setattr(pipeline_module, "PROGRESS_WRITE_INTERVAL_S", 0.0)  # every offer becomes an event
+    assert DocumentPipeline(str(document_id), 1).execute().status == "completed"
+
+    reading = [e for e in _events(document_id) if "current_byte" in (e.details or {})]
+    read = [e.details["current_byte"] for e in reading]
+    assert len(reading) >= 3 and read == sorted(read)
+    assert {e.details["total_bytes"] for e in reading} == {len(content)}
+    assert [e.progress for e in reading] == sorted(e.progress for e in reading)
+
+    # Stored from pydantic's JSON bytes (models.json_bytes): the same document the dict path stored.
+    path = tmp_path / "sales.csv"
+    path.write_bytes(content)
+    ctx = ExtractionContext(path=path, mime_type="text/csv", file_type="excel", size_bytes=len(content), sha256="-")
+    expected = extract_document(ctx).model_dump(mode="json")
+    with sync_session_factory()() as session:
+        stored = session.scalar(select(ExtractionRecord.data).where(ExtractionRecord.document_id == document_id))
+    assert stored is not None
+    for key in ("timings_ms", "sha256"):
+        stored.pop(key, None)
+        expected.pop(key, None)
+    assert stored == expected
+    assert stored["spreadsheet"]["sheets"][0]["row_count"] == 30_001
+
+
+def test_heartbeats_repeat_the_last_event_while_a_step_runs_long(  # type: ignore[no-untyped-def]
+    make_document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+    from functools import partial
+
+    import fastapi_app.tasks.pipeline as pipeline_module
+    from fastapi_app.tasks.heartbeat import Heartbeat
+    from fastapi_app.tasks.pipeline import DocumentPipeline
+
+    sent: list[dict] = []  # type: ignore[type-arg]
+    monkeypatch.setattr(pipeline_module, "Heartbeat", partial(Heartbeat, 0.05, send=lambda m, owner: sent.append(m)))
+    analyze = pipeline_module.analyze_content
+
+    def slow_analysis(result):  # type: ignore[no-untyped-def]
+        time.sleep(0.5)  # a step with nothing to count, as text analysis of a 300-page PDF
+        analyze(result)
+
+    monkeypatch.setattr(pipeline_module, "analyze_content", slow_analysis)
+    document_id = make_document()
+    assert DocumentPipeline(str(document_id), 1).execute().status == "completed"
+
+    during = [m for m in sent if m["stage"] == "analyzing"]
+    assert during and all(m["heartbeat"] is True and m["event_id"] is None for m in during)
+    assert {(m["progress"], m["document_id"]) for m in during} == {(80, str(document_id))}
+    assert not [m for m in sent if m["stage"] == "done"]  # nothing after the final event
+    # Heartbeats are not stored: the timeline keeps one row per change.
+    stored = [(e.stage, e.progress) for e in _events(document_id)]
+    assert stored.count(("analyzing", 80)) == 1

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, time, timedelta
+from functools import reduce
+from operator import add
 from typing import TYPE_CHECKING, Any
 
 from fastapi_app.extractors.base import ColumnSummary
@@ -27,12 +29,16 @@ _KIND_OF_TYPE: dict[type, str] = {
     timedelta: "duration",
 }
 _TEMPORAL = frozenset({"date", "datetime", "time", "duration"})
+# Cells per call of the C loops over a CSV column (see _summarize_text_column).
+CHUNK = 65_536
 
 
 def summarize_column(
     values: Sequence[Any], letter: str, header: Any, *, numeric_strings: bool, decimal_comma: bool
 ) -> ColumnSummary:
     if numeric_strings:  # CSV: every cell is a string, so numbers are recognised one by one
+        if set(map(type, values)) <= {str}:
+            return _summarize_text_column(values, letter, header, decimal_comma=decimal_comma)
         stats = _ColumnStats()
         for value in values:
             stats.add(
@@ -61,6 +67,43 @@ def summarize_column(
             summary.min = float(min(present))
             summary.max = float(max(present))
             summary.mean = _clean_float(total / len(present))
+    return summary
+
+
+def _summarize_text_column(values: Sequence[str], letter: str, header: Any, *, decimal_comma: bool) -> ColumnSummary:
+    """The summary `_ColumnStats` gives for a column of strings (a CSV column), with the per-cell work
+    in C: the number pattern and float() run through filter() and map(), and the total is the same
+    left-to-right float addition. 500,000 rows took 2 s a column cell by cell, ~0.2 s this way.
+
+    The C loops take CHUNK cells at a time: one call over a whole column keeps the GIL for a second,
+    and the task's progress heartbeat (tasks/heartbeat.py) runs in a thread of the same process."""
+    present = [value for value in map(str.strip, values) if value]
+    summary = ColumnSummary(column=letter, header=json_safe(header), type="empty", count=len(present))
+    if not present:
+        return summary
+    chunks = [present[start : start + CHUNK] for start in range(0, len(present), CHUNK)]
+    numbers = sum(len(list(filter(_CSV_NUMBER.match, chunk))) for chunk in chunks)
+    commas: list[bool] = []
+    if decimal_comma and numbers < len(present):
+        commas = [_CSV_NUMBER.match(text) is None and _CSV_DECIMAL_COMMA.match(text) is not None for text in present]
+        numbers += sum(commas)
+    if numbers < len(present):
+        summary.type = "mixed" if numbers else "text"
+        return summary
+    summary.type = "number"
+    if commas:
+        floats = [
+            float(text.replace(",", ".")) if comma else float(text) for text, comma in zip(present, commas, strict=True)
+        ]
+    else:
+        floats = []
+        for chunk in chunks:
+            floats.extend(map(float, chunk))
+    total = reduce(add, floats, 0.0)  # the same left-to-right sum as _ColumnStats (not fsum)
+    summary.sum = _clean_float(total)
+    summary.min = min(floats)
+    summary.max = max(floats)
+    summary.mean = _clean_float(total / len(floats))
     return summary
 
 

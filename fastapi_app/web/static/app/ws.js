@@ -136,8 +136,9 @@ export function applyEvent(doc, event) {
   }
   if (event.type === "document_failed" && event.message) next.error_message = event.message;
   if (event.type === "document_completed") next.completed_at = event.timestamp;
-  // Page/sheet counters belong to the extraction stage only.
-  if (event.current_page === undefined && event.current_sheet === undefined) {
+  // Page/sheet counters belong to the extraction stage only. A heartbeat ("heartbeat": true, not stored)
+  // repeats the stage while a long step runs; a page part's leaves the counters out, and they stay.
+  if (!event.heartbeat && event.current_page === undefined && event.current_sheet === undefined) {
     delete next.current_page;
     delete next.current_sheet;
   }
