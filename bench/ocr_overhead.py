@@ -13,9 +13,11 @@ Pages (each one file; both sides read that same file):
 
 The service side is ``registry.extract`` on the file (what the worker runs: decode, EXIF, OCR with its
 preprocessing, word-box tables). Plain Tesseract is ``tesseract FILE stdout -l kor+eng --psm 4``
-(the service's page segmentation) and, for reference, without ``--psm`` (Tesseract's default 3).
-All with OMP_THREAD_LIMIT=1. Runs alternate service / psm 4 / psm 3 so load changes hit every side
-alike. CPU is this process's CPU time plus that of its Tesseract children
+(the service's page segmentation before it was chosen per page; the ratio column) and, for reference,
+without ``--psm`` (Tesseract's default 3) and with ``--psm 6`` (what the service now uses on a page of
+one uniform block of text; "service psm" says which one it chose, and the last ratio column compares
+with plain Tesseract in that same mode). All with OMP_THREAD_LIMIT=1. Runs alternate service / psm 4 /
+psm 3 / psm 6 so load changes hit every side alike. CPU is this process's CPU time plus that of its Tesseract children
 (``resource.getrusage(RUSAGE_CHILDREN)``); the machine is shared, so CPU is the figure to read.
 ``--profile`` prints where the service's time went on each page (cProfile, children's CPU apart).
 """
@@ -94,6 +96,19 @@ def plain_tesseract(image: Path, psm: int | None) -> None:
     subprocess.run(command, check=True, capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
 
 
+def chosen_psm(image: Path) -> int:
+    """The page segmentation the service chooses for this page (4 before it was chosen per page)."""
+    from PIL import Image
+
+    from fastapi_app.extractors import ocr, ocr_preprocess
+
+    if not hasattr(ocr_preprocess, "prepare_page"):
+        return 4
+    with Image.open(image) as page:
+        dpi = page.info.get("dpi", (None,))[0]
+        return ocr.page_segmentation(ocr_preprocess.prepare_page(page, dpi, ocr.DEFAULT_STEPS))
+
+
 def service(ctx: ExtractionContext) -> None:
     result = registry.extract(ctx)
     assert result.ocr is not None and result.ocr.pages == 1, result.warnings
@@ -122,7 +137,9 @@ def main() -> None:
                 "service": lambda ctx=ctx: service(ctx),
                 "psm4": lambda image=image: plain_tesseract(image, 4),
                 "psm3": lambda image=image: plain_tesseract(image, None),
+                "psm6": lambda image=image: plain_tesseract(image, 6),
             }
+            psm = chosen_psm(image)
             times: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
             for _ in range(args.runs):
                 for side, action in sides.items():
@@ -130,14 +147,17 @@ def main() -> None:
             cpu = {side: statistics.median(c for _, c in runs) for side, runs in times.items()}
             wall = {side: statistics.median(w for w, _ in runs) for side, runs in times.items()}
             ratio_cpu, ratio_wall = cpu["service"] / cpu["psm4"], wall["service"] / wall["psm4"]
+            same = cpu["service"] / cpu[f"psm{psm}"]
             rows.append(
-                f"| {name} | {cpu['service']:.3f} | {cpu['psm4']:.3f} | **{ratio_cpu:.2f}** | {cpu['psm3']:.3f} "
+                f"| {name} | {psm} | {cpu['service']:.3f} | {cpu['psm4']:.3f} | **{ratio_cpu:.2f}** "
+                f"| {cpu['psm3']:.3f} | {cpu['psm6']:.3f} | {same:.2f} "
                 f"| {wall['service']:.2f} | {wall['psm4']:.2f} | {ratio_wall:.2f} |"
             )
         print(f"load average at end: {os.getloadavg()}")
-        print(f"\n| page | service CPU s | tesseract --psm 4 CPU s | ratio CPU | tesseract (psm 3) CPU s "
-              f"| service wall s | psm 4 wall s | ratio wall |  (median of {args.runs}, alternated)")  # fmt: skip
-        print("|---|---|---|---|---|---|---|---|")
+        print(f"\n| page | service psm | service CPU s | tesseract --psm 4 CPU s | ratio CPU | tesseract (psm 3) CPU s "
+              f"| tesseract --psm 6 CPU s | ratio CPU, same psm | service wall s | psm 4 wall s | ratio wall "
+              f"|  (median of {args.runs}, alternated)")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         print("\n".join(rows))
         if args.profile:
             for name, (ctx, _) in found.items():
