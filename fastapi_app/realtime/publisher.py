@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from fastapi_app.core.cache import invalidate
+from fastapi_app.core.cache import generation_key, invalidate
 from fastapi_app.db.hooks import on_commit
 from fastapi_app.models import DocumentEvent
 from fastapi_app.realtime.events import (
@@ -69,9 +69,25 @@ async def announce_sessions_ended(user_id: uuid.UUID, token_version: int, reason
 def announce(event: DocumentEvent) -> None:
     """Broadcast a committed event. (Webhooks are not sent from here: the pipeline sends them as its own
     step after the commit of a final event, see DocumentPipeline._transaction.) Every change of a
-    document is committed with its event, so this is also where the owner's cached reads end."""
-    invalidate(event.owner_id)
-    broadcast(event_message(event), event.owner_id)
+    document is committed with its event, so this is also where the owner's cached reads end.
+
+    Both in one round trip: the cache and pub/sub share the one Redis (REDIS_URL, else a Redis broker),
+    and a document's processing announces six or more events."""
+    client = _redis()
+    if client is None:  # no Redis: nothing is cached, and the API's hub reads the table
+        return
+    message = event_message(event)
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.delete(generation_key(event.owner_id))
+        pipe.publish(channel_for(event.owner_id), encode(message, event.owner_id))
+        pipe.execute()
+    except Exception as exc:  # Redis down: the hub replays from document_events; cache entries expire
+        logger.warning(
+            "event %s not broadcast and cached reads not ended (%s); clients catch up from the database",
+            message["type"],
+            exc,
+        )
 
 
 def record_event(
