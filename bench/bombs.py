@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.pipeline_throughput import bench_stack
+from bench.stacks import bench_stack
 from tests.support import bombs
 from tests.support.client import ApiClient
 

@@ -22,15 +22,13 @@ import argparse
 import contextlib
 import os
 import statistics
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
+from bench.stacks import bench_stack
 from tests.support.client import ApiClient
 from tests.support.documents import scanned_pages_pdf
-from tests.support.services import create_postgres_database, drop_postgres_database, require_redis
-from tests.support.stack import Stack, stack_env
+from tests.support.stack import Stack
 
 PAGES = 24
 WORDS = ["ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL", "INDIA", "JULIET", "KILO", "LIMA"]
@@ -41,31 +39,8 @@ def page_words() -> list[str]:
     return [f"PAGE {n} {WORDS[n % len(WORDS)]} {WORDS[(n * 5) % len(WORDS)]}" for n in range(1, PAGES + 1)]
 
 
-@contextlib.contextmanager
-def stack_for(workers: int, threshold: int) -> Iterator[Stack]:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
-    postgres_url = create_postgres_database()
-    redis_url = require_redis()
-    env = stack_env(
-        workdir,
-        DATABASE_URL=postgres_url,
-        CELERY_BROKER_URL=redis_url,
-        REDIS_URL=redis_url,
-        PAGE_FANOUT_THRESHOLD=threshold,
-        PAGE_FANOUT_CHUNK=3,
-        OCR_LANGUAGES="eng",
-    )
-    stack = Stack(env=env, workdir=workdir)
-    try:
-        stack.migrate()
-        stack.start_api()
-        for index in range(workers):
-            stack.start_worker(f"worker-{index}", concurrency=1)
-        stack.wait_ready()
-        yield stack
-    finally:
-        stack.stop()
-        drop_postgres_database(postgres_url)
+def stack_for(workers: int, threshold: int) -> contextlib.AbstractContextManager[Stack]:
+    return bench_stack(workers, PAGE_FANOUT_THRESHOLD=str(threshold), PAGE_FANOUT_CHUNK="3", OCR_LANGUAGES="eng")
 
 
 def workers_cpu_seconds(stack: Stack) -> float:

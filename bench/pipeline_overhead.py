@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bench.pipeline_throughput import bench_stack
+from bench.stacks import bench_stack
 from tests.support.client import ApiClient
 from tests.support.documents import small_text_pdf
 from tests.support.stack import ROOT, Stack, stack_env

@@ -17,19 +17,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
+from bench.stacks import bench_stack
 from tests.support.client import ApiClient
 from tests.support.documents import korean_invoice_pdf, small_text_pdf
-from tests.support.services import create_postgres_database, drop_postgres_database, require_redis
-from tests.support.stack import ROOT, Stack, stack_env
+from tests.support.stack import ROOT, Stack
 
 SAMPLES = ROOT / "tests" / "samples"
 UPLOAD_THREADS = 4
@@ -58,31 +54,6 @@ class RunResult:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-@contextmanager
-def bench_stack(workers: int, **env_overrides: str) -> Iterator[Stack]:
-    """uvicorn plus `workers` separate Celery worker processes of concurrency 1 on PostgreSQL + Redis.
-
-    bench.stacks.running_stack starts exactly one worker and takes no settings, hence this variant.
-    """
-    workdir = Path(tempfile.mkdtemp(prefix="bench-throughput-"))
-    postgres_url = create_postgres_database()
-    redis_url = require_redis()
-    env = stack_env(
-        workdir, DATABASE_URL=postgres_url, CELERY_BROKER_URL=redis_url, REDIS_URL=redis_url, **env_overrides
-    )
-    stack = Stack(env=env, workdir=workdir)
-    try:
-        stack.migrate()
-        stack.start_api()
-        for index in range(1, workers + 1):
-            stack.start_worker(f"worker{index}", concurrency=1)
-        stack.wait_ready()
-        yield stack
-    finally:
-        stack.stop()
-        drop_postgres_database(postgres_url)
 
 
 Files = list[tuple[str, bytes]]

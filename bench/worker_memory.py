@@ -19,7 +19,8 @@ import argparse
 import time
 from pathlib import Path
 
-from bench.pipeline_throughput import SHEETS, Files, bench_stack, count_done, cycled_corpus, sample_files
+from bench.pipeline_throughput import SHEETS, Files, count_done, cycled_corpus, sample_files
+from bench.stacks import bench_stack
 from tests.support.client import ApiClient
 from tests.support.documents import korean_invoice_pdf, small_text_pdf
 
