@@ -396,7 +396,7 @@ def process(stack: Stack, api: ApiClient, content: bytes, filename: str, measure
     with listening(stack.base_url, api.token or "") as log, RssSampler(workers) as sampler:
         started = time.monotonic()
         response = api.post(
-            "/api/documents/upload", files={"file": (filename, content)}, timeout=300
+            "/api/v1/documents/upload", files={"file": (filename, content)}, timeout=300
         )  # a 28 MiB body on a busy host
         uploaded = time.monotonic()
         assert response.status_code in (200, 201, 202), response.text

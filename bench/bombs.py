@@ -61,7 +61,7 @@ def upload_bomb(api: ApiClient, api_pid: int, path: Path) -> tuple[float, float,
     baseline = status_kib(api_pid, "VmHWM") or 0
     started = time.perf_counter()
     with path.open("rb") as fh:
-        response = api.post("/api/documents/upload", files={"file": (path.name, fh)}, timeout=600)
+        response = api.post("/api/v1/documents/upload", files={"file": (path.name, fh)}, timeout=600)
     seconds = time.perf_counter() - started
     peak = status_kib(api_pid, "VmHWM") or 0
     body = response.json()
@@ -77,12 +77,12 @@ def process_sheet(api: ApiClient, worker_pid: int, path: Path) -> tuple[float | 
     reset_peak(child)
     started = time.perf_counter()
     with path.open("rb") as fh:
-        response = api.post("/api/documents/upload", files={"file": (path.name, fh)})
+        response = api.post("/api/v1/documents/upload", files={"file": (path.name, fh)})
     assert response.status_code == 202, response.text
     document_id = response.json()["data"]["id"]
     peak = status_kib(child, "VmHWM")
     while True:
-        document = api.get(f"/api/documents/{document_id}").json()["data"]
+        document = api.get(f"/api/v1/documents/{document_id}").json()["data"]
         if document["status"] in ("completed", "failed"):
             break
         sampled = status_kib(child, "VmHWM")
@@ -142,12 +142,12 @@ def main() -> None:
             )
             # Unfixed, the upload is accepted and the worker reads the member too: let it finish.
             while any(
-                api.get("/api/documents/", params={"status": s, "page_size": 1}).json()["total"]
+                api.get("/api/v1/documents/", params={"status": s, "page_size": 1}).json()["total"]
                 for s in ("pending", "processing")
             ):
                 time.sleep(0.2)
         print(f"bomb.ods: API peak RSS growth {summary(growth)}", flush=True)
-        accepted = api.get("/api/documents/", params={"page_size": 100}).json()["data"]
+        accepted = api.get("/api/v1/documents/", params={"page_size": 100}).json()["data"]
         if accepted:  # unfixed: what the worker made of the bombs the API let through
             outcomes = sorted({f"{d['status']} {d['error_code']} (attempts {d['attempts']})" for d in accepted})
             print(f"bomb.ods accepted {len(accepted)} times; worker outcome: {', '.join(outcomes)}", flush=True)

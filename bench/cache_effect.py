@@ -33,10 +33,10 @@ from tests.support.client import ApiClient
 from tests.support.stack import Stack
 
 TARGETS = {
-    "stats summary": "/api/documents/stats/summary",
-    "stats timeseries (30 d)": "/api/documents/stats/timeseries?days=30&tz=Asia/Seoul",
-    "list page (1, 20)": "/api/documents/?page=1&page_size=20",
-    "one document": "/api/documents/{id}",
+    "stats summary": "/api/v1/documents/stats/summary",
+    "stats timeseries (30 d)": "/api/v1/documents/stats/timeseries?days=30&tz=Asia/Seoul",
+    "list page (1, 20)": "/api/v1/documents/?page=1&page_size=20",
+    "one document": "/api/v1/documents/{id}",
 }
 TARGET_P99_MS = 100.0  # issue 18: list and statistics at 10,000 documents, 16 clients
 
@@ -137,7 +137,7 @@ def main() -> None:
         seed(stack.env["DATABASE_URL"], account["username"], args.documents)
         print(f"seeded {args.documents} documents in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         token = api.token or ""
-        document_id = api.get("/api/documents/", params={"page_size": 1}).json()["data"][0]["id"]
+        document_id = api.get("/api/v1/documents/", params={"page_size": 1}).json()["data"][0]["id"]
         results: dict[tuple[str, bool], list[Run]] = {}
         loads = []
         for round_number in range(args.rounds):

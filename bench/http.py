@@ -4,7 +4,7 @@ One uvicorn process (then nginx in front of two) on a fresh PostgreSQL database 
 the access log on. Rate limits stay enabled with the limits of tests/support/stack.py (100000/minute for
 uploads), so the upload path still pays for its Redis rate-limit hits, as in production.
 
-Targets: `GET /health` (the framework alone), `GET /api/documents/{id}`, the list page and the multipart
+Targets: `GET /health` (the framework alone), `GET /api/v1/documents/{id}`, the list page and the multipart
 upload of a 1 MiB PDF; each `wrk -t2 -c64 -d10s --latency` (uploads: -c8), a short warm-up, then 5 runs;
 median and min–max of req/s, p50 and p99. Prints a Markdown table.
 """
@@ -44,7 +44,7 @@ SEED_DOCUMENTS = 30
 LIST_QUERY = "?page=1&page_size=20&status=completed&file_type=pdf"
 LABELS = {
     "health": "GET /health",
-    "get": "GET /api/documents/{id}",
+    "get": "GET /api/v1/documents/{id}",
     "list": "list page (20, filters)",
     "upload": "upload 1 MiB PDF",
 }
@@ -198,7 +198,7 @@ def seed(stack: Stack) -> tuple[str, str]:
         ids.append(r.json()["data"]["id"])
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        page = client.get("/api/documents/", params={"status": "completed", "page_size": 100}).json()
+        page = client.get("/api/v1/documents/", params={"status": "completed", "page_size": 100}).json()
         if page["total"] == SEED_DOCUMENTS:
             break
         time.sleep(0.5)
@@ -256,9 +256,9 @@ class Bench:
     def targets(self) -> list[tuple[str, str, str | None, int]]:
         all_targets = [
             ("health", "/health", None, 64),
-            ("get", f"/api/documents/{self.doc_id}", "auth.lua", 64),
-            ("list", "/api/documents/" + LIST_QUERY, "auth.lua", 64),
-            ("upload", "/api/documents/upload", "upload.lua", 8),
+            ("get", f"/api/v1/documents/{self.doc_id}", "auth.lua", 64),
+            ("list", "/api/v1/documents/" + LIST_QUERY, "auth.lua", 64),
+            ("upload", "/api/v1/documents/upload", "upload.lua", 8),
         ]
         return [t for t in all_targets if t[0] in self.args.only]
 
@@ -365,10 +365,10 @@ def _run(stack: Stack, token: str, doc_id: str, args: argparse.Namespace) -> Non
     api_pid = stack.processes["uvicorn"].pid
     if args.profile:
         path, script = {
-            "get": (f"/api/documents/{doc_id}", "auth.lua"),
-            "list": ("/api/documents/" + LIST_QUERY, "auth.lua"),
+            "get": (f"/api/v1/documents/{doc_id}", "auth.lua"),
+            "list": ("/api/v1/documents/" + LIST_QUERY, "auth.lua"),
             "health": ("/health", None),
-            "upload": ("/api/documents/upload", "upload.lua"),
+            "upload": ("/api/v1/documents/upload", "upload.lua"),
         }[args.profile_target]
         conns = 8 if args.profile_target == "upload" else 64
         run_wrk(stack.base_url + path, script, conns, 2, bench.env)

@@ -37,7 +37,7 @@ def measure(stack: Stack, runs: int) -> dict[str, float]:
         started = time.perf_counter()
         document_id = api.upload_bytes(pdf, f"bench-{index}.pdf").json()["data"]["id"]
         while True:
-            document = api.get(f"/api/documents/{document_id}").json()["data"]
+            document = api.get(f"/api/v1/documents/{document_id}").json()["data"]
             if document["status"] in ("completed", "failed"):
                 break
             time.sleep(0.01)

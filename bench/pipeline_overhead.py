@@ -184,7 +184,7 @@ def finished_documents(api: ApiClient, wanted: set[str], timeout_s: float) -> li
     so the wait must cost little), then reads the list once."""
     deadline = time.monotonic() + timeout_s
     while sum(
-        int(api.get("/api/documents/", params={"status": status, "page_size": 1}).json()["total"])
+        int(api.get("/api/v1/documents/", params={"status": status, "page_size": 1}).json()["total"])
         for status in ("completed", "failed")
     ) < len(wanted):
         if time.monotonic() > deadline:
@@ -193,7 +193,7 @@ def finished_documents(api: ApiClient, wanted: set[str], timeout_s: float) -> li
     documents: list[dict[str, object]] = []
     page = 1
     while True:
-        body = api.get("/api/documents/", params={"page": page, "page_size": 100}).json()
+        body = api.get("/api/v1/documents/", params={"page": page, "page_size": 100}).json()
         documents.extend(d for d in body["data"] if str(d["id"]) in wanted)
         if page >= body["total_pages"]:
             return documents

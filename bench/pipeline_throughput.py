@@ -127,7 +127,7 @@ def upload_all(stack: Stack, token: str, corpus: list[tuple[str, bytes]]) -> dic
 def count_done(api: ApiClient) -> int:
     total = 0
     for status in ("completed", "failed"):
-        response = api.get("/api/documents/", params={"status": status, "page_size": 1})
+        response = api.get("/api/v1/documents/", params={"status": status, "page_size": 1})
         total += int(response.json()["total"])
     return total
 
@@ -136,7 +136,7 @@ def all_documents(api: ApiClient) -> list[dict[str, object]]:
     documents: list[dict[str, object]] = []
     page = 1
     while True:
-        body = api.get("/api/documents/", params={"page": page, "page_size": 100}).json()
+        body = api.get("/api/v1/documents/", params={"page": page, "page_size": 100}).json()
         documents.extend(body["data"])
         if page >= body["total_pages"]:
             return documents

@@ -46,7 +46,7 @@ async def _run(pairs: int) -> tuple[float, float]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app()), base_url="http://b") as api:
         owner = f"o{uuid.uuid4().hex[:12]}"
         body = {"username": owner, "email": f"{owner}@example.com", "password": "pw-12345678"}
-        assert (await api.post("/api/auth/register", json=body)).status_code == 201
+        assert (await api.post("/api/v1/auth/register", json=body)).status_code == 201
         new_ms: list[float] = []
         taken_ms: list[float] = []
         statuses: set[tuple[bool, int]] = set()
@@ -56,7 +56,7 @@ async def _run(pairs: int) -> tuple[float, float]:
                 email = f"{owner}@example.com" if email_taken else f"{name}@example.com"
                 started = time.perf_counter()
                 r = await api.post(
-                    "/api/auth/register", json={"username": name, "email": email, "password": "pw-1234567"}
+                    "/api/v1/auth/register", json={"username": name, "email": email, "password": "pw-1234567"}
                 )
                 elapsed = (time.perf_counter() - started) * 1000
                 # 201 both ways now; the code before issue 12 answered a registered email with 409 at once

@@ -3,7 +3,7 @@
 Starts the benchmark stack of bench/http.py (PostgreSQL + Redis, one user with 30 processed PDFs,
 the worker stopped), then a granian process (`--interface asgi --loop uvloop --workers 1`) beside
 the stack's uvicorn, both with the same environment. Alternates `wrk -t2 -c64 -d10s` on the
-authenticated `GET /api/documents/{id}` and on `GET /health` between the two servers, `--runs`
+authenticated `GET /api/v1/documents/{id}` and on `GET /health` between the two servers, `--runs`
 rounds, and prints the median req/s, p99 and the server's CPU per request. granian is a dev/bench
 dependency only (requirements-dev.txt): the service runs on uvicorn (see docs/BENCHMARKS.md).
 """
@@ -50,12 +50,12 @@ def main() -> None:
                 "granian": (f"http://127.0.0.1:{port}", granian_pids),
             }
             targets = {
-                "GET /api/documents/{id}": (f"/api/documents/{doc_id}", "auth.lua"),
+                "GET /api/v1/documents/{id}": (f"/api/v1/documents/{doc_id}", "auth.lua"),
                 "GET /health": ("/health", None),
             }
             results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
             for base, _ in servers.values():
-                run_wrk(base + targets["GET /api/documents/{id}"][0], "auth.lua", 64, 2, env)  # warm-up
+                run_wrk(base + targets["GET /api/v1/documents/{id}"][0], "auth.lua", 64, 2, env)  # warm-up
             for _ in range(args.runs):
                 for server, (base, pids) in servers.items():
                     for target, (path, script) in targets.items():

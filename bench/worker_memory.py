@@ -86,7 +86,7 @@ def main() -> None:
                 time.sleep(0.05)
             sample(target)
         elapsed = time.monotonic() - started
-        failed = int(api.get("/api/documents/", params={"status": "failed", "page_size": 1}).json()["total"])
+        failed = int(api.get("/api/v1/documents/", params={"status": "failed", "page_size": 1}).json()["total"])
     rss = [value for _, value, _ in samples]
     # The first sample is an idle worker whose child has not imported the extractors yet, so
     # growth is measured from the first sample taken after documents ran.

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from fastapi_app.core import ratelimit
 from fastapi_app.core.config import Settings, get_settings
 from fastapi_app.core.errors import RateLimited
 from fastapi_app.core.ratelimit import Limiter, client_ip, parse_networks
@@ -138,11 +139,22 @@ def _scope(peer: str, xff: str | None = None) -> dict[str, object]:
         ("127.0.0.1", "6.6.6.6, 198.51.100.1", "198.51.100.1"),  # the left part is the client's own claim
         ("127.0.0.1", "198.51.100.1, 10.0.0.2", "198.51.100.1"),  # 10.0.0.2 is a trusted inner proxy
         ("127.0.0.1", "not-an-ip", "127.0.0.1"),
+        ("127.0.0.1", "1" * 5000, "127.0.0.1"),  # a hostile hop: no address, never parsed or cached
     ],
 )
 def test_client_ip_believes_forwarded_for_only_from_trusted_proxies(peer: str, xff: str | None, expected: str) -> None:
     trusted = parse_networks(["127.0.0.1", "10.0.0.0/8"])
     assert client_ip(_scope(peer, xff), trusted) == expected
+
+
+def test_trusted_proxy_check_caches_a_bounded_set_of_short_addresses() -> None:
+    trusted = parse_networks(["10.0.0.0/8"])
+    ratelimit._ip_in.cache_clear()
+    assert ratelimit.ip_in("10.1.2.3", trusted) and ratelimit.ip_in("10.1.2.3", trusted)
+    assert not ratelimit.ip_in("203.0.113.9", trusted)
+    assert not ratelimit.ip_in("10.1.2.3" + " " * 100, trusted)
+    info = ratelimit._ip_in.cache_info()
+    assert (info.hits, info.currsize, info.maxsize) == (1, 2, 4096)
 
 
 def _limiter(**overrides: object) -> Limiter:
