@@ -57,13 +57,6 @@ def entry_key(owner_id: uuid.UUID | str, generation: str, name: str) -> str:
     return f"{_entry_prefix(owner_id)}{generation}:{name}"
 
 
-def cache_redis_url(settings: Settings) -> str | None:
-    """The Redis of the cache: REDIS_URL, else the broker when it is Redis; None without either."""
-    if settings.REDIS_URL:
-        return settings.REDIS_URL
-    return settings.broker_url if settings.broker_kind == "redis" else None
-
-
 class _Outage:
     """Fail-open bookkeeping: one warning per outage, and a pause before Redis is tried again."""
 
@@ -99,7 +92,7 @@ def _sync_client(url: str) -> Any:
 def invalidate(owner_id: uuid.UUID | str, settings: Settings | None = None) -> None:
     """After a committed change of the owner's documents or account: every cached read of theirs is gone.
     Done whenever Redis is configured, even with CACHE_ENABLED off here: another process may cache."""
-    url = cache_redis_url(settings or get_settings())
+    url = (settings or get_settings()).redis_url
     if url is None:
         return
     try:
@@ -185,7 +178,7 @@ _caches: dict[tuple[str, int], ResponseCache] = {}
 def response_cache(settings: Settings | None = None) -> ResponseCache | None:
     """The cache of this process, or None when CACHE_ENABLED is off or no Redis is configured."""
     settings = settings or get_settings()
-    url = cache_redis_url(settings)
+    url = settings.redis_url
     if not settings.CACHE_ENABLED or url is None:
         return None
     key = (url, settings.CACHE_TTL_SECONDS)

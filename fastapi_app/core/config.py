@@ -325,6 +325,14 @@ class Settings(BaseSettings):
             return "embedded"
         return url.split(":", 1)[0]
 
+    @property
+    def redis_url(self) -> str | None:
+        """The Redis of live events, the cache, rate limits and idempotency keys: REDIS_URL, else the
+        broker when it is Redis; None without either (the embedded broker)."""
+        if self.REDIS_URL:
+            return self.REDIS_URL
+        return self.broker_url if self.broker_kind == "redis" else None
+
 
 def _with_driver(url: str, *, asynchronous: bool) -> str:
     scheme, sep, rest = url.partition("://")

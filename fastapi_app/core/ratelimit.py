@@ -96,7 +96,7 @@ def client_ip(scope: Scope, trusted: tuple[IpNetwork, ...]) -> str:
 
 def _storage(settings: Settings) -> Storage:
     # The same Redis as the live events (REDIS_URL, else a Redis broker), from these settings.
-    url = settings.REDIS_URL or (settings.broker_url if settings.broker_kind == "redis" else "")
+    url = settings.redis_url
     if not url:
         return MemoryStorage()
     scheme, _, rest = url.partition("://")

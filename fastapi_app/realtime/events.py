@@ -6,7 +6,6 @@ import json
 import uuid
 from typing import Any
 
-from fastapi_app.core.config import get_settings
 from fastapi_app.models import DocumentEvent
 
 # Not a document event: tells every API process to close the user's WebSockets opened with an older
@@ -17,14 +16,6 @@ CHANNEL_PREFIX = "docproc:events:user:"
 
 def channel_for(owner_id: uuid.UUID | str) -> str:
     return f"{CHANNEL_PREFIX}{owner_id}"
-
-
-def events_redis_url() -> str | None:
-    """Redis for pub/sub: REDIS_URL, else the broker when it is Redis; None with the embedded broker."""
-    settings = get_settings()
-    if settings.REDIS_URL:
-        return settings.REDIS_URL
-    return settings.broker_url if settings.broker_kind == "redis" else None
 
 
 def event_message(event: DocumentEvent) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from fastapi_app.core.config import get_settings
 from fastapi_app.db.session import async_session_factory
 from fastapi_app.models import DocumentEvent, User
 from fastapi_app.models.access import account_refusal
-from fastapi_app.realtime.events import CHANNEL_PREFIX, SESSIONS_ENDED, event_message, events_redis_url
+from fastapi_app.realtime.events import CHANNEL_PREFIX, SESSIONS_ENDED, event_message
 
 logger = logging.getLogger("fastapi_app.realtime")
 
@@ -83,7 +83,7 @@ class EventHub:
         self._task: asyncio.Task[None] | None = None
         self._session_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self.source = "redis" if events_redis_url() else "database"
+        self.source = "redis" if get_settings().redis_url else "database"
         self._last_polled_id = 0
 
     # --- connections -----------------------------------------------------------------------
@@ -165,7 +165,7 @@ class EventHub:
     async def _run_redis(self) -> None:
         import redis.asyncio as aioredis
 
-        url = events_redis_url()
+        url = get_settings().redis_url
         assert url is not None
         backoff = 0.2
         disconnected_at: datetime | None = None

@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from fastapi_app.core.cache import generation_key, invalidate
+from fastapi_app.core.config import get_settings
 from fastapi_app.db.hooks import on_commit
 from fastapi_app.models import DocumentEvent
 from fastapi_app.realtime.events import (
     channel_for,
     encode,
     event_message,
-    events_redis_url,
     sessions_ended_message,
 )
 
@@ -32,7 +32,7 @@ logger = logging.getLogger("fastapi_app.events")
 
 @lru_cache
 def _redis() -> Any:
-    url = events_redis_url()
+    url = get_settings().redis_url
     if url is None:
         return None
     import redis

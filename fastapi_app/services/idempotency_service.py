@@ -31,7 +31,7 @@ from typing import Protocol
 
 import anyio
 
-from fastapi_app.core.config import Settings
+from fastapi_app.core.config import Settings, get_settings
 from fastapi_app.core.errors import (
     IdempotencyKeyReused,
     IdempotencyRequestInProgress,
@@ -39,7 +39,6 @@ from fastapi_app.core.errors import (
     ServiceUnavailable,
 )
 from fastapi_app.files.uploads import ReceivedUpload
-from fastapi_app.realtime.events import events_redis_url
 
 logger = logging.getLogger("fastapi_app.idempotency")
 
@@ -122,7 +121,7 @@ _stores: dict[str | None, Store] = {}
 
 
 def get_store() -> Store:
-    url = events_redis_url()
+    url = get_settings().redis_url
     found = _stores.get(url)
     if found is None:
         found = _stores[url] = RedisStore(url) if url else MemoryStore()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi_app.core.cache import cache_redis_url, entry_key, generation_key, response_cache
+from fastapi_app.core.cache import entry_key, generation_key, response_cache
 from fastapi_app.core.config import Settings
 
 
@@ -16,9 +16,9 @@ def test_entry_keys_hold_owner_generation_and_read() -> None:
 
 
 def test_the_cache_uses_redis_url_else_a_redis_broker() -> None:
-    assert cache_redis_url(Settings(REDIS_URL="redis://r:6379/1")) == "redis://r:6379/1"
-    assert cache_redis_url(Settings(REDIS_URL="", CELERY_BROKER_URL="redis://b:6379/2")) == "redis://b:6379/2"
-    assert cache_redis_url(Settings(REDIS_URL="", CELERY_BROKER_URL="")) is None
+    assert Settings(REDIS_URL="redis://r:6379/1").redis_url == "redis://r:6379/1"
+    assert Settings(REDIS_URL="", CELERY_BROKER_URL="redis://b:6379/2").redis_url == "redis://b:6379/2"
+    assert Settings(REDIS_URL="", CELERY_BROKER_URL="").redis_url is None
 
 
 def test_no_cache_when_disabled_or_without_redis() -> None:
