@@ -100,6 +100,7 @@ def main() -> None:
 
         targets: dict[str, tuple[Asgi, str]] = {
             "service: GET /api/v1/documents/{id}": (service, f"/api/v1/documents/{document_id}"),
+            "service: GET /health": (service, "/health"),
             "prototype: FastAPI + PyJWT + raw asyncpg": (prototypes.app, f"/asyncpg/documents/{document_id}"),
             "prototype: plain JSON GET": (prototypes.app, "/plain"),
         }

@@ -99,6 +99,9 @@ def create_app() -> FastAPI:
         RequestLifecycleMiddleware, trusted_proxies=settings.TRUSTED_PROXIES, vary_origin=bool(settings.CORS_ORIGINS)
     )
     # Routes are matched in order and the prefixes never overlap: the most requested router goes first.
+    # FastAPI walks every route of each included router that comes before the match (twice for the one
+    # that matches), so the health checks, polled by every load balancer and orchestrator, come before
+    # the ~60 API routes: /health matched in ~3 µs instead of ~50 (bench.app_cpu).
     # Each API router is mounted twice: under /api/v1 (canonical, in the OpenAPI schema) and under the
     # deprecated /api (an alias left out of the schema; core.versioning adds its headers).
     api_routers = (
@@ -110,9 +113,9 @@ def create_app() -> FastAPI:
         webhooks.router,
         admin.router,
     )
+    app.include_router(health.router)
     for router in api_routers:
         app.include_router(router, prefix=V1_PREFIX)
-    app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(ws.router)
     app.include_router(graphql_router(settings))
@@ -132,6 +135,9 @@ def _declare_api_version(app: FastAPI) -> None:
     def openapi() -> dict[str, object]:
         schema = build_schema()
         schema["info"]["x-api-version"] = API_VERSION
+        # The health checks are routed first (create_app); the reference still opens with the API.
+        paths = schema["paths"]
+        schema["paths"] = {path: paths[path] for path in sorted(paths, key=lambda path: path.startswith("/health"))}
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
