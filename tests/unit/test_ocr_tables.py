@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from PIL import Image
 
 from fastapi_app.extractors import ocr
@@ -72,11 +70,9 @@ def test_scanned_table_rows_are_read() -> None:
     assert ["Low Vision", "5", "2", "3", "98.3% n=2 (97.7%, n=3)", "1716 sec, n=3 (1934 sec, n=2)"] in rows
 
 
-def test_tables_from_words_are_cheap() -> None:
-    # a dense page: 60 lines of 8 cells of 3 words
+def test_a_dense_page_of_words_becomes_one_table_of_every_line_and_cell() -> None:
+    # 60 lines of 8 cells of 3 words. Its speed is bench.ocr_overhead's business, not a timed assert's.
     words = [w for n in range(60) for w in _line(n, 30 * n, [(150 * c, "12.5 sec n=3") for c in range(8)])]
-    started = time.perf_counter()
-    tables = tables_from_words(words)
-    elapsed = time.perf_counter() - started
-    assert len(tables[0].rows) == 60
-    assert elapsed < 0.05
+    (table,) = tables_from_words(words)
+    assert len(table.rows) == 60
+    assert all(row == ["12.5 sec n=3"] * 8 for row in table.rows)
