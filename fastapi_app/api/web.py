@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from fastapi_app.core.errors import NotFound
-from fastapi_app.core.security_headers import WEB_SHELL_PATHS
+from fastapi_app.core.security_headers import WEB_SHELL_PARAM_ROUTES, WEB_SHELL_PATHS
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # Resolved, like the requested paths are: a symlinked web directory still serves its files.
@@ -37,7 +37,7 @@ CONTENT_TYPES = {
     ".woff2": "font/woff2",
 }
 
-SHELL_ROUTES = (*sorted(WEB_SHELL_PATHS), "/documents/{document_id}")
+SHELL_ROUTES = (*sorted(WEB_SHELL_PATHS), *WEB_SHELL_PARAM_ROUTES)
 
 router = APIRouter(include_in_schema=False)
 

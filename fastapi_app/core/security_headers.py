@@ -21,7 +21,7 @@ WEB_CSP = (
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
     "object-src 'none'"
 )
-# The shell's routes without a parameter (fastapi_app/api/web.py serves these and /documents/{id}).
+# The shell's routes without a parameter (fastapi_app/api/web.py serves these and WEB_SHELL_PARAM_ROUTES).
 WEB_SHELL_PATHS = frozenset(
     {
         "/",
@@ -37,6 +37,9 @@ WEB_SHELL_PATHS = frozenset(
         "/admin/operations",
     }
 )
+# The shell's routes with one parameter, as the last segment (a document's page, a batch's page).
+WEB_SHELL_PARAM_ROUTES = ("/documents/{document_id}", "/batches/{batch_id}")
+WEB_SHELL_PARAM_PREFIXES = tuple(route.split("{", 1)[0] for route in WEB_SHELL_PARAM_ROUTES)
 WEB_STATIC_PREFIXES = ("/static/app/", "/static/vendor/")
 # GraphQL's path serves JSON and, to a browser, GraphiQL (fastapi_app/api/graphql): its scripts and
 # styles are our own files (the bootstrap too: no inline code), its fonts and icons data: URLs, and it
@@ -65,9 +68,12 @@ def is_web_path(path: str) -> bool:
     """Whether the path is the web app's shell or one of its static files."""
     if path in WEB_SHELL_PATHS or path.startswith(WEB_STATIC_PREFIXES):
         return True
-    # /documents/{id}: exactly one more segment.
-    rest = path.removeprefix("/documents/")
-    return rest != path and rest != "" and "/" not in rest
+    # /documents/{id}, /batches/{id}: exactly one more segment (/batches/{id}/report is the API's 404).
+    for prefix in WEB_SHELL_PARAM_PREFIXES:
+        if path.startswith(prefix):
+            rest = path[len(prefix) :]
+            return rest != "" and "/" not in rest
+    return False
 
 
 def security_headers_for(scope: Scope) -> tuple[tuple[bytes, bytes], ...]:

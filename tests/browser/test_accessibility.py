@@ -18,6 +18,7 @@ from tests.support.browser import (
     all_axe_violations,
     assert_accessible,
     axe_summary,
+    batch_and_wait,
     ui_login,
     upload_and_wait,
 )
@@ -53,10 +54,15 @@ def test_guest_pages(page: Page) -> None:
 
 def test_user_pages(page: Page, live_stack: Stack, account: dict[str, str]) -> None:
     document_id = upload_and_wait(live_stack.base_url, account, KOREAN_INVOICE, "거래명세서.pdf")
+    # A batch with a refused file: its page shows the refused-files table too.
+    batch_id = batch_and_wait(
+        live_stack.base_url, account, [("명세서_사본.pdf", KOREAN_INVOICE.read_bytes()), ("빈_파일.csv", b"")]
+    )
     ui_login(page, account["username"], account["password"])
-    for path in ("/upload", "/documents", f"/documents/{document_id}", "/stats", "/profile"):
+    for path in ("/upload", "/documents", f"/documents/{document_id}", f"/batches/{batch_id}", "/stats", "/profile"):
         check(page, path)
     RESULTS["/documents/{id}"] = RESULTS.pop(f"/documents/{document_id}")
+    RESULTS["/batches/{id}"] = RESULTS.pop(f"/batches/{batch_id}")
 
 
 def test_admin_pages(new_page: PageFactory, live_stack: Stack, superuser: dict[str, str]) -> None:

@@ -1,5 +1,5 @@
-"""At a phone's width (390x844) the document list and a document's page fit the screen (no sideways
-scrolling) and the menu opens and leads somewhere."""
+"""At a phone's width (390x844) the document list, a document's page and a batch's page fit the screen
+(no sideways scrolling) and the menu opens and leads somewhere."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PageFactory
-from tests.support.browser import KOREAN_INVOICE, PHONE, ui_login, upload_and_wait
+from tests.support.browser import KOREAN_INVOICE, PHONE, batch_and_wait, ui_login, upload_and_wait
 from tests.support.stack import Stack
 
 # A long name without spaces: the kind that pushes a table wider than a phone.
 LONG_NAME = "아주_긴_이름의_거래명세서_2026년_3월분_주식회사_한빛상사_최종본.pdf"
+LONG_PROGRAM_NAME = "아주_긴_이름의_실행_파일_설치_프로그램_최종본_v2.exe"
 
 
 def assert_no_horizontal_scroll(page: Page) -> None:
@@ -36,6 +37,18 @@ def test_phone_width_lists_and_document_fit_and_the_menu_works(
 
     page.goto(f"/documents/{document_id}")
     expect(page.locator(".headline")).to_contain_text("INV-2026-0315")
+    page.wait_for_load_state("networkidle")
+    assert_no_horizontal_scroll(page)
+
+    batch_id = batch_and_wait(
+        live_stack.base_url,
+        account,
+        [(LONG_NAME, KOREAN_INVOICE.read_bytes()), (LONG_PROGRAM_NAME, b"MZ" + bytes(254))],
+    )
+    page.goto(f"/batches/{batch_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("일괄 업로드")
+    expect(page.get_by_role("table", name="묶음의 문서")).to_contain_text("아주_긴_이름의_거래명세서")
+    expect(page.locator("main")).to_contain_text(LONG_PROGRAM_NAME)
     page.wait_for_load_state("networkidle")
     assert_no_horizontal_scroll(page)
 

@@ -198,3 +198,22 @@ def upload_and_wait(
         time.sleep(0.2)
     assert status == expect_status, status
     return document_id
+
+
+def batch_and_wait(base_url: str, account: dict[str, str], files: list[tuple[str, bytes]]) -> str:
+    """Sends the files as one batch through the API and waits until every accepted document is done;
+    returns the batch id."""
+    headers = {"Authorization": f"Bearer {api_token(base_url, account)}"}
+    response = httpx.post(
+        f"{base_url}/api/v1/documents/batch",
+        headers=headers,
+        files=[("files", (name, content)) for name, content in files],
+        timeout=60,
+    )
+    assert response.status_code == 202, response.text
+    batch_id = str(response.json()["data"]["batch_id"])
+    deadline = time.monotonic() + 90
+    while httpx.get(f"{base_url}/api/v1/batches/{batch_id}", headers=headers).json()["data"]["completed_at"] is None:
+        assert time.monotonic() < deadline, "the batch did not finish"
+        time.sleep(0.2)
+    return batch_id

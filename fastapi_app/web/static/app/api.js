@@ -212,14 +212,12 @@ export function register({ username, email, password, full_name }) {
   return api("/api/v1/auth/register", { method: "POST", json: { username, email, password, full_name: full_name || null } });
 }
 
-/**
- * Upload one file with XMLHttpRequest (fetch has no upload progress). onProgress(loaded, total).
- * Resolves to the new document; rejects with ApiError. Retries once after a refresh on 401.
- */
-export function uploadFile(file, { password, onProgress } = {}, retried = false) {
+// A multipart POST with XMLHttpRequest (fetch has no upload progress). onProgress(loaded, total).
+// Resolves to the envelope's data; rejects with ApiError. Retries once after a refresh on 401.
+function postForm(path, makeForm, onProgress, retried = false) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/v1/documents/upload");
+    xhr.open("POST", path);
     xhr.responseType = "json";
     if (accessToken) xhr.setRequestHeader("Authorization", `Bearer ${accessToken}`);
     xhr.setRequestHeader("Accept", "application/json");
@@ -231,7 +229,7 @@ export function uploadFile(file, { password, onProgress } = {}, retried = false)
       const body = xhr.response;
       if (xhr.status === 401 && !retried) {
         refreshSession().then((user) => {
-          if (user) uploadFile(file, { password, onProgress }, true).then(resolve, reject);
+          if (user) postForm(path, makeForm, onProgress, true).then(resolve, reject);
           else reject(new ApiError(401, body));
         });
         return;
@@ -239,11 +237,40 @@ export function uploadFile(file, { password, onProgress } = {}, retried = false)
       if (xhr.status >= 200 && xhr.status < 300 && body && body.success) resolve(body.data);
       else reject(new ApiError(xhr.status, body));
     };
-    const form = new FormData();
-    form.append("file", file, file.name);
-    if (password) form.append("password", password);
-    xhr.send(form);
+    xhr.send(makeForm());
   });
+}
+
+/** Upload one file. Resolves to the new document. */
+export function uploadFile(file, { password, onProgress } = {}) {
+  return postForm(
+    "/api/v1/documents/upload",
+    () => {
+      const form = new FormData();
+      form.append("file", file, file.name);
+      if (password) form.append("password", password);
+      return form;
+    },
+    onProgress,
+  );
+}
+
+/**
+ * Upload many files as one batch (README "Batches"): `archive` (one ZIP) or `files`. Resolves to the
+ * 202's data (batch_id, total, accepted, rejected, items); a batch with nothing accepted rejects with
+ * BATCH_REJECTED, whose details.items give each file's code.
+ */
+export function uploadBatch({ files = [], archive = null }, { onProgress } = {}) {
+  return postForm(
+    "/api/v1/documents/batch",
+    () => {
+      const form = new FormData();
+      if (archive) form.append("archive", archive, archive.name);
+      else files.forEach((file) => form.append("files", file, file.name));
+      return form;
+    },
+    onProgress,
+  );
 }
 
 function filenameFrom(disposition, fallback) {

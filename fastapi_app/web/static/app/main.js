@@ -3,7 +3,7 @@
 // PAGE MODULES. Each route maps to an ES module under /static/app (ROUTES below) that exports
 //   export default function Page(props)        // a Preact component (htm: html`...`)
 // props: { params, query, path, user, navigate(path, {replace}) }.
-//   params: route parameters ({id} for /documents/:id); query: URLSearchParams of the location.
+//   params: route parameters ({id} for /documents/:id, /batches/:id); query: URLSearchParams of the location.
 // Optionally `export const titleKey = "nav.stats"` (i18n key of the document title).
 // A page renders its own <PageTitle> (the <h1>, focused after navigation) and its states
 // (Loading / ErrorState / EmptyState from components.js). Internal links are plain <a href="/...">:
@@ -23,6 +23,7 @@ const ROUTES = [
   { pattern: "/upload", module: "./pages/upload.js", access: "user", titleKey: "nav.upload" },
   { pattern: "/documents", module: "./pages/documents.js", access: "user", titleKey: "nav.documents" },
   { pattern: "/documents/:id", module: "./pages/document.js", access: "user", titleKey: "doc.title" },
+  { pattern: "/batches/:id", module: "./pages/batch.js", access: "user", titleKey: "batch.title" },
   { pattern: "/stats", module: "./pages/stats.js", access: "user", titleKey: "nav.stats" },
   { pattern: "/profile", module: "./pages/profile.js", access: "user", titleKey: "nav.profile" },
   { pattern: "/admin", module: "./admin/index.js", access: "admin", titleKey: "nav.admin" },

@@ -12,7 +12,10 @@ let attempt = 0;
 let wanted = false;
 let pingTimer = null;
 
-/** fn(event) for every message: snapshot, document_processing, document_completed, document_failed. */
+/**
+ * fn(event) for every message: snapshot (on every (re)connection), document_processing,
+ * document_completed, document_failed, batch.progress and batch.completed.
+ */
 export function onEvent(fn) {
   listeners.add(fn);
   return () => listeners.delete(fn);

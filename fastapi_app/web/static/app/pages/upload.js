@@ -1,17 +1,99 @@
 // Upload: many files by drag and drop or the (keyboard-usable) file input, an optional PDF password,
 // each file sent with XMLHttpRequest for its upload progress, then the document's processing followed
 // live over the WebSocket (stage in words, page x of y, %), with no reload.
+// Or one batch (README "Batches"): a ZIP, or the chosen files, in one request; its page (/batches/{id})
+// follows it from there.
 import { html, useState, useEffect, useRef } from "../preact.js";
 import { t, errorText, fmtBytes, statusText } from "../i18n.js";
-import { uploadFile, api } from "../api.js";
+import { uploadFile, uploadBatch, api } from "../api.js";
 import { onEvent, applyEvent, isConnected } from "../ws.js";
-import { LiveStatus, PageTitle, ProgressBar, StatusBadge, DocProgress, EmptyState, Icon } from "../components.js";
+import { LiveStatus, PageTitle, ProgressBar, StatusBadge, DocProgress, EmptyState, Icon, toast } from "../components.js";
 
 const PARALLEL = 3;
 const ACCEPT = ".pdf,.hwp,.hwpx,.xlsx,.xlsm,.xls,.ods,.csv,.png,.jpg,.jpeg,.tif,.tiff,.webp,.bmp,.gif";
 let nextKey = 0;
 
-export default function Page() {
+const isZip = (file) => /\.zip$/i.test(file.name);
+
+function BatchUpload({ navigate }) {
+  const [files, setFiles] = useState([]);
+  const [sending, setSending] = useState(null); // {loaded, total} while the request is on its way
+  const [error, setError] = useState(null);
+  const [dragging, setDragging] = useState(false);
+  const mounted = useRef(true);
+  useEffect(() => () => (mounted.current = false), []);
+  const archive = files.length === 1 && isZip(files[0]) ? files[0] : null;
+
+  const choose = (fileList) => {
+    const chosen = Array.from(fileList || []);
+    if (!chosen.length) return;
+    setFiles(chosen);
+    setError(null);
+  };
+
+  const submit = (e) => {
+    e.preventDefault();
+    if (!files.length || sending) return;
+    const size = files.reduce((sum, f) => sum + f.size, 0);
+    setSending({ loaded: 0, total: size });
+    setError(null);
+    uploadBatch(archive ? { archive } : { files }, { onProgress: (loaded, total) => setSending({ loaded, total }) }).then(
+      (data) => {
+        toast(t("batch.created", { accepted: data.accepted, rejected: data.rejected }), "success");
+        // Not when the user has gone to another page meanwhile: the batch is on its way all the same.
+        if (mounted.current) navigate(`/batches/${data.batch_id}`);
+      },
+      (err) => {
+        if (!mounted.current) return toast(`${t("upload.upload_failed")}: ${errorText(err)}`, "error");
+        setSending(null);
+        setError(err);
+      },
+    );
+  };
+
+  // BATCH_REJECTED names each file's reason.
+  const refused = (error && error.details && error.details.items) || [];
+  const pct = sending && sending.total ? Math.round((100 * sending.loaded) / sending.total) : 0;
+  return html`<section class="card" aria-labelledby="batch-upload-title">
+    <h2 id="batch-upload-title">${t("upload.batch_title")}</h2>
+    <p>${t("upload.batch_intro")}</p>
+    <form class=${dragging ? "batch-form dragging" : "batch-form"} onSubmit=${submit}
+      onDragEnter=${(e) => (e.preventDefault(), setDragging(true))}
+      onDragOver=${(e) => (e.preventDefault(), setDragging(true))}
+      onDragLeave=${(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget)) setDragging(false);
+      }}
+      onDrop=${(e) => {
+        e.preventDefault();
+        setDragging(false);
+        choose(e.dataTransfer && e.dataTransfer.files);
+      }}>
+      <div class="field">
+        <label for="batch-input">${t("upload.batch_choose_label")}</label>
+        <input id="batch-input" type="file" multiple accept=${`.zip,${ACCEPT}`} aria-describedby="batch-input-hint"
+          disabled=${!!sending} onChange=${(e) => choose(e.currentTarget.files)} />
+        <span class="hint" id="batch-input-hint">${t("upload.batch_hint")}</span>
+      </div>
+      ${files.length
+        ? html`<p>${archive
+            ? t("upload.batch_zip_chosen", { name: archive.name, size: fmtBytes(archive.size) })
+            : t("upload.batch_files_chosen", { n: files.length, size: fmtBytes(files.reduce((sum, f) => sum + f.size, 0)) })}</p>`
+        : null}
+      <button type="submit" class="btn btn-primary" disabled=${!files.length || !!sending}>${t("upload.batch_start")}</button>
+      ${sending ? html`<${ProgressBar} value=${sending.loaded} max=${sending.total || 1} label=${t("upload.batch_uploading", { pct })} />` : null}
+      ${error
+        ? html`<div class="alert alert-error" role="alert">
+            <p><strong>${errorText(error)}</strong></p>
+            ${refused.length
+              ? html`<ul>${refused.map((item) => html`<li key=${item.index}>${item.filename}: ${errorText(item.error_code)}</li>`)}</ul>`
+              : null}
+          </div>`
+        : null}
+    </form>
+  </section>`;
+}
+
+export default function Page({ navigate }) {
   const [items, setItems] = useState([]);
   const [password, setPassword] = useState("");
   const [dragging, setDragging] = useState(false);
@@ -147,6 +229,7 @@ export default function Page() {
         </div>
       </div>
     </form>
+    <${BatchUpload} navigate=${navigate} />
     <div class="sr-only" role="status" aria-live="polite">${announcement}</div>
     <section aria-labelledby="uploads-title">
       <div class="row">
