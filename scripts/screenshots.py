@@ -2,9 +2,9 @@
 
 Starts the real stack itself (uvicorn + Celery worker on PostgreSQL + Redis, tests/support/stack.py),
 signs up a demo account made superuser, uploads the Korean invoice sample and a few other documents,
-waits for them, and photographs the main pages in Debian's chromium: desktop 1280x800, plus the
-document page at a phone's 390x844. With --base-url it uses a running server instead; then
---username/--password must name an existing superuser.
+sends a small batch (one file refused), waits for them, and photographs the main pages in Debian's
+chromium: desktop 1280x800, plus the document page at a phone's 390x844. With --base-url it uses a
+running server instead; then --username/--password must name an existing superuser.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--base-url URL --username U --password P]
 """
@@ -37,6 +37,12 @@ UPLOADS = [
     ("스캔_명세서.png", SAMPLES / "images" / "scan_korean_english.png"),
     ("암호_걸린_파일.xlsx", SAMPLES / "sheets" / "encrypted.xlsx"),  # fails: the admin page shows why
 ]
+BATCH = [
+    ("3월_거래명세서.pdf", (SAMPLES / "pdf" / "korean_invoice.pdf").read_bytes()),
+    ("3월_청구서.xlsx", (SAMPLES / "sheets" / "invoice_kv.xlsx").read_bytes()),
+    ("스캔_영수증.png", (SAMPLES / "images" / "scan_korean_english.png").read_bytes()),
+    ("설치_프로그램.exe", b"MZ" + bytes(254)),  # refused: UNSUPPORTED_FILE_TYPE
+]
 MAX_HEIGHT = 1500
 
 
@@ -56,8 +62,9 @@ def own_stack() -> Iterator[Stack]:
         drop_postgres_database(postgres_url)
 
 
-def seed(base_url: str, username: str, password: str) -> str:
-    """Uploads the sample documents; returns the Korean invoice's id once every document is done."""
+def seed(base_url: str, username: str, password: str) -> tuple[str, str]:
+    """Uploads the sample documents and sends the batch; returns the Korean invoice's id and the batch's
+    id once every document is done."""
     token = httpx.post(f"{base_url}/api/auth/login", data={"username": username, "password": password}).json()[
         "access_token"
     ]
@@ -69,6 +76,15 @@ def seed(base_url: str, username: str, password: str) -> str:
         )
         response.raise_for_status()
         ids.append(response.json()["data"]["id"])
+    batch = httpx.post(
+        f"{base_url}/api/v1/documents/batch",
+        headers=headers,
+        files=[("files", (name, content)) for name, content in BATCH],
+        timeout=60,
+    )
+    batch.raise_for_status()
+    batch_data = batch.json()["data"]
+    ids += [item["document"]["id"] for item in batch_data["items"] if item["status"] == "accepted"]
     deadline = time.monotonic() + 120
     for document_id in ids:
         while True:
@@ -78,7 +94,7 @@ def seed(base_url: str, username: str, password: str) -> str:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"document {document_id} still {status}")
             time.sleep(0.3)
-    return str(ids[0])
+    return str(ids[0]), str(batch_data["batch_id"])
 
 
 def shoot(page: Page, path: str, out: Path, name: str, ready: str = "main h1") -> None:
@@ -97,7 +113,7 @@ def shoot(page: Page, path: str, out: Path, name: str, ready: str = "main h1") -
 
 def take(base_url: str, username: str, password: str, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    invoice_id = seed(base_url, username, password)
+    invoice_id, batch_id = seed(base_url, username, password)
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
@@ -108,6 +124,7 @@ def take(base_url: str, username: str, password: str, out: Path) -> None:
             shoot(page, "/upload", out, "upload")
             shoot(page, "/documents", out, "documents")
             shoot(page, f"/documents/{invoice_id}", out, "document", ready="main h1")
+            shoot(page, f"/batches/{batch_id}", out, "batch", ready="main table")
             shoot(page, "/stats", out, "stats")
             shoot(page, "/admin/users", out, "admin-users", ready="main table")
             shoot(page, "/admin/documents", out, "admin-documents", ready="main table")
