@@ -205,6 +205,7 @@ STAGE_MESSAGES = {
     ProcessingStage.REPORTING: "Building the report",
 }
 PROGRESS_WRITE_INTERVAL_S = 0.5
+CONNECTION_REUSE_S = 1.0
 
 
 @dataclass(slots=True)
@@ -259,6 +260,9 @@ class DocumentPipeline:
         # Set when the current transaction changes the document's status: its batch hears of it.
         self._status_changed = False
         self.batch_id: uuid.UUID | None = None
+        # See `_connection`.
+        self._held_connection: Connection | None = None
+        self._held_used_at = 0.0
         # Re-sends the last committed event while a long step has nothing new to say (tasks/heartbeat.py).
         self.heartbeat = Heartbeat(fields=self._heartbeat_fields)
 
@@ -267,8 +271,11 @@ class DocumentPipeline:
         claimed = self._claim()
         if claimed is not None:
             return claimed
-        with self.heartbeat:
-            return self._execute_claimed()
+        try:
+            with self.heartbeat:
+                return self._execute_claimed()
+        finally:
+            self._release_connection()
 
     def _execute_claimed(self) -> Outcome:
         started = time.perf_counter()
@@ -629,11 +636,10 @@ class DocumentPipeline:
             "message": "Processing completed",
             "now": now,
         }
-        engine = _autocommit(self.session_factory.kw["bind"])
         # Nothing written means the run is no longer this delivery's to finish; the row says why. Were it
         # to look finishable again (it cannot: a run never leaves `completed`), the store is tried again.
         for _ in range(3):
-            with engine.connect() as connection:
+            with self._connection() as connection:
                 row = connection.execute(_FINISH, params).first()
                 if row is not None:
                     break
@@ -868,7 +874,7 @@ class DocumentPipeline:
         issue 18 pipeline overhead). Same rule as the ORM path: no row, no event."""
         assert self.owner_id is not None
         now = datetime.now(UTC)
-        with _autocommit(self.session_factory.kw["bind"]).connect() as connection:
+        with self._connection() as connection:
             event_id = connection.execute(
                 _STAGE_AND_EVENT,
                 {
@@ -892,6 +898,35 @@ class DocumentPipeline:
         )  # fmt: skip
         announce(event)
         self.heartbeat.saw(event_message(event), self.owner_id)
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """The autocommit connection of the run's single-statement writes (stage changes, the final store).
+
+        Every checkout from the pool pings the server first (pool_pre_ping), a round trip as long as the
+        statement's own; a run makes five or more of these writes within milliseconds of each other, so one
+        connection serves them while it was used less than CONNECTION_REUSE_S ago. An older one goes back
+        to the pool and the next write takes a pinged one: a server restarted during a long extraction costs
+        nothing. Within the window a dead connection fails the statement before the server ran it (nothing
+        committed), which is a transient error the task retries, like a database lost in mid-statement.
+        One that raised goes back to the pool (which resets or discards it)."""
+        held = self._held_connection
+        if held is not None and time.monotonic() - self._held_used_at > CONNECTION_REUSE_S:
+            self._release_connection()
+            held = None
+        if held is None:
+            held = self._held_connection = _autocommit(self.session_factory.kw["bind"]).connect()
+        try:
+            yield held
+        except BaseException:
+            self._release_connection()
+            raise
+        self._held_used_at = time.monotonic()
+
+    def _release_connection(self) -> None:
+        held, self._held_connection = self._held_connection, None
+        if held is not None:
+            held.close()
 
     def _on_extract_progress(self, current: int, total: int, unit: str) -> None:
         now = time.monotonic()
