@@ -222,6 +222,10 @@ class _Serialised:
     data: bytes
 
 
+class RunEnded(Exception):
+    """The run ended (a twin delivery completed or failed it) while this delivery was under way."""
+
+
 class StepFailed(Exception):
     def __init__(self, error_code: str, message: str) -> None:
         super().__init__(message)
@@ -296,6 +300,10 @@ class DocumentPipeline:
                 return Outcome("skipped", f"run {self.run} already completed")
             self._timed("save", mark)
             return Outcome("completed")
+        except RunEnded as ended:
+            with self.session_factory.begin() as session:
+                self._close_attempt(session, "duplicate")
+            return Outcome("skipped", str(ended))
         except StepFailed as failure:
             self._fail(failure.error_code, failure.message)
             return Outcome("failed", failure.error_code)
@@ -492,6 +500,10 @@ class DocumentPipeline:
             document = self._load(session, for_update=True)
             if document.current_run != self.run:
                 raise StepFailed("STALE_RUN", "A newer run replaced this one.")
+            if document.status in (DocumentStatus.COMPLETED, DocumentStatus.FAILED):
+                # A twin delivery of the merge ended the run after this one was claimed, and dropped the
+                # parts' spans with it: nothing is left to merge.
+                raise RunEnded(f"run {self.run} already {document.status}")
             parts = self._parts(session)
             if not parts:
                 for first in range(1, pages + 1, chunk):
