@@ -84,8 +84,9 @@ _CLAIM_COLUMNS = (
 _CLAIM_LOCK = (
     select(
         *(Document.__table__.c[name] for name in _CLAIM_COLUMNS),
-        # The claim is committed without waiting for the WAL flush: a claim lost to a database crash
-        # leaves the run queued, and the recovery sweep queues it again.
+        # The claim is committed without waiting for the WAL flush (transaction-local; the final store's
+        # synchronous commit flushes it too). A database crash that loses it also drops this worker's
+        # connection: the task's next statement fails, and the retry (or the recovery sweep) claims again.
         func.set_config("synchronous_commit", "off", True).label("commit_mode"),
     )
     .where(Document.id == bindparam("document_id", type_=Uuid))
