@@ -121,6 +121,41 @@ def test_parts_merge_into_one_extraction_even_when_two_merges_race(make_document
     assert (document.status, document.progress) == ("completed", 100)
 
 
+def test_a_merge_claimed_before_its_twin_completed_the_run_ends_skipped(make_document) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The interleaving the race above can take: the twin completes the run (dropping the parts' spans)
+    between this delivery's claim and its read of the parts."""
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.models import ProcessingAttempt
+    from fastapi_app.tasks.page_parts import PagePartPipeline
+    from fastapi_app.tasks.pipeline import DocumentPipeline
+
+    settings = _settings()
+    document_id = make_document(_two_page_pdf())
+    assert DocumentPipeline(str(document_id), 1, settings=settings).execute().status == "fanned_out"
+    for first_page in (1, 2):
+        assert PagePartPipeline(str(document_id), 1, first_page, settings=settings).execute().status == "completed"
+
+    late = DocumentPipeline(str(document_id), 1, settings=settings)
+    assert late._claim() is None
+    assert DocumentPipeline(str(document_id), 1, settings=settings).execute().status == "completed"
+    with late.heartbeat:
+        outcome = late._execute_claimed()
+    assert (outcome.status, outcome.detail) == ("skipped", "run 1 already completed")
+    assert _counts(document_id) == (1, 1)
+    assert _completed_events(document_id) == 1
+    assert (_document(document_id).status, _spans_kept(document_id)) == ("completed", 0)
+    with sync_session_factory()() as session:
+        outcomes = list(
+            session.scalars(
+                select(ProcessingAttempt.outcome)
+                .where(ProcessingAttempt.document_id == document_id)
+                .order_by(ProcessingAttempt.attempt_number)
+            )
+        )
+    # The fan-out's attempt, the late merge's (closed as a duplicate), the merge that completed the run.
+    assert outcomes == ["fanned_out", "duplicate", "completed"]
+
+
 def test_a_long_text_pdf_stays_in_one_task(make_document) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     """Its pages have a text layer: parts would cost more than they save (bench.page_fanout --pdf)."""
     from fastapi_app.tasks.pipeline import DocumentPipeline

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -299,3 +300,130 @@ def test_heartbeats_repeat_the_last_event_while_a_step_runs_long(  # type: ignor
     # Heartbeats are not stored: the timeline keeps one row per change.
     stored = [(e.stage, e.progress) for e in _events(document_id)]
     assert stored.count(("analyzing", 80)) == 1
+
+
+# --- issue 18: the pipeline's own cost (Core statements on PostgreSQL) ------------------------------------
+
+
+def test_a_redelivery_after_a_partial_store_keeps_one_extraction_and_report_with_the_new_data(  # type: ignore[no-untyped-def]
+    make_document,
+) -> None:
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.models import ExtractionRecord, ProcessingAttempt, Report
+    from fastapi_app.tasks.pipeline import DocumentPipeline
+
+    document_id = make_document()
+    # What an earlier delivery (an older build) left: the run's extraction and report stored, the document
+    # still processing, its attempt still running.
+    with sync_session_factory().begin() as session:
+        session.add(ExtractionRecord(document_id=document_id, run=1, schema_version="0.1", data={"stale": True}))
+        session.add(Report(document_id=document_id, version=1, schema_version="0.1", title="stale", content={}))
+        session.add(ProcessingAttempt(document_id=document_id, run=1, attempt_number=1, outcome="running"))
+    assert DocumentPipeline(str(document_id), 1).execute().status == "completed"
+    assert _counts(document_id) == (1, 1)
+    with sync_session_factory()() as session:
+        record = session.scalar(select(ExtractionRecord).where(ExtractionRecord.document_id == document_id))
+        report = session.scalar(select(Report).where(Report.document_id == document_id))
+        attempts = list(
+            session.scalars(
+                select(ProcessingAttempt.outcome)
+                .where(ProcessingAttempt.document_id == document_id)
+                .order_by(ProcessingAttempt.attempt_number)
+            )
+        )
+    assert record.schema_version == SCHEMA_VERSION and "stale" not in record.data
+    assert record.data["pdf"]["page_count"] == 1
+    assert report.title != "stale" and report.content["schema_version"] == report.schema_version
+    assert attempts == ["lost", "completed"]
+    assert _document(document_id).attempts == 2
+
+
+def test_a_twin_delivery_that_finishes_second_writes_nothing(make_document) -> None:  # type: ignore[no-untyped-def]
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.models import ProcessingAttempt
+    from fastapi_app.tasks.pipeline import DocumentPipeline
+
+    document_id = make_document()
+    # Both deliveries are claimed before either stores (the second takes the first for lost), then both run.
+    first, second = DocumentPipeline(str(document_id), 1), DocumentPipeline(str(document_id), 1)
+    assert first._claim() is None and second._claim() is None
+    with first.heartbeat:
+        assert first._execute_claimed().status == "completed"
+    with second.heartbeat:
+        outcome = second._execute_claimed()
+    assert outcome.status == "skipped" and "already completed" in outcome.detail
+    assert _counts(document_id) == (1, 1)
+    events = _events(document_id)
+    assert [event.type for event in events].count("document_completed") == 1
+    document = _document(document_id)
+    assert (document.status, document.progress, document.attempts) == ("completed", 100, 2)
+    completed = events[-1]
+    assert completed.type == "document_completed"
+    assert completed.details == {"processing_ms": document.processing_ms}
+    with sync_session_factory()() as session:
+        outcomes = list(
+            session.scalars(
+                select(ProcessingAttempt.outcome)
+                .where(ProcessingAttempt.document_id == document_id)
+                .order_by(ProcessingAttempt.attempt_number)
+            )
+        )
+    # The first attempt was marked lost by the second claim, then completed the run.
+    assert outcomes == ["completed", "duplicate"]
+
+
+def test_events_are_stored_in_order_and_the_stage_commits_leave_pooled_connections_synchronous(  # type: ignore[no-untyped-def]
+    make_document,
+) -> None:
+    from sqlalchemy import text
+
+    from fastapi_app.db.session import get_sync_engine
+    from fastapi_app.tasks.pipeline import DocumentPipeline
+
+    document_id = make_document()
+    assert DocumentPipeline(str(document_id), 1).execute().status == "completed"
+    events = _events(document_id)
+    assert [(event.stage, event.progress) for event in events] == [
+        ("reading", 5),
+        ("extracting", 10),
+        ("extracting", 78),
+        ("analyzing", 80),
+        ("reporting", 90),
+        ("done", 100),
+    ]
+    assert [event.type for event in events][-1] == "document_completed"
+    assert all(earlier.created_at <= later.created_at for earlier, later in itertools.pairwise(events))
+    # synchronous_commit is switched off for the claim and stage commits only (transaction-local): no
+    # connection goes back to the pool with it off, so every other commit still waits for its WAL flush.
+    engine = get_sync_engine()
+    connections = [engine.connect() for _ in range(engine.pool.checkedin())]
+    try:
+        assert connections
+        assert {connection.execute(text("SHOW synchronous_commit")).scalar() for connection in connections} == {"on"}
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def test_the_final_store_reads_the_webhook_target_and_records_one_delivery(  # type: ignore[no-untyped-def]
+    make_document,
+) -> None:
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.models import Document, WebhookDelivery
+    from fastapi_app.tasks.pipeline import DocumentPipeline
+
+    with_target, without = make_document(), make_document()
+    with sync_session_factory().begin() as session:
+        session.get(Document, with_target).callback_url = "https://hooks.example.com/done"
+    assert DocumentPipeline(str(with_target), 1).execute().status == "completed"
+    assert DocumentPipeline(str(without), 1).execute().status == "completed"
+    with sync_session_factory()() as session:
+        deliveries = list(session.scalars(select(WebhookDelivery).where(WebhookDelivery.document_id == with_target)))
+        none = session.scalar(
+            select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.document_id == without)
+        )
+    assert [(d.url, d.event_type, d.run) for d in deliveries] == [
+        ("https://hooks.example.com/done", "document_completed", 1)
+    ]
+    assert deliveries[0].payload["status"] == "completed"
+    assert none == 0
