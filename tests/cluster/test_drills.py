@@ -157,8 +157,17 @@ def test_b_kill_a_worker_mid_document(cluster: Cluster, tmp_path: Path) -> None:
                 (doc_id,),
             ).fetchone()
 
+    def pages_read() -> int:
+        with _db(cluster) as conn:
+            row = conn.execute(
+                "SELECT max((details->>'current_page')::int) FROM document_events WHERE document_id = %s", (doc_id,)
+            ).fetchone()
+        return (row[0] if row else None) or 0
+
     wait_for(lambda: running_attempt() is not None, 30, "the document was never picked up")
-    time.sleep(2)  # well inside OCR of the first pages
+    # Killed right after its first page is read: 7 pages of OCR are left, whatever this machine's speed
+    # (a fixed 2 s sleep outlasted the whole scan on a fast hour).
+    wait_for(lambda: pages_read() >= 1, 30, "no page was read")
     hostname, _ = running_attempt() or ("", 0)
     victim = cluster.worker_for(hostname)
     cluster.kill(victim)
