@@ -156,6 +156,8 @@ class PipelineRun:
     worker_cpu_s: float  # the worker processes and their tesseract children, uploads to the end
     in_worker_extract_s: float  # the stored results' own extract + analyze times, summed
     api_cpu_s: float
+    servers_cpu_s: float  # PostgreSQL and Redis
+    machine_cpu_s: float  # every core's busy time: the above, this client, the OS
     refused: dict[str, str]  # relative path -> error_code of the refused upload
 
 
@@ -236,23 +238,34 @@ def run_pipeline(workers: int, queue: list[Path], timeout_s: float = 1800) -> Pi
         worker_cpu_s=cpu_after["worker"] - cpu_before["worker"],
         in_worker_extract_s=in_worker_ms / 1000,
         api_cpu_s=cpu_after["api"] - cpu_before["api"],
+        servers_cpu_s=sum(cpu_after[kind] - cpu_before[kind] for kind in ("postgres", "redis")),
+        machine_cpu_s=cpu_after["machine"] - cpu_before["machine"],
         refused=refused,
     )
 
 
 def stack_cpu_seconds(stack: Stack) -> dict[str, float]:
-    """User + system CPU of the worker process groups (with the children they reaped) and of uvicorn."""
+    """User + system CPU so far: of the worker process groups (with the children they reaped) and of
+    uvicorn; of PostgreSQL and Redis (every process of theirs: the benchmark's database is the only busy
+    one); and of the whole machine ("machine", busy time of every core, from /proc/stat)."""
     groups = {proc.pid: ("api" if name in stack.api_ports else "worker") for name, proc in stack.processes.items()}
-    ticks = {"api": 0, "worker": 0}
+    servers = {"postgres": "postgres", "redis-server": "redis"}
+    ticks = {"api": 0, "worker": 0, "postgres": 0, "redis": 0}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            kind = groups.get(int(fields[2]))  # field 5, pgrp: each stack process leads its own group
+            comm, _, rest = (entry / "stat").read_text().rpartition(")")
+            fields = rest.split()
+            # field 5, pgrp: each stack process leads its own group; the servers go by their command name
+            kind = groups.get(int(fields[2])) or servers.get(comm.partition("(")[2])
             if kind is not None:
                 ticks[kind] += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-    return {kind: count / os.sysconf("SC_CLK_TCK") for kind, count in ticks.items()}
+    seconds = {kind: count / os.sysconf("SC_CLK_TCK") for kind, count in ticks.items()}
+    cpu = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    idle = int(cpu[3]) + int(cpu[4])  # idle + iowait
+    seconds["machine"] = (sum(int(value) for value in cpu[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    return seconds
 
 
 @dataclass
@@ -314,7 +327,9 @@ def print_round(number: int, round_: Round, repeat: int) -> None:
             f"{(run.worker_cpu_s - cli_cpu_s) / run.documents * 1000:+.0f} ms/document); workers busy "
             f"{busy_share(run):.0%} of their wall time; same run, the workers' own extraction "
             f"{run.in_worker_extract_s:.2f} s: ratio {same_run_ratio(run):.3f}, "
-            f"{same_run_ms_per_document(run):+.0f} ms/document",
+            f"{same_run_ms_per_document(run):+.0f} ms/document; PostgreSQL + Redis {run.servers_cpu_s:.2f} s; "
+            f"the machine's cores busy {run.machine_cpu_s:.2f} core-seconds (wall × {os.cpu_count()} cores: "
+            f"{run.wall_s * (os.cpu_count() or 1):.2f})",
             flush=True,
         )
 
