@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from tests.integration.test_pipeline_postgres import _counts, _document, make_document  # noqa: F401
+from tests.integration.test_pipeline_postgres import _attempt_outcomes, _counts, _document, make_document  # noqa: F401
 from tests.support.documents import korean_invoice_pdf, small_text_pdf
 
 pytestmark = pytest.mark.integration
@@ -124,8 +124,6 @@ def test_parts_merge_into_one_extraction_even_when_two_merges_race(make_document
 def test_a_merge_claimed_before_its_twin_completed_the_run_ends_skipped(make_document) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     """The interleaving the race above can take: the twin completes the run (dropping the parts' spans)
     between this delivery's claim and its read of the parts."""
-    from fastapi_app.db.session import sync_session_factory
-    from fastapi_app.models import ProcessingAttempt
     from fastapi_app.tasks.page_parts import PagePartPipeline
     from fastapi_app.tasks.pipeline import DocumentPipeline
 
@@ -144,14 +142,7 @@ def test_a_merge_claimed_before_its_twin_completed_the_run_ends_skipped(make_doc
     assert _counts(document_id) == (1, 1)
     assert _completed_events(document_id) == 1
     assert (_document(document_id).status, _spans_kept(document_id)) == ("completed", 0)
-    with sync_session_factory()() as session:
-        outcomes = list(
-            session.scalars(
-                select(ProcessingAttempt.outcome)
-                .where(ProcessingAttempt.document_id == document_id)
-                .order_by(ProcessingAttempt.attempt_number)
-            )
-        )
+    outcomes = _attempt_outcomes(document_id)
     # The fan-out's attempt, the late merge's (closed as a duplicate), the merge that completed the run.
     assert outcomes == ["fanned_out", "duplicate", "completed"]
 

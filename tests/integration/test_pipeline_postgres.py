@@ -223,6 +223,21 @@ def _sales_csv(rows: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _attempt_outcomes(document_id: uuid.UUID) -> list[str]:
+    """The document's attempts' outcomes, oldest first."""
+    from fastapi_app.db.session import sync_session_factory
+    from fastapi_app.models import ProcessingAttempt
+
+    with sync_session_factory()() as session:
+        return list(
+            session.scalars(
+                select(ProcessingAttempt.outcome)
+                .where(ProcessingAttempt.document_id == document_id)
+                .order_by(ProcessingAttempt.attempt_number)
+            )
+        )
+
+
 def _events(document_id: uuid.UUID) -> list:  # type: ignore[type-arg]
     from fastapi_app.db.session import sync_session_factory
     from fastapi_app.models import DocumentEvent
@@ -339,8 +354,6 @@ def test_a_redelivery_after_a_partial_store_keeps_one_extraction_and_report_with
 
 
 def test_a_twin_delivery_that_finishes_second_writes_nothing(make_document) -> None:  # type: ignore[no-untyped-def]
-    from fastapi_app.db.session import sync_session_factory
-    from fastapi_app.models import ProcessingAttempt
     from fastapi_app.tasks.pipeline import DocumentPipeline
 
     document_id = make_document()
@@ -360,14 +373,7 @@ def test_a_twin_delivery_that_finishes_second_writes_nothing(make_document) -> N
     completed = events[-1]
     assert completed.type == "document_completed"
     assert completed.details == {"processing_ms": document.processing_ms}
-    with sync_session_factory()() as session:
-        outcomes = list(
-            session.scalars(
-                select(ProcessingAttempt.outcome)
-                .where(ProcessingAttempt.document_id == document_id)
-                .order_by(ProcessingAttempt.attempt_number)
-            )
-        )
+    outcomes = _attempt_outcomes(document_id)
     # The first attempt was marked lost by the second claim, then completed the run.
     assert outcomes == ["completed", "duplicate"]
 
