@@ -388,14 +388,32 @@ class DocumentPipeline:
             ).scalar_one()
         self.attempt_id = attempt_id
         self._loaded = row  # type: ignore[assignment]  # a Row has the columns as attributes
-        event = DocumentEvent(
-            id=event_id, document_id=self.document_id, owner_id=row.owner_id, run=self.run,
-            type=EventType.PROCESSING.value, status=DocumentStatus.PROCESSING.value, stage=stage.value,
-            progress=progress, message=message, error_code=None, details={}, created_at=now,
-        )  # fmt: skip
-        self._committed(event, status_changed=True)
+        self._committed(
+            self._written_event(event_id, row.owner_id, EventType.PROCESSING, stage, progress, message, {}, now),
+            status_changed=True,
+        )
         logger.info("document %s run %s attempt claimed", self.document_id, self.run)
         return True, None
+
+    def _written_event(
+        self,
+        event_id: int,
+        owner_id: uuid.UUID,
+        event_type: EventType,
+        stage: ProcessingStage,
+        progress: int,
+        message: str,
+        details: dict[str, Any],
+        created_at: datetime,
+    ) -> DocumentEvent:
+        """The event row a Core statement inserted, as `announce` and the heartbeat take it (no query back)."""
+        # The Core statements write progress and completion; failures go through the ORM (`_fail`).
+        status = DocumentStatus.COMPLETED if event_type == EventType.COMPLETED else DocumentStatus.PROCESSING
+        return DocumentEvent(
+            id=event_id, document_id=self.document_id, owner_id=owner_id, run=self.run, type=event_type.value,
+            status=status.value, stage=str(stage), progress=progress, message=message, error_code=None,
+            details=details, created_at=created_at,
+        )  # fmt: skip
 
     def _committed(self, event: DocumentEvent, *, status_changed: bool, webhook: bool = False) -> None:
         """After the commit of a Core statement that wrote `event`: what `_transaction` and the session's
@@ -649,31 +667,24 @@ class DocumentPipeline:
             "message": "Processing completed",
             "now": now,
         }
-        # Nothing written means the run is no longer this delivery's to finish; the row says why. Were it
-        # to look finishable again (it cannot: a run never leaves `completed`), the store is tried again.
-        for _ in range(3):
-            with self._connection() as connection:
-                row = connection.execute(_FINISH, params).first()
-                if row is not None:
-                    break
+        with self._connection() as connection:
+            row = connection.execute(_FINISH, params).first()
+            if row is None:
+                # Nothing written: the run is no longer this delivery's to finish (a run never leaves
+                # `completed`, and only those three things stop the statement); the row says which.
                 document = connection.execute(
-                    select(Document.current_run, Document.status).where(Document.id == self.document_id)
+                    select(Document.current_run).where(Document.id == self.document_id)
                 ).first()
                 if document is None:
                     raise StepFailed("DOCUMENT_DELETED", "The document was deleted during processing.")
                 if document.current_run != self.run:
                     raise StepFailed("STALE_RUN", "A newer run replaced this one.")
-                if document.status == DocumentStatus.COMPLETED:
-                    # Two deliveries of the merge (a part redelivered after queueing it): the first one wins.
-                    self._close_attempt(connection, "duplicate")
-                    return False
-        else:
-            raise RuntimeError(f"document {self.document_id} run {self.run} could not be stored")
-        event = DocumentEvent(
-            id=row.event_id, document_id=self.document_id, owner_id=row.owner_id, run=self.run,
-            type=EventType.COMPLETED.value, status=DocumentStatus.COMPLETED.value, stage=ProcessingStage.DONE.value,
-            progress=100, message="Processing completed", error_code=None,
-            details={"processing_ms": row.processing_ms}, created_at=now,
+                # Two deliveries of the merge (a part redelivered after queueing it): the first one wins.
+                self._close_attempt(connection, "duplicate")
+                return False
+        event = self._written_event(
+            row.event_id, row.owner_id, EventType.COMPLETED, ProcessingStage.DONE, 100, "Processing completed",
+            {"processing_ms": row.processing_ms}, now,
         )  # fmt: skip
         # No target (neither the upload's callback_url nor the owner's webhook_url): nothing to record.
         self._committed(event, status_changed=True, webhook=bool(row.callback_url or row.webhook_url))
@@ -858,7 +869,7 @@ class DocumentPipeline:
 
     def _set_stage(self, stage: ProcessingStage, progress: int, details: dict[str, Any] | None = None) -> None:
         message = STAGE_MESSAGES.get(stage, stage)
-        if self.owner_id is not None and self.session_factory.kw["bind"].dialect.name == "postgresql":
+        if self.owner_id is not None and self._postgres:
             self._set_stage_in_one_statement(stage, progress, message, details or {})
         else:
             with self.session_factory.begin() as session:
@@ -904,13 +915,10 @@ class DocumentPipeline:
             ).scalar()
         if event_id is None:
             return
-        event = DocumentEvent(
-            id=event_id, document_id=self.document_id, owner_id=self.owner_id, run=self.run,
-            type=EventType.PROCESSING.value, status=DocumentStatus.PROCESSING.value, stage=str(stage),
-            progress=progress, message=message, error_code=None, details=details, created_at=now,
-        )  # fmt: skip
-        announce(event)
-        self.heartbeat.saw(event_message(event), self.owner_id)
+        self._committed(
+            self._written_event(event_id, self.owner_id, EventType.PROCESSING, stage, progress, message, details, now),
+            status_changed=False,
+        )
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
